@@ -1,0 +1,1 @@
+"""Sub-commands of the ``ebbtide`` command line, one module each."""
