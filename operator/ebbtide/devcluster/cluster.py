@@ -1,0 +1,227 @@
+"""``ebbtide dev``: bring a local cluster up, report on it, and take it down.
+
+``up`` is idempotent: components already running and ready are left alone, missing ones are
+started (etcd keeps its data, so the cluster's objects survive), and the node set is reconciled.
+``down`` stops every process the cluster started and removes its state folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ebbtide.devcluster import process
+from ebbtide.devcluster.build import ensure_binaries
+from ebbtide.devcluster.components import Component, control_plane
+from ebbtide.devcluster.configs import (
+    scheduler_configuration,
+    write_kubeconfig,
+    write_kwok_stages,
+    write_prometheus_config,
+    write_scheduler_configuration,
+)
+from ebbtide.devcluster.credentials import ensure_credentials
+from ebbtide.devcluster.layout import LOOPBACK, Layout, Ports
+from ebbtide.devcluster.node_sync import reconcile_nodes, wait_nodes_ready, wait_service_account
+from ebbtide.devcluster.nodes import NodeSpec, uniform_nodes
+from ebbtide.devcluster.paths import bin_dir, cluster_dir
+from ebbtide.devcluster.versions import ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION
+
+Progress = Callable[[str], None]
+DEFAULT_NAME = "dev"
+START_TIMEOUT_SECONDS = 90.0
+
+
+class ComponentFailed(RuntimeError):
+    """A component exited or never became ready; the message names it and quotes its log."""
+
+    def __init__(self, component: str, reason: str, log: Path) -> None:
+        self.component = component
+        super().__init__(f"{component} {reason}; last lines of {log}:\n{process.log_tail(log)}")
+
+
+class PrometheusMissing(RuntimeError):
+    """The Prometheus server binary is not installed."""
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """How to reach a running local cluster."""
+
+    name: str
+    kubeconfig: Path
+    apiserver_url: str
+    prometheus_url: str
+    bin_dir: Path
+    state_dir: Path
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    ready: bool
+
+
+class DevCluster:
+    """One named local cluster whose state lives in ``cluster_dir(name)``."""
+
+    def __init__(self, name: str = DEFAULT_NAME, *, root: Path | None = None) -> None:
+        self.name = name
+        self.layout = Layout(root or cluster_dir(name))
+
+    # ----------------------------------------------------------------------------- queries
+    def info(self) -> ClusterInfo:
+        ports = self._ports()
+        return ClusterInfo(
+            name=self.name,
+            kubeconfig=self.layout.kubeconfig,
+            apiserver_url=f"https://{LOOPBACK}:{ports.apiserver}",
+            prometheus_url=f"http://{LOOPBACK}:{ports.prometheus}",
+            bin_dir=bin_dir(),
+            state_dir=self.layout.root,
+        )
+
+    def exists(self) -> bool:
+        return self.layout.load_ports() is not None
+
+    def status(self) -> list[ComponentStatus]:
+        """Each component's pid (None when not running) and readiness."""
+        if not self.exists():
+            return []
+        result = []
+        for component in self._components():
+            pid = process.find(self.layout.pid_file(component.name))
+            result.append(ComponentStatus(component.name, pid, pid is not None and component.ready()))
+        return result
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def up(self, *, nodes: list[NodeSpec] | None = None, progress: Progress = print) -> ClusterInfo:
+        """Start whatever is not running, wait until every component and node is ready."""
+        started = time.monotonic()
+        bins = ensure_binaries(progress)
+        ports = self.layout.load_ports() or Ports.allocate()
+        self.layout.save_ports(
+            ports,
+            versions={
+                "kubernetes": KUBERNETES_VERSION,
+                "etcd": ETCD_VERSION,
+                "kwok": KWOK_VERSION,
+            },
+        )
+        ensure_credentials(self.layout)
+        self._write_configs(ports)
+        components = self._components(bins)
+        by_name = {c.name: c for c in components}
+        for component in components:
+            for dependency in component.after:
+                self._wait_ready(by_name[dependency])
+            self._ensure_running(component)
+        info = self.info()
+        reconcile_nodes(info.kubeconfig, nodes if nodes is not None else uniform_nodes(count=3))
+        for component in components:
+            self._wait_ready(component)
+        wait_nodes_ready(info.kubeconfig, timeout_seconds=START_TIMEOUT_SECONDS)
+        wait_service_account(info.kubeconfig, namespace="default", timeout_seconds=START_TIMEOUT_SECONDS)
+        progress(f"cluster {self.name!r} ready in {time.monotonic() - started:.1f}s")
+        return info
+
+    def start_prometheus_only(self) -> str:
+        """Run just this cluster's Prometheus (for a cluster that lives elsewhere, e.g. kind).
+
+        Returns its URL. The apiserver and KWOK jobs in its configuration simply stay down.
+        """
+        ports = self.layout.load_ports() or Ports.allocate()
+        self.layout.save_ports(ports, versions={"kubernetes": KUBERNETES_VERSION})
+        ensure_credentials(self.layout)
+        write_prometheus_config(self.layout, ports)
+        (prometheus,) = [c for c in self._components(bin_dir()) if c.name == "prometheus"]
+        self._ensure_running(prometheus)
+        self._wait_ready(prometheus)
+        return self.info().prometheus_url
+
+    def down(self) -> list[str]:
+        """Stop every component (dependents first) and remove the state folder; returns what ran."""
+        stopped = []
+        if self.layout.run.is_dir():
+            order = [c.name for c in reversed(self._components())] if self.exists() else []
+            extra = sorted(p.stem for p in self.layout.run.glob("*.pid") if p.stem not in order)
+            for name in [*extra, *order]:
+                if process.stop(self.layout.pid_file(name)):
+                    stopped.append(name)
+        shutil.rmtree(self.layout.root, ignore_errors=True)
+        return stopped
+
+    # ----------------------------------------------------------------------------- internals
+    def _ports(self) -> Ports:
+        ports = self.layout.load_ports()
+        if ports is None:
+            raise RuntimeError(f"cluster {self.name!r} does not exist; run `ebbtide dev up` first")
+        return ports
+
+    def _components(self, bins: Path | None = None) -> list[Component]:
+        prometheus = _prometheus_binary(required=bins is not None)
+        return control_plane(self.layout, self._ports(), bins or bin_dir(), prometheus)
+
+    def _write_configs(self, ports: Ports) -> None:
+        layout = self.layout
+        server = f"https://{LOOPBACK}:{ports.apiserver}"
+        identities = {
+            "admin": layout.kubeconfig,
+            "kube-controller-manager": layout.component_kubeconfig("kube-controller-manager"),
+            "kube-scheduler": layout.component_kubeconfig("kube-scheduler"),
+            "kwok": layout.component_kubeconfig("kwok"),
+        }
+        for identity, path in identities.items():
+            write_kubeconfig(
+                path,
+                server=server,
+                ca=layout.ca.cert,
+                identity=layout.cert(identity),
+                user=identity,
+            )
+        write_scheduler_configuration(
+            layout.config_file("kube-scheduler.yaml"),
+            scheduler_configuration(
+                kubeconfig=identities["kube-scheduler"],
+                scheduler_name="default-scheduler",
+                lease_name="kube-scheduler",
+            ),
+        )
+        write_prometheus_config(layout, ports)
+        write_kwok_stages(layout)
+
+    def _ensure_running(self, component: Component) -> None:
+        if process.find(self.layout.pid_file(component.name)) is None:
+            process.start(
+                argv=component.argv,
+                log=self.layout.log_file(component.name),
+                pid_file=self.layout.pid_file(component.name),
+            )
+
+    def _wait_ready(self, component: Component) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        log = self.layout.log_file(component.name)
+        while time.monotonic() < deadline:
+            if process.find(self.layout.pid_file(component.name)) is None:
+                raise ComponentFailed(component.name, "exited during start-up", log)
+            if component.ready():
+                return
+            time.sleep(0.1)
+        raise ComponentFailed(component.name, f"not ready after {START_TIMEOUT_SECONDS:.0f}s", log)
+
+
+def _prometheus_binary(*, required: bool) -> str:
+    """The Prometheus server on PATH; when not ``required`` (status, down) a placeholder will do."""
+    found = shutil.which("prometheus")
+    if found is None and not required:
+        return "prometheus"
+    if found is None:
+        raise PrometheusMissing(
+            "the Prometheus server is not installed: `sudo apt-get install prometheus` "
+            "(ebbtide starts it by hand with its own configuration)"
+        )
+    return found

@@ -1,0 +1,141 @@
+"""Configuration files the local cluster's components read: kubeconfigs, scheduler, Prometheus, KWOK."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ebbtide.devcluster.layout import LOOPBACK, Layout, Ports
+from ebbtide.devcluster.pki import CertPair
+
+# Prometheus scrapes every few seconds in dev so that tests and the demo see load changes quickly.
+SCRAPE_INTERVAL = "2s"
+
+
+def _write_yaml(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def write_kubeconfig(path: Path, *, server: str, ca: Path, identity: CertPair, user: str) -> None:
+    """A kubeconfig that authenticates with a client certificate (file references, not inlined)."""
+    _write_yaml(
+        path,
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "ebbtide-dev",
+                    "cluster": {"server": server, "certificate-authority": str(ca)},
+                }
+            ],
+            "users": [
+                {
+                    "name": user,
+                    "user": {
+                        "client-certificate": str(identity.cert),
+                        "client-key": str(identity.key),
+                    },
+                }
+            ],
+            "contexts": [{"name": "ebbtide-dev", "context": {"cluster": "ebbtide-dev", "user": user}}],
+            "current-context": "ebbtide-dev",
+        },
+    )
+    path.chmod(0o600)
+
+
+def scheduler_configuration(*, kubeconfig: Path, scheduler_name: str, lease_name: str) -> dict[str, Any]:
+    """A KubeSchedulerConfiguration with one profile; callers may add profiles or extenders."""
+    return {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": str(kubeconfig), "qps": 200, "burst": 400},
+        "leaderElection": {
+            "leaderElect": True,
+            "resourceName": lease_name,
+            "resourceNamespace": "kube-system",
+            "resourceLock": "leases",
+        },
+        "profiles": [{"schedulerName": scheduler_name}],
+    }
+
+
+def write_scheduler_configuration(path: Path, configuration: dict[str, Any]) -> None:
+    _write_yaml(path, configuration)
+
+
+def write_prometheus_config(layout: Layout, ports: Ports) -> Path:
+    """Prometheus scrapes itself, the apiserver, KWOK, and whatever appears in the targets folder.
+
+    Tests and the demo add scrape targets by writing a file-SD JSON file (see
+    :func:`write_scrape_targets`) instead of rewriting this file and reloading Prometheus.
+    """
+    layout.prometheus_targets.mkdir(parents=True, exist_ok=True)
+    monitoring = layout.cert("prometheus-client")
+    path = layout.config_file("prometheus.yml")
+    _write_yaml(
+        path,
+        {
+            "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
+            "scrape_configs": [
+                {
+                    "job_name": "prometheus",
+                    "static_configs": [{"targets": [f"{LOOPBACK}:{ports.prometheus}"]}],
+                },
+                {
+                    "job_name": "kube-apiserver",
+                    "scheme": "https",
+                    "tls_config": {
+                        "ca_file": str(layout.ca.cert),
+                        "cert_file": str(monitoring.cert),
+                        "key_file": str(monitoring.key),
+                    },
+                    "static_configs": [{"targets": [f"{LOOPBACK}:{ports.apiserver}"]}],
+                },
+                {"job_name": "kwok", "static_configs": [{"targets": [f"{LOOPBACK}:{ports.kwok}"]}]},
+                {
+                    "job_name": "file-sd",
+                    "file_sd_configs": [
+                        {
+                            "files": [str(layout.prometheus_targets / "*.json")],
+                            "refresh_interval": "2s",
+                        }
+                    ],
+                },
+            ],
+        },
+    )
+    return path
+
+
+def write_scrape_targets(
+    layout: Layout, *, job: str, targets: list[str], labels: dict[str, str] | None = None
+) -> Path:
+    """Make Prometheus scrape ``targets`` (``host:port``) under the job label ``job``.
+
+    The file is written atomically (Prometheus may read it at any moment); an empty ``targets``
+    list removes the job.
+    """
+    path = layout.prometheus_targets / f"{job}.json"
+    if not targets:
+        path.unlink(missing_ok=True)
+        return path
+    layout.prometheus_targets.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps([{"targets": targets, "labels": {"job": job, **(labels or {})}}]))
+    scratch.replace(path)
+    return path
+
+
+def write_kwok_stages(layout: Layout) -> Path:
+    """Copy the node and pod lifecycles KWOK plays (see ``kwok/stages.yaml``)."""
+    path = layout.config_file("kwok.yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((resources.files("ebbtide.devcluster") / "kwok" / "stages.yaml").read_bytes())
+    return path

@@ -1,0 +1,196 @@
+"""The cluster the e2e tests run against, whichever backend provides it.
+
+``EBBTIDE_TEST_CLUSTER`` chooses the backend: ``local`` (default) is the real control plane
+run as local processes by ``ebbtide dev``; ``kind`` is a kind cluster made from kind-config.yaml
+through pytest-kind, for machines with Docker. Prometheus runs on the host in both cases, so the
+scrape targets a test starts on loopback are reachable either way.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+
+from ebbtide.devcluster.cluster import DevCluster
+from ebbtide.devcluster.configs import write_scrape_targets
+
+REPO = Path(__file__).resolve().parents[2]
+BACKEND_ENV = "EBBTIDE_TEST_CLUSTER"
+
+
+@dataclass
+class E2ECluster:
+    """Handles to a running cluster for tests: clients, kubectl and Prometheus."""
+
+    backend: str
+    kubeconfig: Path
+    kubectl_path: Path
+    prometheus_url: str
+    prometheus_host: DevCluster
+    local: DevCluster | None = None
+    api_client: client.ApiClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api_client = config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api_client)
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api_client)
+
+    @property
+    def batch(self) -> client.BatchV1Api:
+        return client.BatchV1Api(self.api_client)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.api_client)
+
+    @property
+    def apiext(self) -> client.ApiextensionsV1Api:
+        return client.ApiextensionsV1Api(self.api_client)
+
+    @property
+    def rbac(self) -> client.RbacAuthorizationV1Api:
+        return client.RbacAuthorizationV1Api(self.api_client)
+
+    def kubectl(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        kubeconfig: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the pinned kubectl against the cluster (admin unless ``kubeconfig`` is given)."""
+        return subprocess.run(
+            [str(self.kubectl_path), f"--kubeconfig={kubeconfig or self.kubeconfig}", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+    def add_scrape_target(
+        self, *, job: str, targets: list[str], labels: dict[str, str] | None = None
+    ) -> None:
+        """Have Prometheus scrape ``targets`` (host:port on this machine) as ``job``; [] removes it."""
+        write_scrape_targets(self.prometheus_host.layout, job=job, targets=targets, labels=labels)
+
+    def token_for(self, *, namespace: str, service_account: str, seconds: int = 3600) -> str:
+        """A token the apiserver signs for ``namespace/service_account`` (TokenRequest API)."""
+        request = client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+        )
+        response = self.core.create_namespaced_service_account_token(service_account, namespace, request)
+        return str(response.status.token)
+
+    def client_as(self, *, namespace: str, service_account: str) -> client.ApiClient:
+        """An API client that authenticates as the service account, with nothing else."""
+        base = self.api_client.configuration
+        configuration = client.Configuration()
+        configuration.host = base.host
+        configuration.ssl_ca_cert = base.ssl_ca_cert
+        configuration.verify_ssl = True
+        configuration.api_key = {
+            "authorization": self.token_for(namespace=namespace, service_account=service_account)
+        }
+        configuration.api_key_prefix = {"authorization": "Bearer"}
+        return client.ApiClient(configuration)
+
+    def kubeconfig_as(self, path: Path, *, namespace: str, service_account: str) -> Path:
+        """Write a kubeconfig for the service account (for kubectl or a subprocess) and return it."""
+        import yaml
+
+        base = self.api_client.configuration
+        document: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "c",
+                    "cluster": {"server": base.host, "certificate-authority": base.ssl_ca_cert},
+                }
+            ],
+            "users": [
+                {
+                    "name": "u",
+                    "user": {"token": self.token_for(namespace=namespace, service_account=service_account)},
+                }
+            ],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "c",
+        }
+        path.write_text(yaml.safe_dump(document))
+        path.chmod(0o600)
+        return path
+
+
+@contextmanager
+def provide_cluster() -> Iterator[E2ECluster]:
+    """Bring up (or reuse) the cluster for the chosen backend; tear down only what was started here.
+
+    Set ``EBBTIDE_KEEP_CLUSTER=1`` to leave a cluster this run started running afterwards.
+    """
+    backend = os.environ.get(BACKEND_ENV, "local")
+    keep = os.environ.get("EBBTIDE_KEEP_CLUSTER") == "1"
+    if backend == "local":
+        with _local(keep=keep) as cluster:
+            yield cluster
+    elif backend == "kind":
+        with _kind(keep=keep) as cluster:
+            yield cluster
+    else:
+        raise ValueError(f"{BACKEND_ENV}={backend!r}: expected 'local' or 'kind'")
+
+
+@contextmanager
+def _local(*, keep: bool) -> Iterator[E2ECluster]:
+    dev = DevCluster(os.environ.get("EBBTIDE_TEST_CLUSTER_NAME", "test"))
+    was_running = dev.exists() and all(s.ready for s in dev.status())
+    info = dev.up()
+    try:
+        yield E2ECluster(
+            backend="local",
+            kubeconfig=info.kubeconfig,
+            kubectl_path=info.bin_dir / "kubectl",
+            prometheus_url=info.prometheus_url,
+            prometheus_host=dev,
+            local=dev,
+        )
+    finally:
+        if not (keep or was_running):
+            dev.down()
+
+
+@contextmanager
+def _kind(*, keep: bool) -> Iterator[E2ECluster]:
+    from pytest_kind import KindCluster  # only needed, and only importable with Docker, here
+
+    kind = KindCluster(os.environ.get("EBBTIDE_KIND_CLUSTER_NAME", "ebbtide"))
+    kind.create(config_file=REPO / "kind-config.yaml")
+    # The host runs Prometheus for kind too: the scrape targets tests start live on the host.
+    prometheus = DevCluster("kind-prometheus")
+    prometheus_url = prometheus.start_prometheus_only()
+    try:
+        yield E2ECluster(
+            backend="kind",
+            kubeconfig=Path(kind.kubeconfig_path),
+            kubectl_path=Path(kind.kubectl_path),
+            prometheus_url=prometheus_url,
+            prometheus_host=prometheus,
+        )
+    finally:
+        prometheus.down()
+        if not keep:
+            kind.delete()
