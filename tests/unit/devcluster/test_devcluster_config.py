@@ -1,0 +1,93 @@
+"""The local cluster's pure pieces: node manifests, flags, ports, scrape targets, certificates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ebbtide.devcluster.components import _flags
+from ebbtide.devcluster.configs import write_scrape_targets
+from ebbtide.devcluster.layout import Layout, Ports
+from ebbtide.devcluster.nodes import DEV_NODE_LABEL, parse_labels, uniform_nodes
+from ebbtide.devcluster.pki import issue, make_ca
+
+pytestmark = pytest.mark.unit
+
+
+def test_uniform_nodes_are_kwok_managed_with_the_requested_resources() -> None:
+    nodes = uniform_nodes(count=2, cpu="4", memory="8Gi", pods=20, labels={"zone": "a"})
+    manifest = nodes[1].manifest()
+    assert [n.name for n in nodes] == ["kwok-node-0", "kwok-node-1"]
+    assert manifest["metadata"]["annotations"] == {"kwok.x-k8s.io/node": "fake"}
+    assert manifest["metadata"]["labels"]["zone"] == "a"
+    assert manifest["metadata"]["labels"][DEV_NODE_LABEL] == "true"
+    assert manifest["status"]["allocatable"] == {"cpu": "4", "memory": "8Gi", "pods": "20"}
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [((), {}), (("a=b", "c="), {"a": "b", "c": ""}), (("k=v=w",), {"k": "v=w"})],
+)
+def test_node_labels_parse_key_value_pairs(pairs: tuple[str, ...], expected: dict[str, str]) -> None:
+    assert parse_labels(pairs) == expected
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=v"])
+def test_a_malformed_node_label_is_refused_with_its_text(bad: str) -> None:
+    with pytest.raises(ValueError, match=bad):
+        parse_labels((bad,))
+
+
+def test_true_booleans_become_bare_flags_and_false_stays_explicit() -> None:
+    assert _flags({"port": 1, "on": True, "off": False}) == ["--port=1", "--on", "--off=false"]
+
+
+def test_allocated_ports_are_distinct() -> None:
+    ports = Ports.allocate()
+    values = list(vars(ports).values())
+    assert len(set(values)) == len(values)
+
+
+def test_ports_survive_a_round_trip_through_the_manifest(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    assert layout.load_ports() is None
+    ports = Ports.allocate()
+    layout.save_ports(ports, versions={"kubernetes": "v0"})
+    assert layout.load_ports() == ports
+
+
+def test_scrape_targets_are_written_for_file_sd_and_removed_when_empty(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    path = write_scrape_targets(layout, job="web", targets=["127.0.0.1:9000"], labels={"team": "a"})
+    assert json.loads(path.read_text()) == [
+        {"targets": ["127.0.0.1:9000"], "labels": {"job": "web", "team": "a"}}
+    ]
+    write_scrape_targets(layout, job="web", targets=[])
+    assert not path.exists()
+
+
+def test_issued_certificates_chain_to_their_ca_and_carry_the_identity(tmp_path: Path) -> None:
+    ca = make_ca(tmp_path, name="ca", common_name="test-ca")
+    leaf = issue(
+        ca,
+        tmp_path,
+        name="admin",
+        common_name="alice",
+        organisations=("system:masters",),
+        ip_addresses=("127.0.0.1",),
+        client=True,
+        server=True,
+    )
+    ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
+    cert = x509.load_pem_x509_certificate(leaf.cert.read_bytes())
+    cert.verify_directly_issued_by(ca_cert)
+    assert cert.subject.rfc4514_string() == "CN=alice,O=system:masters"
+    assert isinstance(ca_cert.public_key(), ec.EllipticCurvePublicKey)
+    # Made once: a second call keeps the existing files (the cluster's identity must not change).
+    before = leaf.cert.read_bytes()
+    issue(ca, tmp_path, name="admin", common_name="bob")
+    assert leaf.cert.read_bytes() == before
