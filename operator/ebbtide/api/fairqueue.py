@@ -1,0 +1,201 @@
+"""The FairQueue custom resource: a cluster-scoped queue that admits labelled workloads.
+
+Pods and Jobs labelled ``ebbtide.io/queue: <queue name>`` wait in the queue and are admitted in
+weighted fair-share order as capacity frees up. Field docstrings are the CRD's descriptions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ebbtide.api.base import KubeModel, PrinterColumn, Resource, StatusModel
+from ebbtide.api.conditions import Conditions
+from ebbtide.api.quantity import Quantity
+from ebbtide.api.rules import Rule
+from ebbtide.api.selectors import LabelSelector
+
+QueueOrder = Literal["FIFO", "RoundRobin", "ShortestJobFirst", "Priority"]
+
+#: A DNS label (RFC 1123): what a queue name must be to fit in a label value.
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_DNS_LABEL = re.compile(DNS_LABEL_PATTERN)
+
+
+def _is_dns_label(name: str) -> bool:
+    return len(name) <= 63 and _DNS_LABEL.fullmatch(name) is not None
+
+
+class ResourceAmounts(KubeModel):
+    """Amounts of CPU and memory, as Kubernetes quantities (cpu: "500m", memory: 32Gi)."""
+
+    cpu: Quantity | None = None
+    """CPU in cores: 2, 500m (half a core)."""
+    memory: Quantity | None = None
+    """Memory in bytes: 512Mi, 32Gi, 1G."""
+
+
+class ResourceUsage(ResourceAmounts, StatusModel):
+    """Amounts of CPU and memory reported by the operator."""
+
+
+def _within(low: Quantity | None, high: Quantity | None) -> bool:
+    return low is None or high is None or low <= high
+
+
+def _guaranteed_within_limit(resource: str) -> Rule:
+    cel_low, cel_high = f"self.guaranteed.{resource}", f"self.limit.{resource}"
+    return Rule(
+        cel=(
+            f"!has(self.guaranteed) || !has(self.limit) || !has({cel_low}) || !has({cel_high})"
+            f" || quantity(string({cel_low})).compareTo(quantity(string({cel_high}))) <= 0"
+        ),
+        message=f"guaranteed.{resource} must be less than or equal to limit.{resource}",
+        check=lambda spec: (
+            spec.guaranteed is None
+            or spec.limit is None
+            or _within(getattr(spec.guaranteed, resource), getattr(spec.limit, resource))
+        ),
+        field_path=f".guaranteed.{resource}",
+    )
+
+
+class FairQueueSpec(KubeModel):
+    """The desired behaviour of a FairQueue: its weight in its cohort, the order of its own
+    workloads, and the bounds of its share."""
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.weight > 0.0",
+            message="weight must be greater than 0",
+            check=lambda spec: spec.weight > 0,
+            field_path=".weight",
+        ),
+        _guaranteed_within_limit("cpu"),
+        _guaranteed_within_limit("memory"),
+    )
+
+    weight: float = 1.0
+    """This queue's share of its cohort relative to the other queues' weights: a queue of
+    weight 2 is entitled to twice the capacity of a queue of weight 1 when both have demand.
+    Must be greater than 0."""
+    order: QueueOrder = "FIFO"
+    """The order in which this queue's own workloads are admitted. FIFO: oldest first.
+    RoundRobin: takes turns between the namespaces that submit to the queue. ShortestJobFirst:
+    the workload expected to finish soonest first. Priority: highest pod priority first, then
+    oldest. Fairness between queues is always weighted fair share, whatever the order."""
+    cohort: str = Field(default="default", min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)
+    """The group of queues that share capacity; queues in different cohorts never compete.
+    Cannot change while the queue has admitted workloads (status.admitted > 0)."""
+    guaranteed: ResourceAmounts | None = None
+    """Capacity always available to this queue when it has demand, whatever the other queues'
+    weights (a floor under its fair share). At most limit."""
+    limit: ResourceAmounts | None = None
+    """The most this queue may use at once (a cap on its fair share). Unset: no cap."""
+    namespace_selector: LabelSelector | None = None
+    """Namespaces whose workloads may use this queue. Unset or empty: every namespace."""
+    capacity: ResourceAmounts | None = None
+    """The capacity of the cohort, as this queue declares it. Unset in every queue of the
+    cohort: the allocatable CPU and memory of the cluster's schedulable nodes."""
+
+
+class FairQueueStatus(StatusModel):
+    """The observed state of a FairQueue, written by the operator through the status
+    subresource."""
+
+    observed_generation: int | None = Field(default=None, ge=0)
+    """The metadata.generation of the spec this status reflects."""
+    pending: int | None = Field(default=None, ge=0)
+    """Workloads waiting in this queue for admission."""
+    admitted: int | None = Field(default=None, ge=0)
+    """Workloads admitted from this queue that are still running."""
+    usage: ResourceUsage | None = None
+    """Resources requested by this queue's admitted workloads."""
+    entitlement: ResourceUsage | None = None
+    """This queue's fair share of the cohort's capacity: weighted, floored at guaranteed,
+    capped at limit and at its demand."""
+    share: float | None = Field(default=None, ge=0)
+    """Dominant-resource share: the largest of usage / entitlement over CPU and memory. The
+    backlogged queue with the lowest share is admitted from next."""
+    conditions: Conditions = Field(default_factory=list)
+    """The current state of the queue, one condition per type."""
+
+
+def _cohort_unchanged_or_idle(new: FairQueue, old: FairQueue) -> bool:
+    return new.spec.cohort == old.spec.cohort or not old.status.admitted
+
+
+class FairQueue(Resource):
+    """FairQueue holds back Pods and Jobs labelled ebbtide.io/queue=<name> and admits them as
+    capacity frees up, sharing the cohort's capacity among queues by weighted fair share."""
+
+    KIND: ClassVar[str] = "FairQueue"
+    PLURAL: ClassVar[str] = "fairqueues"
+    SINGULAR: ClassVar[str] = "fairqueue"
+    SHORT_NAMES: ClassVar[tuple[str, ...]] = ("fq",)
+    NAMESPACED: ClassVar[bool] = False
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel=(f"size(self.metadata.name) <= 63 && self.metadata.name.matches('{DNS_LABEL_PATTERN}')"),
+            message=(
+                "metadata.name must be a DNS label (at most 63 lowercase letters, digits and"
+                " '-'), to fit the ebbtide.io/queue label"
+            ),
+            check=lambda queue: queue.metadata.name is None or _is_dns_label(queue.metadata.name),
+        ),
+        Rule(
+            cel=(
+                "self.spec.cohort == oldSelf.spec.cohort || !has(oldSelf.status) ||"
+                " !has(oldSelf.status.admitted) || oldSelf.status.admitted == 0"
+            ),
+            message="cohort cannot change while the queue has admitted workloads",
+            check=_cohort_unchanged_or_idle,
+            field_path=".spec.cohort",
+            transition=True,
+        ),
+    )
+    PRINTER_COLUMNS: ClassVar[tuple[PrinterColumn, ...]] = (
+        PrinterColumn(name="Weight", type="number", json_path=".spec.weight", description="Weight"),
+        PrinterColumn(
+            name="Order",
+            type="string",
+            json_path=".spec.order",
+            description="Order within the queue",
+        ),
+        PrinterColumn(
+            name="Pending",
+            type="integer",
+            json_path=".status.pending",
+            description="Workloads waiting for admission",
+        ),
+        PrinterColumn(
+            name="Admitted",
+            type="integer",
+            json_path=".status.admitted",
+            description="Admitted workloads still running",
+        ),
+        PrinterColumn(
+            name="Share",
+            type="number",
+            json_path=".status.share",
+            description="Dominant-resource share of the entitlement",
+        ),
+        PrinterColumn(
+            name="Age",
+            type="date",
+            json_path=".metadata.creationTimestamp",
+            description="Time since the queue was created",
+        ),
+        PrinterColumn(
+            name="Cohort", type="string", json_path=".spec.cohort", description="Cohort", priority=1
+        ),
+    )
+
+    api_version: Literal["ebbtide.io/v1alpha1"] = "ebbtide.io/v1alpha1"
+    """APIVersion defines the versioned schema of this representation of an object."""
+    kind: Literal["FairQueue"] = "FairQueue"
+    """Kind is a string value representing the REST resource this object represents."""
+    spec: FairQueueSpec = Field(default_factory=FairQueueSpec)
+    status: FairQueueStatus = Field(default_factory=FairQueueStatus)

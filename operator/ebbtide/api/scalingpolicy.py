@@ -1,0 +1,397 @@
+"""The ScalingPolicy custom resource: predictive autoscaling of one scalable workload.
+
+Field docstrings are the CRD's descriptions: they are what ``kubectl explain scalingpolicy``
+prints, so they are written for the user of the manifest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ebbtide.api.base import KubeModel, PrinterColumn, Resource, StatusModel
+from ebbtide.api.conditions import REASON_PATTERN, Conditions
+from ebbtide.api.duration import Duration
+from ebbtide.api.rules import Rule
+
+PredictionModelName = Literal["None", "Linear", "HoltWinters", "SeasonalNaive", "Auto"]
+FallbackAction = Literal["Hold", "Replicas"]
+ScalingMode = Literal["Active", "DryRun"]
+
+_SECOND = timedelta(seconds=1)
+
+
+class TargetRef(KubeModel):
+    """The workload to scale: any resource with a /scale subresource, in the policy's namespace."""
+
+    api_version: str = Field(default="apps/v1", min_length=1, max_length=253)
+    """API version of the target, e.g. apps/v1."""
+    kind: str = Field(min_length=1, max_length=63, pattern=r"^[A-Z][A-Za-z0-9]*$")
+    """Kind of the target, e.g. Deployment or StatefulSet."""
+    name: str = Field(min_length=1, max_length=253)
+    """Name of the target in the policy's namespace."""
+
+
+class MetricSpec(KubeModel):
+    """Where the load comes from and how much of it one replica should carry."""
+
+    query: str = Field(min_length=1, max_length=8192)
+    """PromQL instant query returning the workload's total load as a single sample, e.g.
+    sum(rate(http_requests_total{service="web"}[1m])). An empty result or NaN is a failure
+    (see fallback), never zero load."""
+    target_per_replica: float = Field(gt=0)
+    """Load one replica should carry (like an HPA AverageValue target): the desired replica
+    count is ceil(load / targetPerReplica)."""
+
+
+class Thresholds(KubeModel):
+    """A utilisation band that gates scaling, utilisation = load / (replicas x targetPerReplica).
+
+    Replicas are added only while utilisation > scaleUp and removed only while utilisation <
+    scaleDown; in between the replica count holds. Without thresholds only the tolerance
+    applies.
+    """
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.scaleDown < self.scaleUp",
+            message="thresholds.scaleDown must be less than thresholds.scaleUp",
+            check=lambda t: t.scale_down < t.scale_up,
+            field_path=".scaleDown",
+        ),
+    )
+
+    scale_up: float = Field(gt=0)
+    """Scale up only while utilisation is above this, e.g. 0.8."""
+    scale_down: float = Field(ge=0)
+    """Scale down only while utilisation is below this, e.g. 0.3. Must be less than scaleUp."""
+
+
+class Cooldown(KubeModel):
+    """How long to wait after a change before the next change in the same direction."""
+
+    scale_up: Duration = timedelta(0)
+    """Minimum time between two scale-ups, e.g. 30s. 0s scales up as soon as the load needs it."""
+    scale_down: Duration = timedelta(minutes=5)
+    """Scale-down stabilisation window: replicas are only removed down to the highest
+    recommendation of this window, so a short dip does not remove pods, e.g. 5m."""
+
+
+class _RateLimit(KubeModel):
+    """Within any period, replicas change by at most max(maxPods, maxPercent% of the current
+    replicas), like HPA scaling policies with selectPolicy Max."""
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="duration(self.period) > duration('0s')",
+            message="period must be greater than 0s",
+            check=lambda limit: limit.period > timedelta(0),
+            field_path=".period",
+        ),
+    )
+
+    max_pods: int | None = Field(default=None, ge=1)
+    """At most this many pods may change within a period (or maxPercent%, whichever is more)."""
+    max_percent: int = Field(default=100, ge=1)
+    """At most this percentage of the current replicas may change within a period (or maxPods,
+    whichever is more)."""
+    period: Duration = timedelta(seconds=15)
+    """The window the limits apply to, e.g. 15s or 1m."""
+
+
+class ScaleUpRateLimit(_RateLimit):
+    """How fast replicas may be added: within any period, by at most max(maxPods, maxPercent%
+    of the current replicas), like an HPA scaling policy with selectPolicy Max."""
+
+    max_pods: int | None = Field(default=4, ge=1)
+    """At most this many pods may be added within a period (or maxPercent%, whichever is more).
+    Null: no pod cap, only maxPercent limits."""
+
+
+class ScaleDownRateLimit(_RateLimit):
+    """How fast replicas may be removed: within any period, by at most max(maxPods, maxPercent%
+    of the current replicas), like an HPA scaling policy with selectPolicy Max."""
+
+    max_pods: int | None = Field(default=None, ge=1)
+    """At most this many pods may be removed within a period (or maxPercent%, whichever is
+    more). Unset: no pod cap, only maxPercent limits."""
+
+
+class RateLimits(KubeModel):
+    """Limits on how fast the replica count may change, per direction."""
+
+    scale_up: ScaleUpRateLimit = Field(default_factory=ScaleUpRateLimit)
+    """Limits on adding replicas (default: 4 pods or 100% per 15s, whichever is more)."""
+    scale_down: ScaleDownRateLimit = Field(default_factory=ScaleDownRateLimit)
+    """Limits on removing replicas (default: 100% per 15s)."""
+
+
+def _history_seconds(prediction: PredictionSpec) -> int:
+    return prediction.history // _SECOND
+
+
+def _season_seconds(prediction: PredictionSpec) -> int:
+    return (prediction.seasonality or timedelta(0)) // _SECOND
+
+
+class PredictionSpec(KubeModel):
+    """How load is forecast. The forecast for now+horizon sets a floor for the replica count:
+    the policy scales up ahead of load it predicts, but only scales down on observed load."""
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="duration(self.horizon) > duration('0s')",
+            message="horizon must be greater than 0s",
+            check=lambda p: p.horizon > timedelta(0),
+            field_path=".horizon",
+        ),
+        Rule(
+            cel="duration(self.history) > duration(self.horizon)",
+            message="history must be longer than horizon",
+            check=lambda p: p.history > p.horizon,
+            field_path=".history",
+        ),
+        Rule(
+            cel="!has(self.seasonality) || duration(self.seasonality) > duration('0s')",
+            message="seasonality must be greater than 0s",
+            check=lambda p: p.seasonality is None or p.seasonality > timedelta(0),
+            field_path=".seasonality",
+        ),
+        Rule(
+            cel="!(self.model in ['HoltWinters', 'SeasonalNaive']) || has(self.seasonality)",
+            message="seasonality is required when model is HoltWinters or SeasonalNaive",
+            check=lambda p: p.model not in ("HoltWinters", "SeasonalNaive") or p.seasonality is not None,
+            field_path=".seasonality",
+        ),
+        Rule(
+            cel=(
+                "self.model != 'HoltWinters' || !has(self.seasonality) || "
+                "duration(self.history).getSeconds() >= "
+                "2 * duration(self.seasonality).getSeconds()"
+            ),
+            message="history must cover at least two seasons (2 x seasonality) for HoltWinters",
+            check=lambda p: (
+                p.model != "HoltWinters"
+                or p.seasonality is None
+                or _history_seconds(p) >= 2 * _season_seconds(p)
+            ),
+            field_path=".history",
+        ),
+        Rule(
+            cel=(
+                "self.model != 'SeasonalNaive' || !has(self.seasonality) || "
+                "duration(self.history) >= duration(self.seasonality)"
+            ),
+            message="history must cover at least one season (seasonality) for SeasonalNaive",
+            check=lambda p: p.model != "SeasonalNaive" or p.seasonality is None or p.history >= p.seasonality,
+            field_path=".history",
+        ),
+    )
+
+    model: PredictionModelName = "Auto"
+    """Forecasting model. None: purely reactive scaling on observed load. Linear: linear
+    regression over the history. HoltWinters: triple exponential smoothing with a season
+    (needs seasonality and a history of at least two seasons). SeasonalNaive: the load one
+    season ago (needs seasonality and a history of at least one season). Auto: backtests the
+    models the history allows on that history and uses the most accurate one (status.model)."""
+    horizon: Duration = timedelta(minutes=3)
+    """How far ahead to forecast. Set it to at least the pods' start-up time, so new pods are
+    ready when the load arrives. Must be greater than 0s."""
+    history: Duration = timedelta(hours=6)
+    """How much past load the model reads from Prometheus. Must be longer than horizon."""
+    seasonality: Duration | None = timedelta(hours=24)
+    """Length of one season (the load's repeating cycle), e.g. 24h for a daily pattern or 168h
+    for a weekly one. Set it to null for load without a cycle; HoltWinters and SeasonalNaive
+    need it."""
+
+
+class FallbackSpec(KubeModel):
+    """What to do when the load cannot be read: never scale on missing data."""
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.action != 'Replicas' || has(self.replicas)",
+            message="replicas is required when action is Replicas",
+            check=lambda f: f.action != "Replicas" or f.replicas is not None,
+            field_path=".replicas",
+        ),
+    )
+
+    failure_threshold: int = Field(default=3, ge=1)
+    """Consecutive failed load reads (errors, empty results, NaN) before the fallback acts."""
+    action: FallbackAction = "Hold"
+    """Hold: keep the current replica count. Replicas: scale to fallback.replicas."""
+    replicas: int | None = Field(default=None, ge=0)
+    """Replica count to scale to when action is Replicas (between minReplicas and
+    maxReplicas)."""
+
+
+class ScalingPolicySpec(KubeModel):
+    """The desired behaviour of a ScalingPolicy: which workload to scale, between which bounds,
+    on which load signal, and how eagerly."""
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.minReplicas <= self.maxReplicas",
+            message="minReplicas must be less than or equal to maxReplicas",
+            check=lambda s: s.min_replicas <= s.max_replicas,
+            field_path=".minReplicas",
+        ),
+        Rule(
+            cel=(
+                "!has(self.fallback.replicas) || (self.fallback.replicas >= self.minReplicas"
+                " && self.fallback.replicas <= self.maxReplicas)"
+            ),
+            message="fallback.replicas must be between minReplicas and maxReplicas",
+            check=lambda s: (
+                s.fallback.replicas is None or s.min_replicas <= s.fallback.replicas <= s.max_replicas
+            ),
+            field_path=".fallback.replicas",
+        ),
+        Rule(
+            cel="duration(self.interval) >= duration('1s')",
+            message="interval must be at least 1s",
+            check=lambda s: s.interval >= _SECOND,
+            field_path=".interval",
+        ),
+    )
+
+    target_ref: TargetRef
+    min_replicas: int = Field(default=1, ge=0)
+    """Lower bound of the replica count. 0 allows scaling to zero when there is no load."""
+    max_replicas: int = Field(ge=1)
+    """Upper bound of the replica count. Must be at least minReplicas."""
+    metric: MetricSpec
+    tolerance: float = Field(default=0.1, ge=0, lt=1)
+    """No change while |load / (replicas x targetPerReplica) - 1| <= tolerance, like the HPA's
+    tolerance. In [0, 1)."""
+    thresholds: Thresholds | None = None
+    cooldown: Cooldown = Field(default_factory=Cooldown)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    prediction: PredictionSpec = Field(default_factory=PredictionSpec)
+    fallback: FallbackSpec = Field(default_factory=FallbackSpec)
+    mode: ScalingMode = "Active"
+    """Active: scale the target. DryRun: compute and report decisions in status and events,
+    never change the target."""
+    interval: Duration = timedelta(seconds=15)
+    """How often the load is read and the replica count reconsidered; at least 1s."""
+
+
+class ScalingDecision(StatusModel):
+    """A replica-count decision of the policy."""
+
+    time: datetime
+    """When the decision was made."""
+    replicas: int = Field(ge=0)
+    """The replica count decided."""
+    reason: str = Field(min_length=1, max_length=128, pattern=REASON_PATTERN)
+    """Why, as a short CamelCase word, e.g. ScaleUpPredicted, ScaleDownStabilised, Fallback."""
+    message: str = Field(default="", max_length=4096)
+    """Why, in a sentence a person can read."""
+
+
+class ScalingPolicyStatus(StatusModel):
+    """The observed state of a ScalingPolicy, written by the operator through the status
+    subresource."""
+
+    observed_generation: int | None = Field(default=None, ge=0)
+    """The metadata.generation of the spec this status reflects."""
+    current_replicas: int | None = Field(default=None, ge=0)
+    """The target's replica count when last observed."""
+    desired_replicas: int | None = Field(default=None, ge=0)
+    """The replica count the policy last decided on (in DryRun mode: would have set)."""
+    load: float | None = None
+    """The last load read from the metric query."""
+    predicted_load: float | None = None
+    """The forecast load at now + prediction.horizon."""
+    model: str | None = Field(default=None, max_length=64)
+    """The forecasting model in use (with prediction.model Auto: the one the backtest chose)."""
+    last_scale_time: datetime | None = None
+    """When the policy last changed the target's replica count."""
+    last_decision: ScalingDecision | None = None
+    """The most recent decision and its reason."""
+    conditions: Conditions = Field(default_factory=list)
+    """The current state of the policy, one condition per type."""
+
+
+class ScalingPolicy(Resource):
+    """ScalingPolicy scales a workload ahead of its load: it reads the load from Prometheus,
+    forecasts it, and sets the target's replica count through the /scale subresource."""
+
+    KIND: ClassVar[str] = "ScalingPolicy"
+    PLURAL: ClassVar[str] = "scalingpolicies"
+    SINGULAR: ClassVar[str] = "scalingpolicy"
+    SHORT_NAMES: ClassVar[tuple[str, ...]] = ("sp",)
+    NAMESPACED: ClassVar[bool] = True
+    PRINTER_COLUMNS: ClassVar[tuple[PrinterColumn, ...]] = (
+        PrinterColumn(
+            name="Target",
+            type="string",
+            json_path=".spec.targetRef.name",
+            description="Name of the scaled workload",
+        ),
+        PrinterColumn(name="Min", type="integer", json_path=".spec.minReplicas", description="minReplicas"),
+        PrinterColumn(name="Max", type="integer", json_path=".spec.maxReplicas", description="maxReplicas"),
+        PrinterColumn(
+            name="Current",
+            type="integer",
+            json_path=".status.currentReplicas",
+            description="Current replicas of the target",
+        ),
+        PrinterColumn(
+            name="Desired",
+            type="integer",
+            json_path=".status.desiredReplicas",
+            description="Replicas the policy decided on",
+        ),
+        PrinterColumn(
+            name="Predicted",
+            type="number",
+            json_path=".status.predictedLoad",
+            description="Forecast load at now + horizon",
+        ),
+        PrinterColumn(name="Mode", type="string", json_path=".spec.mode", description="Active or DryRun"),
+        PrinterColumn(
+            name="Age",
+            type="date",
+            json_path=".metadata.creationTimestamp",
+            description="Time since the policy was created",
+        ),
+        PrinterColumn(
+            name="Kind",
+            type="string",
+            json_path=".spec.targetRef.kind",
+            description="Kind of the scaled workload",
+            priority=1,
+        ),
+        PrinterColumn(
+            name="Load",
+            type="number",
+            json_path=".status.load",
+            description="Observed load",
+            priority=1,
+        ),
+        PrinterColumn(
+            name="Model",
+            type="string",
+            json_path=".status.model",
+            description="Forecasting model in use",
+            priority=1,
+        ),
+        PrinterColumn(
+            name="Reason",
+            type="string",
+            json_path=".status.lastDecision.reason",
+            description="Reason of the last decision",
+            priority=1,
+        ),
+    )
+
+    api_version: Literal["ebbtide.io/v1alpha1"] = "ebbtide.io/v1alpha1"
+    """APIVersion defines the versioned schema of this representation of an object."""
+    kind: Literal["ScalingPolicy"] = "ScalingPolicy"
+    """Kind is a string value representing the REST resource this object represents."""
+    spec: ScalingPolicySpec
+    status: ScalingPolicyStatus = Field(default_factory=ScalingPolicyStatus)
