@@ -1,0 +1,42 @@
+"""Which controllers the operator runs, and where each registers its kopf handlers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import kopf
+
+from ebbtide.controllers.runtime import OperatorContext
+
+# controller name (``ebbtide operator --controllers``) -> module exposing ``register``.
+CONTROLLERS: dict[str, str] = {
+    "scaling": "ebbtide.controllers.scaling_controller",
+    "queueing": "ebbtide.controllers.queue_controller",
+}
+
+
+def register_all(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
+    """Register the handlers of every controller selected in the configuration."""
+    _register_startup(registry, context)
+    for name in context.config.controllers:
+        if name not in CONTROLLERS:
+            raise ValueError(f"unknown controller {name!r}; known: {', '.join(sorted(CONTROLLERS))}")
+        module = importlib.import_module(CONTROLLERS[name])
+        module.register(registry, context)
+
+
+def _register_startup(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
+    from ebbtide.controllers.runtime import configure_settings
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: object) -> None:
+        configure_settings(settings, context.config)
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # kopf reads the same kubeconfig (KUBECONFIG is set from --kubeconfig) or, in a pod,
+        # the service account's token: the operator acts with exactly the chart's RBAC.
+        if context.config.kubeconfig is not None:
+            return kopf.login_with_kubeconfig(**kwargs)
+        return kopf.login_with_service_account(**kwargs)

@@ -1,0 +1,95 @@
+"""Running the operator: kopf settings, peering, and the shared configuration handlers receive.
+
+Handlers get an :class:`OperatorContext` through kopf's ``memo``. kopf keeps its own bookkeeping
+in annotations under ``ebbtide.io`` rather than in ``status``: the CRDs' status schemas are
+structural, so anything kopf wrote there would be pruned (and warned about) by the apiserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kopf
+from kubernetes import client
+
+from ebbtide.kube.client import load_api_client
+
+ANNOTATION_PREFIX = "ebbtide.io"
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class OperatorConfig:
+    """What the operator was started with (``ebbtide operator`` options)."""
+
+    kubeconfig: Path | None = None
+    prometheus_url: str = "http://127.0.0.1:9090"
+    namespaces: tuple[str, ...] = ()
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = 8080
+    peering_name: str | None = None
+    priority: int = 0
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 9443
+    webhook_public_host: str | None = None
+    prometheus_concurrency: int = 8
+    controllers: tuple[str, ...] = ("scaling", "queueing")
+
+
+@dataclass
+class OperatorContext:
+    """Shared state for handlers: the configuration and clients made once at start-up."""
+
+    config: OperatorConfig
+    api_client: client.ApiClient
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def configure_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+    """Apply ebbtide's kopf settings (called from the startup handler)."""
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    if config.peering_name:
+        settings.peering.name = config.peering_name
+        settings.peering.priority = config.priority
+        settings.peering.mandatory = True
+        settings.peering.clusterwide = not config.namespaces
+    else:
+        settings.peering.standalone = True
+
+
+def run(config: OperatorConfig) -> None:
+    """Register the selected controllers and run kopf until interrupted."""
+    if config.kubeconfig is not None:
+        # kopf's own login (kopf.login_via_client) reads the same kubeconfig.
+        os.environ["KUBECONFIG"] = str(config.kubeconfig)
+    context = OperatorContext(config=config, api_client=load_api_client(config.kubeconfig))
+    registry = kopf.OperatorRegistry()
+    _register(registry, context)
+    asyncio.run(
+        kopf.operator(
+            registry=registry,
+            clusterwide=not config.namespaces,
+            namespaces=config.namespaces,
+            standalone=config.peering_name is None,
+            priority=config.priority,
+            peering_name=config.peering_name,
+            memo=kopf.Memo(context=context),
+        )
+    )
+
+
+def _register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
+    from ebbtide.controllers.registration import register_all
+
+    register_all(registry, context)
