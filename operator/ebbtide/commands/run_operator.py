@@ -36,8 +36,15 @@ from ebbtide.controllers.runtime import OperatorConfig, run
     "--metrics-port",
     default=8080,
     show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port of /metrics (0 picks a free port).",
+    type=click.IntRange(1, 65535),
+    help="Port of /metrics.",
+)
+@click.option(
+    "--health-port",
+    default=8081,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the liveness probe (/healthz).",
 )
 @click.option(
     "--peering",
@@ -60,6 +67,7 @@ def run_operator(
     controllers: str,
     metrics_host: str,
     metrics_port: int,
+    health_port: int,
     peering_name: str | None,
     priority: int,
     webhook_host: str,
@@ -74,6 +82,7 @@ def run_operator(
             namespaces=namespaces,
             metrics_host=metrics_host,
             metrics_port=metrics_port,
+            health_port=health_port,
             peering_name=peering_name,
             priority=priority,
             webhook_host=webhook_host,

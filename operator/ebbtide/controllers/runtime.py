@@ -16,6 +16,7 @@ from typing import Any
 
 import kopf
 from kubernetes import client
+from prometheus_client import start_http_server
 
 from ebbtide.kube.client import load_api_client
 
@@ -32,6 +33,7 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 8080
+    health_port: int = 8081
     peering_name: str | None = None
     priority: int = 0
     webhook_host: str = "0.0.0.0"
@@ -69,11 +71,16 @@ def configure_settings(settings: kopf.OperatorSettings, config: OperatorConfig) 
 
 
 def run(config: OperatorConfig) -> None:
-    """Register the selected controllers and run kopf until interrupted."""
+    """Register the selected controllers and run kopf until interrupted.
+
+    /metrics (prometheus_client's default registry) is served on ``metrics_port`` and kopf's
+    liveness probe on ``health_port``; both bind ``metrics_host``.
+    """
     if config.kubeconfig is not None:
         # kopf's own login (kopf.login_via_client) reads the same kubeconfig.
         os.environ["KUBECONFIG"] = str(config.kubeconfig)
     context = OperatorContext(config=config, api_client=load_api_client(config.kubeconfig))
+    start_http_server(config.metrics_port, addr=config.metrics_host)
     registry = kopf.OperatorRegistry()
     _register(registry, context)
     asyncio.run(
@@ -85,6 +92,7 @@ def run(config: OperatorConfig) -> None:
             priority=config.priority,
             peering_name=config.peering_name,
             memo=kopf.Memo(context=context),
+            liveness_endpoint=f"http://{config.metrics_host}:{config.health_port}/healthz",
         )
     )
 
