@@ -87,6 +87,14 @@ class E2ECluster:
         """Have Prometheus scrape ``targets`` (host:port on this machine) as ``job``; [] removes it."""
         write_scrape_targets(self.prometheus_host.layout, job=job, targets=targets, labels=labels)
 
+    def stop_prometheus(self) -> None:
+        """Stop the Prometheus server (an outage, as far as its clients can tell)."""
+        self.prometheus_host.stop_component("prometheus")
+
+    def start_prometheus(self) -> None:
+        """Start Prometheus again (same data folder) and wait until it is ready."""
+        self.prometheus_host.start_component("prometheus")
+
     def token_for(self, *, namespace: str, service_account: str, seconds: int = 3600) -> str:
         """A token the apiserver signs for ``namespace/service_account`` (TokenRequest API)."""
         request = client.AuthenticationV1TokenRequest(

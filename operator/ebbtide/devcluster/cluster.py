@@ -143,6 +143,16 @@ class DevCluster:
         self._wait_ready(prometheus)
         return self.info().prometheus_url
 
+    def stop_component(self, name: str) -> bool:
+        """Stop one component (e.g. to test an outage); returns whether it was running."""
+        return process.stop(self.layout.pid_file(name))
+
+    def start_component(self, name: str) -> None:
+        """Start one stopped component again and wait until it is ready."""
+        (component,) = [c for c in self._components(bin_dir()) if c.name == name]
+        self._ensure_running(component)
+        self._wait_ready(component)
+
     def down(self) -> list[str]:
         """Stop every component (dependents first) and remove the state folder; returns what ran."""
         stopped = []
