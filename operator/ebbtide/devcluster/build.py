@@ -4,7 +4,8 @@
 staging modules with paths inside its own repository. ``gomod/k8s`` is a small module that
 requires k8s.io/kubernetes and replaces each staging module with the release of the same
 version, so the commands build from the module proxy alone. etcd builds the same way from
-``gomod/etcd``; KWOK has no replace directives and installs with ``go install``.
+``gomod/etcd``; KWOK, Helm and kubeconform have no replace directives and install with
+``go install``.
 
 Builds go to a temporary folder beside the cache and are renamed into place, so an interrupted
 build never leaves a half-written binary that a later run would trust. A lock file serialises
@@ -27,6 +28,8 @@ from pathlib import Path
 from ebbtide.devcluster.paths import bin_dir
 from ebbtide.devcluster.versions import (
     ETCD_VERSION,
+    HELM_VERSION,
+    KUBECONFORM_VERSION,
     KUBERNETES_BINARIES,
     KUBERNETES_VERSION,
     KWOK_VERSION,
@@ -34,7 +37,13 @@ from ebbtide.devcluster.versions import (
 
 Progress = Callable[[str], None]
 
-ALL_BINARIES = (*KUBERNETES_BINARIES, "etcd", "kwok")
+# Binaries that `go install` builds as they are (their modules have no replace directives).
+GO_INSTALLED = {
+    "kwok": f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
+    "helm": f"helm.sh/helm/v4/cmd/helm@{HELM_VERSION}",
+    "kubeconform": f"github.com/yannh/kubeconform/cmd/kubeconform@{KUBECONFORM_VERSION}",
+}
+ALL_BINARIES = (*KUBERNETES_BINARIES, "etcd", *GO_INSTALLED)
 
 
 class BuildError(RuntimeError):
@@ -65,8 +74,9 @@ def ensure_binaries(progress: Progress = print) -> Path:
                 label=f"etcd {ETCD_VERSION}",
                 progress=progress,
             )
-        if "kwok" in missing:
-            _go_install_kwok(target, progress)
+        for name, package in GO_INSTALLED.items():
+            if name in missing:
+                _go_install(name=name, package=package, target=target, progress=progress)
     return target
 
 
@@ -146,20 +156,12 @@ def _build_from_module(
         os.replace(built, output)
 
 
-def _go_install_kwok(target: Path, progress: Progress) -> None:
+def _go_install(*, name: str, package: str, target: Path, progress: Progress) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         env = _go_env() | {"GOBIN": scratch, "GOFLAGS": "-buildvcs=false"}
-        command = [
-            "go",
-            "install",
-            "-v",
-            "-trimpath",
-            "-ldflags",
-            "-s -w",
-            f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}",
-        ]
-        _stream(command, cwd=Path(scratch), env=env, label=f"KWOK {KWOK_VERSION}", progress=progress)
-        os.replace(Path(scratch) / "kwok", target / "kwok")
+        command = ["go", "install", "-v", "-trimpath", "-ldflags", "-s -w", package]
+        _stream(command, cwd=Path(scratch), env=env, label=package, progress=progress)
+        os.replace(Path(scratch) / name, target / name)
 
 
 def _run_go_build(*, module: str, args: list[str], label: str, progress: Progress) -> None:

@@ -8,5 +8,8 @@ release. The Go modules under ``gomod/`` pin the same versions and must change w
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
+# Tools the chart's tests use: packaging and rendering, and schema validation of the output.
+HELM_VERSION = "v4.3.1"
+KUBECONFORM_VERSION = "v0.8.0"
 
 KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
