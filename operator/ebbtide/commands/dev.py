@@ -69,6 +69,12 @@ def build() -> None:
     metavar="KEY=VALUE",
     help="A label for every node (repeatable).",
 )
+@click.option(
+    "--extender/--no-extender",
+    default=None,
+    help="Also run the second scheduler (ebbtide-scheduler) with the ebbtide extender "
+    "[default: as the cluster had it, off for a new one].",
+)
 def up(
     name: str,
     node_count: int,
@@ -76,6 +82,7 @@ def up(
     node_memory: str,
     node_pods: int,
     node_labels: tuple[str, ...],
+    extender: bool | None,
 ) -> None:
     """Start the cluster (or whatever part of it is not running) and wait until it is ready."""
     try:
@@ -86,7 +93,7 @@ def up(
         _progress(f"first run: building the pinned binaries into {bin_dir()}")
     nodes = uniform_nodes(count=node_count, cpu=node_cpu, memory=node_memory, pods=node_pods, labels=labels)
     try:
-        info = DevCluster(name).up(nodes=nodes, progress=_progress)
+        info = DevCluster(name).up(nodes=nodes, extender=extender, progress=_progress)
     except (BuildError, ComponentFailed, PrometheusMissing, TimeoutError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"kubeconfig: {info.kubeconfig}")

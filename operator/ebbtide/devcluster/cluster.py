@@ -28,11 +28,14 @@ from ebbtide.devcluster.layout import LOOPBACK, Layout, Ports
 from ebbtide.devcluster.node_sync import reconcile_nodes, wait_nodes_ready, wait_service_account
 from ebbtide.devcluster.nodes import NodeSpec, uniform_nodes
 from ebbtide.devcluster.paths import bin_dir, cluster_dir
+from ebbtide.devcluster.rbac import ensure_component_rbac
+from ebbtide.devcluster.scheduling import ebbtide_scheduler_configuration, ebbtide_scheduling
 from ebbtide.devcluster.versions import ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION
 
 Progress = Callable[[str], None]
 DEFAULT_NAME = "dev"
 START_TIMEOUT_SECONDS = 90.0
+_EXTENDER_COMPONENTS = ("ebbtide-extender", "ebbtide-scheduler")
 
 
 class ComponentFailed(RuntimeError):
@@ -99,19 +102,25 @@ class DevCluster:
         return result
 
     # ----------------------------------------------------------------------------- lifecycle
-    def up(self, *, nodes: list[NodeSpec] | None = None, progress: Progress = print) -> ClusterInfo:
-        """Start whatever is not running, wait until every component and node is ready."""
+    def up(
+        self,
+        *,
+        nodes: list[NodeSpec] | None = None,
+        extender: bool | None = None,
+        progress: Progress = print,
+    ) -> ClusterInfo:
+        """Start whatever is not running, wait until every component and node is ready.
+
+        ``extender`` adds the second scheduler (``ebbtide-scheduler``) and the ebbtide extender;
+        None keeps what the cluster had.
+        """
         started = time.monotonic()
         bins = ensure_binaries(progress)
         ports = self.layout.load_ports() or Ports.allocate()
-        self.layout.save_ports(
-            ports,
-            versions={
-                "kubernetes": KUBERNETES_VERSION,
-                "etcd": ETCD_VERSION,
-                "kwok": KWOK_VERSION,
-            },
-        )
+        if extender is None:
+            extender = self.layout.extender_enabled()
+        versions = {"kubernetes": KUBERNETES_VERSION, "etcd": ETCD_VERSION, "kwok": KWOK_VERSION}
+        self.layout.save_ports(ports, versions=versions, extender=extender)
         ensure_credentials(self.layout)
         self._write_configs(ports)
         components = self._components(bins)
@@ -119,7 +128,12 @@ class DevCluster:
         for component in components:
             for dependency in component.after:
                 self._wait_ready(by_name[dependency])
+            if component.name.startswith("ebbtide-"):
+                ensure_component_rbac(self.layout.kubeconfig)
             self._ensure_running(component)
+        for name in _EXTENDER_COMPONENTS:
+            if name not in by_name:  # switched off: stop what an earlier `up` started
+                process.stop(self.layout.pid_file(name))
         info = self.info()
         reconcile_nodes(info.kubeconfig, nodes if nodes is not None else uniform_nodes(count=3))
         for component in components:
@@ -174,7 +188,11 @@ class DevCluster:
 
     def _components(self, bins: Path | None = None) -> list[Component]:
         prometheus = _prometheus_binary(required=bins is not None)
-        return control_plane(self.layout, self._ports(), bins or bin_dir(), prometheus)
+        ports = self._ports()
+        components = control_plane(self.layout, ports, bins or bin_dir(), prometheus)
+        if self.layout.extender_enabled():
+            components += ebbtide_scheduling(self.layout, ports, bins or bin_dir())
+        return components
 
     def _write_configs(self, ports: Ports) -> None:
         layout = self.layout
@@ -184,6 +202,8 @@ class DevCluster:
             "kube-controller-manager": layout.component_kubeconfig("kube-controller-manager"),
             "kube-scheduler": layout.component_kubeconfig("kube-scheduler"),
             "kwok": layout.component_kubeconfig("kwok"),
+            "ebbtide-scheduler": layout.component_kubeconfig("ebbtide-scheduler"),
+            "ebbtide-extender": layout.component_kubeconfig("ebbtide-extender"),
         }
         for identity, path in identities.items():
             write_kubeconfig(
@@ -200,6 +220,9 @@ class DevCluster:
                 scheduler_name="default-scheduler",
                 lease_name="kube-scheduler",
             ),
+        )
+        write_scheduler_configuration(
+            layout.config_file("ebbtide-scheduler.yaml"), ebbtide_scheduler_configuration(layout, ports)
         )
         write_prometheus_config(layout, ports)
         write_kwok_stages(layout)

@@ -24,6 +24,8 @@ _CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     # KWOK stands in for every kubelet: it writes node and pod status across all nodes.
     "kwok": ("kwok", ("system:masters",)),
     "prometheus-client": ("prometheus", ("system:monitoring",)),
+    "ebbtide-scheduler": ("ebbtide-scheduler", ()),
+    "ebbtide-extender": ("ebbtide-extender", ()),
 }
 
 
@@ -42,7 +44,7 @@ def ensure_credentials(layout: Layout) -> None:
         ip_addresses=(LOOPBACK, _APISERVER_SERVICE_IP),
         server=True,
     )
-    for component in ("kube-controller-manager", "kube-scheduler"):
+    for component in ("kube-controller-manager", "kube-scheduler", "ebbtide-scheduler"):
         issue(
             ca,
             pki,

@@ -28,6 +28,8 @@ class Ports:
     scheduler: int
     kwok: int
     prometheus: int
+    ebbtide_scheduler: int
+    ebbtide_extender: int
 
     @classmethod
     def allocate(cls) -> Ports:
@@ -106,8 +108,18 @@ class Layout:
         """The ports recorded when the cluster was created, or None for a new cluster."""
         if not self.manifest.is_file():
             return None
-        return Ports(**json.loads(self.manifest.read_text())["ports"])
+        recorded = json.loads(self.manifest.read_text())["ports"]
+        # A cluster made before a component existed gets fresh ports for the new ones only.
+        fresh = asdict(Ports.allocate())
+        return Ports(**{name: recorded.get(name, port) for name, port in fresh.items()})
 
-    def save_ports(self, ports: Ports, *, versions: dict[str, str]) -> None:
+    def save_ports(self, ports: Ports, *, versions: dict[str, str], extender: bool = False) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.manifest.write_text(json.dumps({"ports": asdict(ports), "versions": versions}, indent=2) + "\n")
+        document = {"ports": asdict(ports), "versions": versions, "extender": extender}
+        self.manifest.write_text(json.dumps(document, indent=2) + "\n")
+
+    def extender_enabled(self) -> bool:
+        """Whether the cluster runs the second scheduler with the ebbtide extender."""
+        if not self.manifest.is_file():
+            return False
+        return bool(json.loads(self.manifest.read_text()).get("extender", False))
