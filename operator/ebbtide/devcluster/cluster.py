@@ -218,7 +218,8 @@ class DevCluster:
             scheduler_configuration(
                 kubeconfig=identities["kube-scheduler"],
                 scheduler_name="default-scheduler",
-                lease_name="kube-scheduler",
+                # The only default scheduler: no election, so a slow lease renewal never stops it.
+                lease_name=None,
             ),
         )
         write_scheduler_configuration(

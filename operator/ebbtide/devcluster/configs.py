@@ -50,18 +50,32 @@ def write_kubeconfig(path: Path, *, server: str, ca: Path, identity: CertPair, u
     path.chmod(0o600)
 
 
-def scheduler_configuration(*, kubeconfig: Path, scheduler_name: str, lease_name: str) -> dict[str, Any]:
-    """A KubeSchedulerConfiguration with one profile; callers may add profiles or extenders."""
-    return {
-        "apiVersion": "kubescheduler.config.k8s.io/v1",
-        "kind": "KubeSchedulerConfiguration",
-        "clientConnection": {"kubeconfig": str(kubeconfig), "qps": 200, "burst": 400},
-        "leaderElection": {
+def scheduler_configuration(
+    *, kubeconfig: Path, scheduler_name: str, lease_name: str | None
+) -> dict[str, Any]:
+    """A KubeSchedulerConfiguration with one profile; callers may add profiles or extenders.
+
+    With ``lease_name`` the scheduler elects a leader through that lease, with durations longer
+    than the defaults: a kube-scheduler exits when it cannot renew its lease in time, and on a
+    busy 2-core test machine the default 10 s renew deadline is missed. None turns election off
+    (a single instance).
+    """
+    election: dict[str, Any] = {"leaderElect": False}
+    if lease_name is not None:
+        election = {
             "leaderElect": True,
             "resourceName": lease_name,
             "resourceNamespace": "kube-system",
             "resourceLock": "leases",
-        },
+            "leaseDuration": "60s",
+            "renewDeadline": "45s",
+            "retryPeriod": "5s",
+        }
+    return {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": str(kubeconfig), "qps": 200, "burst": 400},
+        "leaderElection": election,
         "profiles": [{"schedulerName": scheduler_name}],
     }
 
