@@ -1,0 +1,141 @@
+"""The wire format of k8s.io/kube-scheduler/extender/v1, read and written without copies.
+
+The scheduler POSTs ``ExtenderArgs``: ``{"Pod": {...}, "Nodes": {"Items": [...]} | null,
+"NodeNames": [...] | null}`` (PascalCase keys, Go's encoding of its structs). With
+``nodeCacheCapable: true`` it fills ``NodeNames``, otherwise ``Nodes``. Filter answers an
+``ExtenderFilterResult`` in the same mode; prioritize answers a bare ``HostPriorityList``
+``[{"Host": "n1", "Score": 7}]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ebbtide.scoring.node_table import IntArray, NodeTable
+from ebbtide.scoring.scorer import MAX_SCORE, ScoreArray
+
+
+class BadRequestError(ValueError):
+    """The request is not a valid ``ExtenderArgs``; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtenderArgs:
+    """A decoded request: exactly one of ``node_names`` and ``nodes`` is set.
+
+    ``node_names`` items are not checked one by one (that would cost as much as the lookup they
+    precede); callers treat a non-string item as an unknown node.
+    """
+
+    pod: Mapping[str, Any]
+    node_names: list[Any] | None = None
+    nodes: list[Mapping[str, Any]] | None = None
+
+
+def decode_args(body: bytes) -> ExtenderArgs:
+    """Decode and shape-check a request body.
+
+    Keys are matched case-insensitively, as Go's JSON decoder in the scheduler does; the node
+    list inside ``Nodes`` is a ``v1.NodeList``, so its items sit under ``items``.
+    """
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequestError(f"the body is not JSON: {error}") from error
+    except RecursionError as error:
+        raise BadRequestError("the body is nested too deeply") from error
+    if not isinstance(document, dict):
+        raise BadRequestError("the body must be a JSON object (ExtenderArgs)")
+    fields = _casefolded(document)
+    pod = fields.get("pod")
+    if pod is None:
+        raise BadRequestError("Pod is missing")
+    if not isinstance(pod, dict):
+        raise BadRequestError("Pod must be an object")
+    names = fields.get("nodenames")
+    if names is not None:
+        if not isinstance(names, list):
+            raise BadRequestError("NodeNames must be a list of node names")
+        return ExtenderArgs(pod=pod, node_names=names)
+    node_list = fields.get("nodes")
+    if node_list is None:
+        raise BadRequestError("neither NodeNames nor Nodes is set")
+    if not isinstance(node_list, dict):
+        raise BadRequestError("Nodes must be a NodeList object")
+    items = _casefolded(node_list).get("items") or []  # Go writes an empty list as null
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise BadRequestError("Nodes.items must be a list of node objects")
+    return ExtenderArgs(pod=pod, nodes=items)
+
+
+def encode_filter_names(*, passed: Sequence[str], failed: Mapping[str, str]) -> bytes:
+    """An ``ExtenderFilterResult`` for names-only mode."""
+    return _encode(
+        {
+            "Nodes": None,
+            "NodeNames": list(passed),
+            "FailedNodes": dict(failed),
+            "FailedAndUnresolvableNodes": {},
+            "Error": "",
+        }
+    )
+
+
+def encode_filter_nodes(*, passed: Sequence[Mapping[str, Any]], failed: Mapping[str, str]) -> bytes:
+    """An ``ExtenderFilterResult`` for full-node mode: the passing node objects, as received."""
+    return _encode(
+        {
+            "Nodes": {"metadata": {}, "items": list(passed)},
+            "NodeNames": None,
+            "FailedNodes": dict(failed),
+            "FailedAndUnresolvableNodes": {},
+            "Error": "",
+        }
+    )
+
+
+def encode_error(message: str) -> bytes:
+    """The body of an error answer (the scheduler reads only the status; people read this)."""
+    return _encode({"Error": message})
+
+
+def encode_priorities(*, hosts: Sequence[str], scores: ScoreArray) -> bytes:
+    """A ``HostPriorityList`` for arbitrary host names."""
+    return _encode(
+        [{"Host": host, "Score": score} for host, score in zip(hosts, scores.tolist(), strict=True)]
+    )
+
+
+class PriorityEncoder:
+    """Writes ``HostPriorityList`` bodies for rows of one node table from precomputed entries.
+
+    Entries ``{"Host":"<name>","Score":<s>}`` are built once per table for every score 0..10, so
+    encoding a request is a gather and a join instead of thousands of JSON encodings.
+    """
+
+    def __init__(self, table: NodeTable) -> None:
+        self.table = table
+        hosts = np.empty(len(table), dtype=object)
+        hosts[:] = [json.dumps(name) for name in table.names]
+        # Row-major by score: the entry for (score, row) sits at score * len(table) + row.
+        self._entries: npt.NDArray[np.object_] = np.concatenate(
+            ['{"Host":' + hosts + f',"Score":{score}}}' for score in range(MAX_SCORE + 1)]
+        )
+
+    def encode(self, *, rows: IntArray, scores: ScoreArray) -> bytes:
+        entries: list[str] = self._entries.take(scores * len(self.table) + rows).tolist()
+        return ("[" + ",".join(entries) + "]").encode()
+
+
+def _encode(document: object) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _casefolded(document: Mapping[str, Any]) -> dict[str, Any]:
+    return {key.lower(): value for key, value in document.items()}
