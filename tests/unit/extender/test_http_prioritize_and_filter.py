@@ -88,7 +88,7 @@ def test_filter_reports_overloaded_and_unknown_nodes_with_reasons() -> None:
         "Nodes": None,
         "NodeNames": ["node-a1", "node-b2"],
         "FailedNodes": {
-            "node-b1": "node cpu utilisation 93% is above the ebbtide ceiling 90%",
+            "node-b1": "node cpu utilisation 93 percent is above the ebbtide ceiling 90 percent",
             "ghost": "node is not in the ebbtide node cache yet",
         },
         "FailedAndUnresolvableNodes": {},
@@ -104,7 +104,9 @@ def test_filter_with_full_node_objects_returns_the_passing_objects_unchanged() -
     assert status == 200
     assert answer["NodeNames"] is None
     assert answer["Nodes"]["items"] == [args["Nodes"]["items"][0]]
-    assert answer["FailedNodes"] == {"node-new": "node cpu utilisation 99% is above the ebbtide ceiling 90%"}
+    assert answer["FailedNodes"] == {
+        "node-new": "node cpu utilisation 99 percent is above the ebbtide ceiling 90 percent"
+    }
 
 
 def test_filter_passes_nodes_whose_load_is_unknown() -> None:
@@ -120,7 +122,9 @@ def test_filter_uses_the_configured_ceiling() -> None:
     built = extender(filled_cache(NODES), utilisation={"node-a1": 0.6}, config=config)
     status, answer = run(post(built, "filter", names_args(pod_object(), ["node-a1"])))
     assert status == 200
-    assert answer["FailedNodes"] == {"node-a1": "node cpu utilisation 60% is above the ebbtide ceiling 50%"}
+    assert answer["FailedNodes"] == {
+        "node-a1": "node cpu utilisation 60 percent is above the ebbtide ceiling 50 percent"
+    }
 
 
 def test_the_next_pod_is_scored_as_if_the_previous_one_were_placed() -> None:

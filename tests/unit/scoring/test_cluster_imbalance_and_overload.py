@@ -39,7 +39,7 @@ def test_imbalance_lies_between_0_and_1(loads: list[float]) -> None:
 
 def test_nodes_above_a_ceiling_fail_with_a_readable_reason() -> None:
     failing = overloaded(utilisation={"cpu": np.array([0.93, 0.5, math.nan, 0.85])}, ceilings={"cpu": 0.85})
-    assert failing == {0: "node cpu utilisation 93% is above the ebbtide ceiling 85%"}
+    assert failing == {0: "node cpu utilisation 93 percent is above the ebbtide ceiling 85 percent"}
 
 
 def test_every_configured_resource_is_checked_and_the_first_reason_kept() -> None:
@@ -48,8 +48,8 @@ def test_every_configured_resource_is_checked_and_the_first_reason_kept() -> Non
         ceilings={"cpu": 0.9, "memory": 0.96},
     )
     assert failing == {
-        0: "node cpu utilisation 95% is above the ebbtide ceiling 90%",
-        1: "node memory utilisation 97% is above the ebbtide ceiling 96%",
+        0: "node cpu utilisation 95 percent is above the ebbtide ceiling 90 percent",
+        1: "node memory utilisation 97 percent is above the ebbtide ceiling 96 percent",
     }
 
 
