@@ -1,1 +1,70 @@
-"""queueing."""
+"""Fair queueing, as pure logic: who is admitted next, and why everyone else waits.
+
+Queues share their cohort's capacity by weight (:mod:`.entitlement`, :mod:`.waterfill`); a
+queue's share is its dominant-resource usage over its entitlement (:mod:`.shares`); each
+cycle admits, in fair order, as many workloads as fit (:mod:`.fair_walk`), each queue
+keeping its own order (:mod:`.orders`). :func:`plan_admissions` (:mod:`.planner`) is the
+entry point; its inputs are in :mod:`.model`, its output in :mod:`.plan`, and the reasons a
+workload waits in :mod:`.reasons`. Nothing here performs I/O.
+"""
+
+from ebbtide.queueing.durations import (
+    EXPECTED_DURATION_ANNOTATION,
+    expected_duration_from_annotations,
+    parse_duration,
+)
+from ebbtide.queueing.entitlement import Entitlement, QueueDemand, cohort_entitlements
+from ebbtide.queueing.errors import InvalidDurationError, InvalidSnapshotError, QueueingError
+from ebbtide.queueing.model import (
+    DEFAULT_COHORT,
+    AdmittedWorkload,
+    PendingWorkload,
+    QueueOrder,
+    QueueSpec,
+    Snapshot,
+    WorkloadRef,
+    usage_by_queue,
+)
+from ebbtide.queueing.plan import Admission, AdmissionPlan, QueueStatus, WaitingWorkload
+from ebbtide.queueing.planner import plan_admissions
+from ebbtide.queueing.reasons import NEVER_ADMITTABLE, WaitReason
+from ebbtide.queueing.resources import ResourceLimit, Resources
+from ebbtide.queueing.shares import (
+    Share,
+    ShareAfterAdmission,
+    ShareBeforeAdmission,
+    dominant_share,
+)
+
+__all__ = [
+    "DEFAULT_COHORT",
+    "EXPECTED_DURATION_ANNOTATION",
+    "NEVER_ADMITTABLE",
+    "Admission",
+    "AdmissionPlan",
+    "AdmittedWorkload",
+    "Entitlement",
+    "InvalidDurationError",
+    "InvalidSnapshotError",
+    "PendingWorkload",
+    "QueueDemand",
+    "QueueOrder",
+    "QueueSpec",
+    "QueueStatus",
+    "QueueingError",
+    "ResourceLimit",
+    "Resources",
+    "Share",
+    "ShareAfterAdmission",
+    "ShareBeforeAdmission",
+    "Snapshot",
+    "WaitReason",
+    "WaitingWorkload",
+    "WorkloadRef",
+    "cohort_entitlements",
+    "dominant_share",
+    "expected_duration_from_annotations",
+    "parse_duration",
+    "plan_admissions",
+    "usage_by_queue",
+]
