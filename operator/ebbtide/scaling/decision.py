@@ -1,0 +1,46 @@
+"""What the planner returns (:class:`Decision`) and carries from one call to the next
+(:class:`PlannerState`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ebbtide.scaling.forecasting.base import ModelName
+from ebbtide.scaling.limits import ScaleEvent
+from ebbtide.scaling.stabilisation import TimedRecommendation
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The replica count to set and why.
+
+    ``reason`` is one of :mod:`ebbtide.scaling.reasons`; ``message`` is for people. ``load`` is
+    the observed load used (None when it could not be read); ``predicted_load`` and ``model`` are
+    the forecast for ``now + horizon`` and the model that made it (None without one).
+    ``forecast_warnings`` are warnings the model's fitting raised, recorded for status.
+    """
+
+    desired_replicas: int
+    reason: str
+    message: str
+    load: float | None = None
+    predicted_load: float | None = None
+    model: ModelName | None = None
+    forecast_warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannerState:
+    """Everything the planner remembers between calls; start with ``PlannerState()``.
+
+    ``failures`` counts consecutive unusable load reads; ``recommendations`` feed the scale-down
+    stabilisation window; ``events`` are recent changes for the rate limits; ``last_scale_up``
+    drives the scale-up cooldown; ``forecast_memo`` is the forecaster's opaque memo (fitted
+    models, Auto's choice). Losing it (an operator restart) is safe: the planner starts afresh.
+    """
+
+    failures: int = 0
+    recommendations: tuple[TimedRecommendation, ...] = ()
+    events: tuple[ScaleEvent, ...] = ()
+    last_scale_up: float | None = None
+    forecast_memo: object | None = None

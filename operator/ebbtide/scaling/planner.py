@@ -1,0 +1,123 @@
+"""The replica planner: observed load, a forecast and the policy's rules in, a decision out.
+
+``desired = clamp(max(reactive, predictive))``: the HPA rule on the observed load (the reactive
+floor) and the same rule on the load forecast for ``now + horizon``, where the horizon is at
+least the pods' start-up time, so replicas asked for now are ready when the load arrives. The
+forecast can only add replicas: a scale-down needs the observed load to allow it, and then waits
+out the stabilisation window. Then the scale-up cooldown, the rate limits and the min/max clamp
+apply, in that order. The planner is pure: it reads nothing but its arguments, and what it must
+remember comes back in a new :class:`~ebbtide.scaling.decision.PlannerState`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ebbtide.scaling import reasons
+from ebbtide.scaling.decision import Decision, PlannerState
+from ebbtide.scaling.decision_message import describe
+from ebbtide.scaling.fallback import on_failure, unusable
+from ebbtide.scaling.forecasting import Forecast, Forecaster
+from ebbtide.scaling.hpa import Recommendation, recommend
+from ebbtide.scaling.limits import ScaleEvent, limited, recent_events
+from ebbtide.scaling.prediction import forecast_ahead
+from ebbtide.scaling.series import LoadSeries, ReadFailure
+from ebbtide.scaling.settings import PlannerSettings
+from ebbtide.scaling.stabilisation import stabilise
+
+
+def plan(
+    *,
+    settings: PlannerSettings,
+    reading: LoadSeries | ReadFailure,
+    current_replicas: int,
+    ready_replicas: int,
+    now: float,
+    state: PlannerState,
+    forecaster: Forecaster | None = None,
+) -> tuple[Decision, PlannerState]:
+    """Decide the replica count at Unix time ``now``.
+
+    ``reading`` is the load history as read (its latest sample is the observed load; the
+    forecaster sees its last ``prediction.history`` seconds, NaN and Inf samples left out) or the
+    read's failure. ``current_replicas`` is the target's desired count now (its ``/scale`` spec)
+    and ``ready_replicas`` how many of them are ready (reported in the message). ``forecaster``,
+    if given, stands in for the model the settings name (unless that is None): a seam for tests
+    and for measuring the planner with a perfect forecast.
+    """
+    problem = unusable(reading)
+    if problem is not None or not isinstance(reading, LoadSeries):
+        decision, state, change = on_failure(
+            problem=problem or "no load", settings=settings, current=current_replicas, state=state
+        )
+        return decision, _remember(state, settings=settings, now=now, change=change)
+    load = reading.last_value
+    forecast, forecast_problem = forecast_ahead(
+        settings=settings, history=reading, now=now, memo=state.forecast_memo, forecaster=forecaster
+    )
+    wanted = _combined(load=load, forecast=forecast, current=current_replicas, settings=settings)
+    stabilised, kept = stabilise(
+        recommendation=wanted.replicas,
+        current=current_replicas,
+        now=now,
+        window=settings.scale_down_window,
+        seen=state.recommendations,
+    )
+    if stabilised != wanted.replicas:
+        reason = reasons.STABILISING if stabilised == current_replicas else wanted.reason
+        wanted = Recommendation(stabilised, reason)
+    desired = limited(wanted, current=current_replicas, now=now, state=state, settings=settings)
+    state = replace(
+        state,
+        failures=0,
+        recommendations=kept,
+        forecast_memo=state.forecast_memo if forecast is None else forecast.memo,
+    )
+    decision = Decision(
+        desired_replicas=desired.replicas,
+        reason=desired.reason,
+        message=describe(
+            load=load,
+            current=current_replicas,
+            ready=ready_replicas,
+            desired=desired,
+            settings=settings,
+            forecast=forecast,
+            forecast_problem=forecast_problem,
+        ),
+        load=load,
+        predicted_load=None if forecast is None else forecast.value,
+        model=None if forecast is None else forecast.model,
+        forecast_warnings=() if forecast is None else forecast.warnings,
+    )
+    change = desired.replicas - current_replicas
+    return decision, _remember(state, settings=settings, now=now, change=change)
+
+
+def _combined(
+    *, load: float, forecast: Forecast | None, current: int, settings: PlannerSettings
+) -> Recommendation:
+    """``max(reactive, predictive)``; the forecast only ever raises the recommendation."""
+    reactive = recommend(load=load, current=current, settings=settings)
+    if forecast is None:
+        return reactive
+    predictive = recommend(load=forecast.value, current=current, settings=settings)
+    if predictive.replicas <= reactive.replicas:
+        return reactive
+    if predictive.replicas > current:
+        return Recommendation(predictive.replicas, reasons.SCALE_UP_ON_FORECAST)
+    # The observed load would allow fewer replicas than the forecast does: go only as low as
+    # the forecast allows (possibly not at all).
+    reason = reasons.SCALE_DOWN_ON_LOAD if predictive.replicas < current else predictive.reason
+    return Recommendation(predictive.replicas, reason)
+
+
+def _remember(state: PlannerState, *, settings: PlannerSettings, now: float, change: int) -> PlannerState:
+    """``state`` with a replica change made at ``now`` recorded for cooldown and rate limits."""
+    events = state.events if change == 0 else (*state.events, ScaleEvent(now, change))
+    up, down = settings.scale_up_limit, settings.scale_down_limit
+    return replace(
+        state,
+        events=recent_events(events, now=now, up=up, down=down),
+        last_scale_up=now if change > 0 else state.last_scale_up,
+    )

@@ -1,0 +1,79 @@
+"""Small builders for scaling tests: settings with defaults, synthetic series, a fake clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ebbtide.scaling.decision import Decision, PlannerState
+from ebbtide.scaling.forecasting.base import Forecaster, ModelName
+from ebbtide.scaling.planner import plan
+from ebbtide.scaling.series import LoadSeries, ReadFailure
+from ebbtide.scaling.settings import PlannerSettings, PredictionSettings
+
+T0 = 1_700_000_000.0
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+def settings(**overrides: Any) -> PlannerSettings:
+    """Reactive settings with no window, cooldown or rate limit unless given: each test turns
+    on only the rule it pins."""
+    base = PlannerSettings(
+        min_replicas=1,
+        max_replicas=100,
+        target_per_replica=100.0,
+        tolerance=0.1,
+        scale_down_window=0.0,
+    )
+    return replace(base, **overrides)
+
+
+def predictive(model: ModelName, **overrides: Any) -> PredictionSettings:
+    return replace(PredictionSettings(model=model, horizon=180.0, history=6 * HOUR), **overrides)
+
+
+def series(values: list[float] | np.ndarray, *, step: float = 15.0, start: float = T0) -> LoadSeries:
+    """Samples ``step`` seconds apart from ``start``."""
+    array = np.asarray(values, dtype=np.float64)
+    return LoadSeries(times=start + step * np.arange(array.size), values=array)
+
+
+def constant(load: float, *, at: float = T0) -> LoadSeries:
+    """A one-sample reading of ``load`` at ``at``."""
+    return series([load], start=at)
+
+
+@dataclass
+class Scaler:
+    """Drives the planner like the controller does: one call per tick of a fake clock, the
+    replicas following every decision at once (ready = current). ``forecaster`` stands in for
+    the model the settings name."""
+
+    settings: PlannerSettings
+    replicas: int
+    now: float = T0
+    state: PlannerState = field(default_factory=PlannerState)
+    decisions: list[Decision] = field(default_factory=list)
+    forecaster: Forecaster | None = None
+
+    def tick(self, reading: LoadSeries | ReadFailure | float, *, after: float = 15.0) -> Decision:
+        """Advance the clock by ``after`` seconds and plan with ``reading`` (a number is a
+        one-sample reading at the current time)."""
+        self.now += after
+        if isinstance(reading, int | float):
+            reading = constant(float(reading), at=self.now)
+        decision, self.state = plan(
+            settings=self.settings,
+            reading=reading,
+            current_replicas=self.replicas,
+            ready_replicas=self.replicas,
+            now=self.now,
+            state=self.state,
+            forecaster=self.forecaster,
+        )
+        self.replicas = decision.desired_replicas
+        self.decisions.append(decision)
+        return decision

@@ -1,0 +1,90 @@
+"""The planner's settings come from the ScalingPolicy API model, field by field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ebbtide.api import ScalingPolicy
+from ebbtide.scaling.forecasting.base import ModelName
+from ebbtide.scaling.settings import (
+    FallbackAction,
+    FallbackSettings,
+    PlannerSettings,
+    PredictionSettings,
+    RateLimit,
+    UtilisationBand,
+    settings_from_spec,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def manifest(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "ebbtide.io/v1alpha1",
+        "kind": "ScalingPolicy",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "maxReplicas": 30,
+            "metric": {"query": "sum(rate(requests_total[1m]))", "targetPerReplica": 50},
+            **spec,
+        },
+    }
+
+
+def test_every_field_is_carried_over() -> None:
+    policy = ScalingPolicy.model_validate(
+        manifest(
+            minReplicas=2,
+            tolerance=0.05,
+            thresholds={"scaleUp": 0.8, "scaleDown": 0.4},
+            cooldown={"scaleUp": "30s", "scaleDown": "10m"},
+            rateLimits={
+                "scaleUp": {"maxPods": 5, "maxPercent": 50, "period": "30s"},
+                "scaleDown": {"maxPercent": 10, "period": "1m"},
+            },
+            prediction={
+                "model": "HoltWinters",
+                "horizon": "5m",
+                "history": "72h",
+                "seasonality": "24h",
+            },
+            fallback={"failureThreshold": 4, "action": "Replicas", "replicas": 6},
+            interval="30s",
+        )
+    )
+    assert settings_from_spec(policy.spec) == PlannerSettings(
+        min_replicas=2,
+        max_replicas=30,
+        target_per_replica=50.0,
+        tolerance=0.05,
+        band=UtilisationBand(scale_up=0.8, scale_down=0.4),
+        scale_up_cooldown=30.0,
+        scale_down_window=600.0,
+        scale_up_limit=RateLimit(max_pods=5, max_percent=50.0, period=30.0),
+        scale_down_limit=RateLimit(max_pods=None, max_percent=10.0, period=60.0),
+        prediction=PredictionSettings(
+            model=ModelName.HOLT_WINTERS, horizon=300.0, history=72 * 3600.0, seasonality=86400.0
+        ),
+        fallback=FallbackSettings(failure_threshold=4, action=FallbackAction.REPLICAS, replicas=6),
+        interval=30.0,
+    )
+
+
+def test_defaults_of_the_api_become_the_planner_defaults() -> None:
+    settings = settings_from_spec(ScalingPolicy.model_validate(manifest()).spec)
+    assert settings.band is None
+    assert (settings.scale_up_cooldown, settings.scale_down_window) == (0.0, 300.0)
+    assert settings.scale_up_limit == RateLimit(max_pods=4, max_percent=100.0, period=15.0)
+    assert settings.scale_down_limit == RateLimit(max_pods=None, max_percent=100.0, period=15.0)
+    assert settings.fallback == FallbackSettings()
+    assert settings.interval == 15.0
+
+
+def test_a_policy_without_seasonality_has_none() -> None:
+    spec = ScalingPolicy.model_validate(manifest(prediction={"model": "Linear", "seasonality": None})).spec
+    prediction = settings_from_spec(spec).prediction
+    assert (prediction.model, prediction.seasonality) == (ModelName.LINEAR, None)
