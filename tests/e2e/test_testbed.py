@@ -219,7 +219,17 @@ def test_rbac_denies_an_unprivileged_service_account(cluster: E2ECluster, namesp
             "subjects": [{"kind": "ServiceAccount", "name": "nobody", "namespace": namespace}],
         },
     )
-    eventually(lambda: core.list_namespaced_pod(namespace) is not None, what="the RoleBinding to apply")
+
+    def allowed() -> bool:
+        try:
+            core.list_namespaced_pod(namespace)
+        except ApiException as error:
+            if error.status == 403:  # the authoriser's RBAC cache has not seen the binding yet
+                return False
+            raise
+        return True
+
+    eventually(allowed, what="the RoleBinding to apply")
 
 
 def test_service_account_tokens_are_signed_and_verifiable(cluster: E2ECluster, namespace: str) -> None:
