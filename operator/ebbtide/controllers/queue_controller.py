@@ -1,11 +1,53 @@
-"""Handlers of the queue controller (registered by :mod:`ebbtide.controllers.registration`)."""
+"""Handlers of the queue controller (registered by :mod:`ebbtide.controllers.registration`).
+
+kopf runs the admission webhooks (:mod:`ebbtide.controllers.admission_webhook`) and the
+operator's lifecycle; the admission engine (:mod:`ebbtide.controllers.queue_engine`) starts
+with the operator, stops with it, and reports its health through kopf's liveness probe.
+"""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import kopf
 
+from ebbtide.controllers.admission_webhook import SelfSignedWebhookServer, register_webhooks
+from ebbtide.controllers.queue_engine import QueueEngine
 from ebbtide.controllers.runtime import OperatorContext
+from ebbtide.kube.queue_keys import WEBHOOK_CONFIGURATION
 
 
 def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
     """Register this controller's kopf handlers on ``registry``."""
+    config = context.config
+    engines: list[QueueEngine] = []
+    register_webhooks(registry)
+
+    @kopf.on.startup(registry=registry)
+    def start_fair_queues(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.admission.server = SelfSignedWebhookServer(
+            addr=config.webhook_host, port=config.webhook_port, host=config.webhook_public_host
+        )
+        settings.admission.managed = WEBHOOK_CONFIGURATION
+        engine = QueueEngine(context.api_client)
+        engine.start()
+        engines.append(engine)
+
+    @kopf.on.cleanup(registry=registry)
+    def stop_fair_queues(**_: Any) -> None:
+        while engines:
+            engines.pop().stop()
+
+    @kopf.on.probe(id="fairQueueAdmission", registry=registry)
+    def admission_health(**_: Any) -> dict[str, Any]:
+        if not engines:
+            return {"running": False}
+        loop = engines[0].loop
+        since = None if loop.last_cycle_at is None else round(time.monotonic() - loop.last_cycle_at, 3)
+        return {
+            "running": True,
+            "cycles": loop.cycles,
+            "secondsSinceCycle": since,
+            "lastError": loop.last_error,
+        }

@@ -1,0 +1,30 @@
+# One image for every `ebbtide` sub-command: the operator, the scheduler extender, backtest, crds.
+#   docker build -t ebbtide:0.1.0 .
+#   docker run --rm ebbtide:0.1.0 --help
+# The Helm chart (charts/ebbtide) runs it as `ebbtide operator ...` and `ebbtide extender ...`.
+
+# -- build: install ebbtide and its dependencies into a virtualenv --------------------------------
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/ebbtide
+WORKDIR /src
+# Only what the package build reads (see .dockerignore): the metadata, then the source.
+COPY pyproject.toml README.md ./
+COPY operator/ ./operator/
+RUN /opt/ebbtide/bin/pip install . \
+ && /opt/ebbtide/bin/ebbtide --help >/dev/null
+
+# -- run: the virtualenv on a clean base, as an unprivileged numeric user --------------------------
+FROM python:3.11-slim
+ENV PATH=/opt/ebbtide/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp
+COPY --from=build /opt/ebbtide /opt/ebbtide
+# A numeric user, so Kubernetes can verify runAsNonRoot without reading /etc/passwd.
+USER 65532:65532
+WORKDIR /tmp
+ENTRYPOINT ["ebbtide"]
+CMD ["--help"]

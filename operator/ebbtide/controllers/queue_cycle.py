@@ -1,0 +1,165 @@
+"""One admission cycle: snapshot, plan, admit, report.
+
+1. Take a consistent view from the store (nothing happens before every kind is listed).
+2. Plan with :func:`ebbtide.queueing.plan_admissions`.
+3. Admit, all of the plan's admissions at once on the write pool (each write carries its own
+   resourceVersion, so concurrency cannot double-admit); every write that lands, or that a
+   re-read shows had landed, becomes an assumption in the store at once.
+4. Report (:mod:`ebbtide.controllers.queue_reporting`): metrics at once; FairQueue statuses
+   and waiting notes in the background.
+
+A cycle asks for another (:attr:`CycleResult.more`) when an admission met a changed object or
+failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ebbtide.controllers.queue_reporting import Reporter
+from ebbtide.controllers.queue_snapshot import CycleInput, build_cycle_input
+from ebbtide.controllers.queue_store import QueueStore
+from ebbtide.kube.queue_events import EventRecorder
+from ebbtide.kube.queue_keys import EVENT_ADMITTED
+from ebbtide.kube.workload_writes import AdmitOutcome, AdmitResult, WorkloadWriter
+from ebbtide.kube.workloads import WorkloadRecord
+from ebbtide.metrics import queue_metrics as metrics
+from ebbtide.queueing import Admission, plan_admissions
+from ebbtide.queueing.formatting import format_cohort
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """``planned`` admissions were decided, ``admitted`` landed; ``more`` asks for another cycle
+    (an admission to decide again); ``plan_seconds`` is what snapshot and plan took."""
+
+    planned: int
+    admitted: int
+    more: bool
+    plan_seconds: float = 0.0
+
+
+def decision_of(admission: Admission, *, cohort: str) -> dict[str, object]:
+    """The ``ebbtide.io/admission`` annotation's content for ``admission``."""
+    return {
+        "queue": admission.workload.queue,
+        "cohort": cohort,
+        "shareBefore": str(admission.share_before),
+        "shareAfter": str(admission.share_after),
+        "withinGuarantee": admission.within_guarantee,
+    }
+
+
+class AdmissionCycle:
+    """Runs cycles over ``store`` (one at a time: the loop's thread calls :meth:`run`)."""
+
+    def __init__(
+        self,
+        *,
+        store: QueueStore,
+        writer: WorkloadWriter,
+        reporter: Reporter,
+        events: EventRecorder,
+        pool: ThreadPoolExecutor,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._writer = writer
+        self._reporter = reporter
+        self._events = events
+        self._pool = pool
+        self._clock = clock
+        self._cursors: dict[str, str] = {}
+
+    def run(self) -> CycleResult:
+        view = self._store.view()
+        if not view.synced:
+            return CycleResult(planned=0, admitted=0, more=False)
+        started = time.perf_counter()
+        cycle_input = build_cycle_input(view, cursors=self._cursors)
+        plan = plan_admissions(cycle_input.snapshot)
+        planned = time.perf_counter()
+        self._cursors = dict(plan.round_robin_cursors)
+        admitted, retry = self._admit(plan.admissions, cycle_input)
+        self._reporter.report(plan=plan, cycle_input=cycle_input, admitted=admitted)
+        metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
+        if plan.admissions:
+            logger.info(
+                "admission cycle: %d admitted of %d planned, %d waiting, %.3fs",
+                sum(admitted.values()),
+                len(plan.admissions),
+                len(plan.waiting),
+                time.perf_counter() - started,
+            )
+        return CycleResult(
+            planned=len(plan.admissions),
+            admitted=sum(admitted.values()),
+            more=retry,
+            plan_seconds=planned - started,
+        )
+
+    def _admit(self, admissions: tuple[Admission, ...], cycle_input: CycleInput) -> tuple[Counter[str], bool]:
+        """Carry out ``admissions``; the count that landed per queue, and whether to retry some."""
+        cohorts = {spec.name: spec.cohort for spec in cycle_input.snapshot.queues}
+        submitted: list[tuple[Admission, WorkloadRecord, Future[AdmitOutcome]]] = []
+        for admission in admissions:
+            record = cycle_input.pending[admission.workload.ref]
+            cohort = cohorts[admission.workload.queue]
+            future = self._pool.submit(self._admit_one, record, decision_of(admission, cohort=cohort))
+            submitted.append((admission, record, future))
+        admitted: Counter[str] = Counter()
+        retry = False
+        for admission, record, future in submitted:
+            try:
+                outcome = future.result()
+            except Exception as error:
+                metrics.WRITES.labels(kind="admission", outcome="error").inc()
+                logger.warning("admitting %s failed: %s", admission.workload.ref, error)
+                retry = True
+                continue
+            metrics.WRITES.labels(kind="admission", outcome="ok").inc()
+            if outcome.result is not AdmitResult.ADMITTED:
+                metrics.CONFLICTS.labels(result=str(outcome.result)).inc()
+            if outcome.record is not None and outcome.result in (
+                AdmitResult.ADMITTED,
+                AdmitResult.ALREADY_ADMITTED,
+            ):
+                self._store.assume(outcome.record)
+                admitted[record.queue or ""] += 1
+            if outcome.result is AdmitResult.ADMITTED:
+                self._record_admission(admission, record, outcome, cohort=cohorts[admission.workload.queue])
+            elif outcome.result is AdmitResult.CHANGED:
+                retry = True
+        return admitted, retry
+
+    def _admit_one(self, record: WorkloadRecord, decision: dict[str, object]) -> AdmitOutcome:
+        # The timestamp is taken by the worker, as close to the write as it gets.
+        return self._writer.admit(record, decision=decision, now=self._clock())
+
+    def _record_admission(
+        self, admission: Admission, record: WorkloadRecord, outcome: AdmitOutcome, *, cohort: str
+    ) -> None:
+        queue = record.queue or ""
+        metrics.ADMISSIONS.labels(queue=queue).inc()
+        admitted_at = outcome.record.admitted_at if outcome.record is not None else None
+        moment = datetime.fromisoformat(admitted_at) if admitted_at else self._clock()
+        metrics.ADMISSION_LATENCY.labels(queue=queue).observe(
+            max(0.0, (moment - record.created_at).total_seconds())
+        )
+        self._events.record(
+            record,
+            type_="Normal",
+            reason=EVENT_ADMITTED,
+            message=(
+                f"admitted by FairQueue {queue!r} in {format_cohort(cohort)}: share "
+                f"{admission.share_before} -> {admission.share_after}"
+            ),
+        )

@@ -1,0 +1,111 @@
+"""FairQueues, nodes and namespaces as the admission cycle needs them: plain records.
+
+A FairQueue whose spec does not parse (it passed the API server's schema, so this means an
+operator older than the CRD) is kept with its error, so its status can say so, and takes no
+part in admission: its workloads wait as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ebbtide.api import FairQueueSpec, Quantity, ResourceAmounts, error_messages
+from ebbtide.kube.workload_requests import resource_list
+from ebbtide.queueing import QueueOrder, QueueSpec, ResourceLimit, Resources
+
+#: A declared amount per resource; None where the spec leaves the resource out.
+DeclaredAmounts = tuple[int | None, int | None]
+
+
+def _millis(quantity: Quantity | None) -> int | None:
+    return None if quantity is None else math.ceil(quantity.value * 1000)
+
+
+def _units(quantity: Quantity | None) -> int | None:
+    return None if quantity is None else math.ceil(quantity.value)
+
+
+def declared(amounts: ResourceAmounts | None) -> DeclaredAmounts:
+    """``(millicores, bytes)`` of an optional ``{cpu, memory}`` block; None where unset."""
+    if amounts is None:
+        return (None, None)
+    return (_millis(amounts.cpu), _units(amounts.memory))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRecord:
+    """One FairQueue: its parsed spec (or why it does not parse) and its current status."""
+
+    name: str
+    generation: int
+    spec: FairQueueSpec | None
+    error: str | None = None
+    status: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_queue_spec(self, namespaces: Mapping[str, Mapping[str, str]]) -> QueueSpec:
+        """The planner's view of the queue; the namespace selector resolved against
+        ``namespaces`` (name -> labels). Only for a queue whose spec parsed."""
+        assert self.spec is not None
+        spec = self.spec
+        guaranteed = declared(spec.guaranteed)
+        limit = declared(spec.limit)
+        selector = spec.namespace_selector
+        allowed = None
+        if selector is not None and (selector.match_labels or selector.match_expressions):
+            allowed = frozenset(name for name, labels in namespaces.items() if selector.matches(labels))
+        return QueueSpec(
+            name=self.name,
+            weight=spec.weight,
+            order=QueueOrder(spec.order),
+            cohort=spec.cohort,
+            guaranteed=Resources(guaranteed[0] or 0, guaranteed[1] or 0),
+            limit=ResourceLimit(cpu_millis=limit[0], memory_bytes=limit[1]),
+            allowed_namespaces=allowed,
+        )
+
+
+def read_queue(obj: Mapping[str, Any]) -> QueueRecord:
+    """A FairQueue object's record; a spec the model refuses is kept as ``error``."""
+    metadata = obj.get("metadata") or {}
+    name = str(metadata.get("name", ""))
+    status = obj.get("status") or {}
+    generation = int(metadata.get("generation") or 0)
+    try:
+        spec = FairQueueSpec.model_validate(obj.get("spec") or {})
+    except ValidationError as error:
+        message = "; ".join(error_messages(error)) or str(error)
+        return QueueRecord(name=name, generation=generation, spec=None, error=message, status=status)
+    return QueueRecord(name=name, generation=generation, spec=spec, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """A node's allocatable resources, and whether new pods may be placed on it."""
+
+    name: str
+    allocatable: Resources
+    schedulable: bool
+
+
+def read_node(obj: Mapping[str, Any]) -> NodeRecord:
+    """A node is schedulable when it is not cordoned and its Ready condition is True."""
+    status = obj.get("status") or {}
+    ready = any(
+        condition.get("type") == "Ready" and condition.get("status") == "True"
+        for condition in status.get("conditions") or ()
+    )
+    return NodeRecord(
+        name=str((obj.get("metadata") or {}).get("name", "")),
+        allocatable=resource_list(status.get("allocatable")),
+        schedulable=ready and not (obj.get("spec") or {}).get("unschedulable", False),
+    )
+
+
+def read_namespace_labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    """A namespace's labels (the API server adds ``kubernetes.io/metadata.name`` itself)."""
+    return dict((obj.get("metadata") or {}).get("labels") or {})

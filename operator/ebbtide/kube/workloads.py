@@ -1,0 +1,183 @@
+"""Pods and Jobs as the fair queues see them: plain records read from API objects.
+
+A record is built once per watch event, so a cycle never re-reads raw objects. Its
+:class:`WorkloadState` is decided from the object alone, which is what lets the controller
+rebuild its view after a restart:
+
+* ``PENDING``: a pod carrying the ``ebbtide.io/fair-queue`` gate, or a suspended Job. Being
+  gated or suspended wins over an admission annotation (a Job suspended again after admission
+  waits again).
+* ``ADMITTED``: not gated/suspended and annotated ``ebbtide.io/admitted-at``; holds its queue's
+  capacity until it finishes.
+* ``FINISHED``: a pod in phase Succeeded/Failed, a Job with a true Complete or Failed condition,
+  or a still-pending workload being deleted. Holds nothing.
+* ``UNMANAGED``: labelled but neither gated nor admitted (created while no webhook ran). It
+  runs outside the queues and is counted as such.
+
+Pods whose controlling owner is a Job are never workloads of their own: the Job is. The webhook
+does not gate them, and here they carry no queue (:attr:`PodRecord.job_uid` links them to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, QUEUE_POSITION, SCHEDULING_GATE, WAITING_REASON
+from ebbtide.kube.workload_requests import job_requests, pod_requests
+from ebbtide.queueing import InvalidDurationError, Resources, expected_duration_from_annotations
+
+_TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class WorkloadState(StrEnum):
+    PENDING = "Pending"
+    ADMITTED = "Admitted"
+    FINISHED = "Finished"
+    UNMANAGED = "Unmanaged"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadRecord:
+    """A labelled pod or Job (``queue`` is None for a pod that is not a workload of its own).
+
+    ``waiting_reason`` and ``queue_position`` are the annotations as last observed;
+    ``problem`` says what could not be read (an invalid expected duration is ignored, and the
+    waiting message mentions it). ``other_gates`` are a pod's scheduling gates other than
+    ebbtide's, in order: an admission keeps them.
+    """
+
+    kind: str
+    uid: str
+    namespace: str
+    name: str
+    resource_version: str
+    queue: str | None
+    state: WorkloadState
+    requests: Resources
+    created_at: datetime
+    priority: int = 0
+    expected_duration: timedelta | None = None
+    admitted_at: str | None = None
+    waiting_reason: str | None = None
+    queue_position: str | None = None
+    problem: str | None = None
+    other_gates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PodRecord:
+    """Any pod: a workload record when it is one, and what it holds on a node.
+
+    ``active`` is true for a pod bound to a node and not terminal: it holds ``requests`` there.
+    ``job_uid`` is the UID of its controlling Job, if any.
+    """
+
+    workload: WorkloadRecord
+    active: bool
+    job_uid: str | None
+
+
+def parse_timestamp(text: str | None) -> datetime:
+    """An RFC 3339 timestamp from the API (``2024-05-01T12:00:00Z``); the epoch when absent."""
+    if not text:
+        return _EPOCH
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def controlling_job_uid(metadata: Mapping[str, Any]) -> str | None:
+    """The UID of the batch/v1 Job that controls the object, if one does."""
+    for owner in metadata.get("ownerReferences") or ():
+        if owner.get("controller") and owner.get("kind") == "Job" and owner.get("apiVersion") == "batch/v1":
+            return str(owner.get("uid"))
+    return None
+
+
+def _common(kind: str, obj: Mapping[str, Any], *, queue: str | None) -> dict[str, Any]:
+    metadata = obj.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    problem = None
+    try:
+        duration = expected_duration_from_annotations(annotations)
+    except InvalidDurationError as error:
+        duration, problem = None, f"ignoring its expected duration: {error}"
+    return {
+        "kind": kind,
+        "uid": str(metadata.get("uid", "")),
+        "namespace": str(metadata.get("namespace", "")),
+        "name": str(metadata.get("name", "")),
+        "resource_version": str(metadata.get("resourceVersion", "")),
+        "queue": queue,
+        "created_at": parse_timestamp(metadata.get("creationTimestamp")),
+        "expected_duration": duration,
+        "admitted_at": annotations.get(ADMITTED_AT),
+        "waiting_reason": annotations.get(WAITING_REASON),
+        "queue_position": annotations.get(QUEUE_POSITION),
+        "problem": problem,
+    }
+
+
+def read_pod(obj: Mapping[str, Any]) -> PodRecord:
+    """A pod's record. Requests are read only where they matter (workloads and bound pods)."""
+    metadata = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    phase = (obj.get("status") or {}).get("phase", "")
+    job_uid = controlling_job_uid(metadata)
+    label = (metadata.get("labels") or {}).get(QUEUE_LABEL)
+    queue = None if job_uid is not None else label
+    gates = [str(gate.get("name")) for gate in spec.get("schedulingGates") or ()]
+    gated = SCHEDULING_GATE in gates
+    deleting = metadata.get("deletionTimestamp") is not None
+    active = bool(spec.get("nodeName")) and phase not in _TERMINAL_PHASES
+    if phase in _TERMINAL_PHASES or (gated and deleting):
+        state = WorkloadState.FINISHED
+    elif gated:
+        state = WorkloadState.PENDING
+    elif (metadata.get("annotations") or {}).get(ADMITTED_AT):
+        state = WorkloadState.ADMITTED
+    else:
+        state = WorkloadState.UNMANAGED
+    relevant = active or (queue is not None and state is not WorkloadState.FINISHED)
+    workload = WorkloadRecord(
+        **_common("Pod", obj, queue=queue),
+        state=state,
+        requests=pod_requests(spec) if relevant else Resources.ZERO,
+        priority=int(spec.get("priority") or 0),
+        other_gates=tuple(gate for gate in gates if gate != SCHEDULING_GATE),
+    )
+    return PodRecord(workload=workload, active=active, job_uid=job_uid)
+
+
+def job_finished(obj: Mapping[str, Any]) -> bool:
+    """True when the Job has a true Complete or Failed condition."""
+    return any(
+        condition.get("type") in ("Complete", "Failed") and condition.get("status") == "True"
+        for condition in (obj.get("status") or {}).get("conditions") or ()
+    )
+
+
+def read_job(obj: Mapping[str, Any]) -> WorkloadRecord:
+    """A labelled Job's record."""
+    metadata = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    suspended = bool(spec.get("suspend"))
+    if job_finished(obj) or (suspended and metadata.get("deletionTimestamp") is not None):
+        state = WorkloadState.FINISHED
+    elif suspended:
+        state = WorkloadState.PENDING
+    elif (metadata.get("annotations") or {}).get(ADMITTED_AT):
+        state = WorkloadState.ADMITTED
+    else:
+        state = WorkloadState.UNMANAGED
+    template_spec = (spec.get("template") or {}).get("spec") or {}
+    return WorkloadRecord(
+        **_common("Job", obj, queue=(metadata.get("labels") or {}).get(QUEUE_LABEL)),
+        state=state,
+        requests=job_requests(spec) if state is not WorkloadState.FINISHED else Resources.ZERO,
+        priority=int(template_spec.get("priority") or 0),
+    )

@@ -1,0 +1,78 @@
+"""The fair queues' own metrics, on the operator's /metrics (prometheus_client's default registry).
+
+Per-queue series carry a ``queue`` label (and ``resource``: ``cpu`` in cores, ``memory`` in
+bytes), so 50 queues make a few hundred series. A queue's gauges are removed when the queue is
+deleted (:func:`forget_queue`); its counters and histogram stay, as counters must.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import Counter, Gauge, Histogram
+
+PENDING = Gauge("ebbtide_fairqueue_pending_workloads", "Workloads waiting in the queue.", ["queue"])
+ADMITTED = Gauge(
+    "ebbtide_fairqueue_admitted_workloads", "Workloads admitted from the queue and still running.", ["queue"]
+)
+USAGE = Gauge(
+    "ebbtide_fairqueue_usage",
+    "Resources requested by the queue's admitted workloads (cpu in cores, memory in bytes).",
+    ["queue", "resource"],
+)
+ENTITLEMENT = Gauge(
+    "ebbtide_fairqueue_entitlement",
+    "The queue's fair share of its cohort's capacity (cpu in cores, memory in bytes).",
+    ["queue", "resource"],
+)
+SHARE = Gauge(
+    "ebbtide_fairqueue_share",
+    "Dominant-resource share: the largest usage / entitlement over cpu and memory (+Inf when the "
+    "queue uses a resource it is entitled to none of).",
+    ["queue"],
+)
+ADMISSIONS = Counter("ebbtide_fairqueue_admissions", "Workloads the queue admitted.", ["queue"])
+ADMISSION_LATENCY = Histogram(
+    "ebbtide_fairqueue_admission_latency_seconds",
+    "Time from a workload's creation to its admission.",
+    ["queue"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0),
+)
+CYCLE_SECONDS = Histogram(
+    "ebbtide_fairqueue_cycle_seconds",
+    "Duration of one admission cycle: snapshot, plan, admissions, status and waiting notes.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+WRITES = Counter(
+    "ebbtide_fairqueue_writes",
+    "Writes of the admission cycles, by kind (admission, waiting, status) and outcome (ok, error).",
+    ["kind", "outcome"],
+)
+CONFLICTS = Counter(
+    "ebbtide_fairqueue_admission_conflicts",
+    "Admissions that met a changed object (409) and were decided again, by result "
+    "(AlreadyAdmitted, Changed, Gone).",
+    ["result"],
+)
+EVENTS_DROPPED = Counter(
+    "ebbtide_fairqueue_events_dropped", "Events not posted because the event queue was full."
+)
+VIEW_SYNCED = Gauge(
+    "ebbtide_fairqueue_view_synced_timestamp_seconds",
+    "When the controller's view of queues, workloads, nodes and namespaces was first complete "
+    "after start (0 until then): admission cycles start from that moment.",
+)
+
+_GAUGES_BY_QUEUE = (PENDING, ADMITTED, SHARE)
+_GAUGES_BY_QUEUE_AND_RESOURCE = (USAGE, ENTITLEMENT)
+
+
+def forget_queue(queue: str) -> None:
+    """Remove a deleted queue's gauge series."""
+    for gauge in _GAUGES_BY_QUEUE:
+        with contextlib.suppress(KeyError):
+            gauge.remove(queue)
+    for gauge in _GAUGES_BY_QUEUE_AND_RESOURCE:
+        for resource in ("cpu", "memory"):
+            with contextlib.suppress(KeyError):
+                gauge.remove(queue, resource)

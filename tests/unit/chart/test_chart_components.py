@@ -1,0 +1,394 @@
+"""What each part of the chart renders agrees with the code it runs: the operator's options and
+peering, the webhook's paths, certificate and selectors, the scheduler's and the extender's
+configuration, and the metric names the alerts and the dashboard query."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import warnings
+from typing import Any
+
+import click
+import kopf
+import pytest
+import yaml
+from cryptography import x509
+from prometheus_client import REGISTRY
+from tests.unit.chart.chart_rendering import CHART, EVERY_TOGGLE, Manifest, by_kind, helm, one, render
+
+from ebbtide.commands.extender import extender as extender_command
+from ebbtide.commands.run_operator import run_operator as operator_command
+from ebbtide.controllers.admission_webhook import register_webhooks
+from ebbtide.extender.config import parse_config
+from ebbtide.extender.telemetry import Telemetry
+from ebbtide.metrics import queue_metrics, scaling_metrics
+
+pytestmark = pytest.mark.unit
+
+NAMESPACE = "ebbtide-system"
+OPERATOR = "rel-ebbtide-operator"
+SCHEDULER = "rel-ebbtide-scheduler"
+
+
+def container(workload: Manifest, name: str) -> dict[str, Any]:
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    return dict(next(c for c in containers if c["name"] == name))
+
+
+def options(args: list[str]) -> dict[str, str]:
+    return dict(arg.removeprefix("--").split("=", 1) for arg in args if arg.startswith("--"))
+
+
+def parse_with(command: click.Command, args: list[str]) -> dict[str, Any]:
+    """Parse ``args`` as the real command would (unknown options and bad values raise)."""
+    with command.make_context(command.name or "", list(args), resilient_parsing=False) as ctx:
+        return dict(ctx.params)
+
+
+# -- operator ------------------------------------------------------------------------------------
+
+
+def test_the_operator_runs_two_peered_replicas_with_distinct_priorities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manifests = render()
+    deployment = one(manifests, "Deployment", OPERATOR)
+    assert deployment["spec"]["replicas"] == 2
+    operator = container(deployment, "operator")
+    assert operator["args"][0] == "operator"
+    given = options(operator["args"])
+    assert given["priority"] == "auto"
+    peering = one(manifests, "ClusterKopfPeering", given["peering"])
+    assert peering["apiVersion"] == "kopf.dev/v1"
+    env = {e["name"]: e for e in operator["env"]}
+    for name in ("POD_NAME", "POD_ID"):  # --priority auto, and kopf's own peer identity
+        assert env[name]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    role = one(manifests, "ClusterRole", OPERATOR)
+    patch_rule = next(r for r in role["rules"] if r.get("resourceNames"))
+    assert patch_rule == {
+        "apiGroups": ["kopf.dev"],
+        "resources": ["clusterkopfpeerings"],
+        "resourceNames": [given["peering"]],
+        "verbs": ["patch"],
+    }
+
+    # The real command accepts every option the chart passes; replicas get different priorities.
+    priorities = set()
+    for pod in ("rel-ebbtide-operator-6c8d9f7b5-q2w4z", "rel-ebbtide-operator-6c8d9f7b5-k7p9x"):
+        monkeypatch.setenv("POD_NAME", pod)
+        params = parse_with(operator_command, operator["args"][1:])
+        assert params["peering_name"] == given["peering"]
+        priorities.add(params["priority"])
+    assert len(priorities) == 2
+
+
+def test_one_fixed_priority_for_several_replicas_is_refused() -> None:
+    result = helm("template", "rel", str(CHART), "--set=operator.peering.priority=5", check=False)
+    assert result.returncode != 0
+    assert 'use "auto" with more than one replica' in result.stderr
+    assert render({"operator.peering.priority": "5", "operator.replicas": "1"})
+
+
+def test_the_operator_probes_and_ports_match_its_options() -> None:
+    manifests = render()
+    deployment = one(manifests, "Deployment", OPERATOR)
+    operator = container(deployment, "operator")
+    given = options(operator["args"])
+    ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
+    assert ports == {
+        "metrics": int(given["metrics-port"]),
+        "health": int(given["health-port"]),
+        "webhook": int(given["webhook-port"]),
+    }
+    assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert operator["readinessProbe"]["tcpSocket"] == {"port": "webhook"}
+    metrics = one(manifests, "Service", f"{OPERATOR}-metrics")
+    assert metrics["spec"]["ports"][0]["targetPort"] == "metrics"
+    pdb = one(manifests, "PodDisruptionBudget", OPERATOR)
+    assert pdb["spec"]["minAvailable"] == 1
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+# -- webhook -------------------------------------------------------------------------------------
+
+
+def test_the_webhook_configuration_calls_the_operators_handlers_only_for_queued_objects() -> None:
+    manifests = render()
+    configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
+    service = one(manifests, "Service", "rel-ebbtide-webhook")
+    registry = kopf.OperatorRegistry()
+    with warnings.catch_warnings():
+        # kopf deprecates mutate(operation=...) in favour of operations={...}; the ids are what matter.
+        warnings.filterwarnings("ignore", "operation= is deprecated", DeprecationWarning)
+        register_webhooks(registry)
+    # kopf routes a request by its path: /<handler id>.
+    handlers = {h.id: h for h in registry._webhooks.get_all_handlers()}
+    webhooks = {w["clientConfig"]["service"]["path"].lstrip("/"): w for w in configuration["webhooks"]}
+    assert webhooks.keys() == handlers.keys() == {"gate-queued-pods", "suspend-queued-jobs"}
+    for handler_id, webhook in webhooks.items():
+        assert webhook["rules"][0]["operations"] == sorted(handlers[handler_id].operations) == ["CREATE"]
+        assert webhook["objectSelector"] == {
+            "matchExpressions": [{"key": "ebbtide.io/queue", "operator": "Exists"}]
+        }
+        assert webhook["failurePolicy"] == "Fail"
+        assert webhook["sideEffects"] == "None"
+        assert webhook["timeoutSeconds"] == 5
+        assert webhook["clientConfig"]["service"]["name"] == service["metadata"]["name"]
+        assert webhook["clientConfig"]["service"]["namespace"] == NAMESPACE
+        assert webhook["clientConfig"]["service"]["port"] == service["spec"]["ports"][0]["port"]
+    assert webhooks["gate-queued-pods"]["rules"][0] | {"operations": None} == {
+        "apiGroups": [""],
+        "apiVersions": ["v1"],
+        "resources": ["pods"],
+        "operations": None,
+        "scope": "Namespaced",
+    }
+    assert webhooks["suspend-queued-jobs"]["rules"][0]["apiGroups"] == ["batch"]
+    assert webhooks["suspend-queued-jobs"]["rules"][0]["resources"] == ["jobs"]
+    assert service["spec"]["ports"][0]["targetPort"] == "webhook"
+    assert service["spec"]["selector"].items() <= (
+        one(manifests, "Deployment", OPERATOR)["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def test_helm_generates_a_serving_certificate_the_ca_bundle_trusts() -> None:
+    manifests = render()
+    secret = one(manifests, "Secret", "rel-ebbtide-webhook-tls")
+    configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
+    ca_pem = base64.b64decode(secret["data"]["ca.crt"])
+    assert {w["clientConfig"]["caBundle"] for w in configuration["webhooks"]} == {secret["data"]["ca.crt"]}
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    serving = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    serving.verify_directly_issued_by(ca)
+    names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert f"rel-ebbtide-webhook.{NAMESPACE}.svc" in names.get_values_for_type(x509.DNSName)
+    assert serving.not_valid_after_utc - serving.not_valid_before_utc > dt.timedelta(days=3000)
+
+    operator = one(manifests, "Deployment", OPERATOR)["spec"]["template"]["spec"]
+    given = options(container(one(manifests, "Deployment", OPERATOR), "operator")["args"])
+    volume = next(v for v in operator["volumes"] if v["name"] == "webhook-tls")
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    mount = next(m for m in operator["containers"][0]["volumeMounts"] if m["name"] == "webhook-tls")
+    assert given["webhook-cert-file"] == f"{mount['mountPath']}/tls.crt"
+    assert given["webhook-key-file"] == f"{mount['mountPath']}/tls.key"
+
+
+def test_with_cert_manager_the_ca_injector_fills_the_ca_bundle() -> None:
+    manifests = render({"webhook.certManager.enabled": "true"})
+    configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
+    assert all("caBundle" not in w["clientConfig"] for w in configuration["webhooks"])
+    namespace, name = configuration["metadata"]["annotations"]["cert-manager.io/inject-ca-from"].split("/")
+    certificate = one(manifests, "Certificate", name)
+    assert namespace == NAMESPACE
+    assert certificate["spec"]["secretName"] == "rel-ebbtide-webhook-tls"
+    assert f"rel-ebbtide-webhook.{NAMESPACE}.svc" in certificate["spec"]["dnsNames"]
+    assert not [s for s in by_kind(manifests, "Secret") if s["metadata"]["name"] == "rel-ebbtide-webhook-tls"]
+    issuer = one(manifests, "Issuer", certificate["spec"]["issuerRef"]["name"])
+    assert (
+        one(manifests, "Certificate", "rel-ebbtide-webhook-ca")["spec"]["secretName"]
+        == (issuer["spec"]["ca"]["secretName"])
+    )
+
+
+def test_an_existing_issuer_replaces_the_charts_own_ca() -> None:
+    manifests = render(
+        {
+            "webhook.certManager.enabled": "true",
+            "webhook.certManager.issuerRef.name": "corp-ca",
+            "webhook.certManager.issuerRef.kind": "ClusterIssuer",
+        }
+    )
+    assert not by_kind(manifests, "Issuer")
+    assert [c["metadata"]["name"] for c in by_kind(manifests, "Certificate")] == ["rel-ebbtide-webhook"]
+    assert by_kind(manifests, "Certificate")[0]["spec"]["issuerRef"] == {
+        "name": "corp-ca",
+        "kind": "ClusterIssuer",
+    }
+
+
+def test_a_namespace_selector_scopes_the_webhook() -> None:
+    manifests = render({"webhook.namespaceSelector.matchLabels.queues": "on"})
+    configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
+    assert {json.dumps(w["namespaceSelector"]) for w in configuration["webhooks"]} == {
+        json.dumps({"matchLabels": {"queues": "on"}})
+    }
+
+
+# -- scheduler and extender ----------------------------------------------------------------------
+
+
+def test_the_second_scheduler_has_its_own_name_and_lease_and_calls_the_extender_beside_it() -> None:
+    manifests = render()
+    configuration = yaml.safe_load(one(manifests, "ConfigMap", SCHEDULER)["data"]["scheduler.yaml"])
+    assert configuration["apiVersion"] == "kubescheduler.config.k8s.io/v1"
+    assert configuration["kind"] == "KubeSchedulerConfiguration"
+    assert configuration["profiles"] == [{"schedulerName": "ebbtide-scheduler"}]
+    assert configuration["leaderElection"] == {
+        "leaderElect": True,
+        "resourceLock": "leases",
+        "resourceName": "ebbtide-scheduler",
+        "resourceNamespace": NAMESPACE,
+    }
+    assert "clientConnection" not in configuration  # in-cluster: the pod's service account
+    [extender] = configuration["extenders"]
+    assert extender == {
+        "urlPrefix": "http://127.0.0.1:8888",
+        "filterVerb": "filter",
+        "prioritizeVerb": "prioritize",
+        "weight": 1,
+        "enableHTTPS": False,
+        "nodeCacheCapable": True,
+        "ignorable": True,
+        "httpTimeout": "2s",
+    }
+    lease = one(manifests, "Role", f"{SCHEDULER}-lease")
+    assert lease["metadata"]["namespace"] == NAMESPACE
+    assert lease["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["ebbtide-scheduler"],
+            "verbs": ["get", "update"],
+        }
+    ]
+
+    deployment = one(manifests, "Deployment", SCHEDULER)
+    scheduler = container(deployment, "kube-scheduler")
+    assert scheduler["image"] == "registry.k8s.io/kube-scheduler:v1.36.3"
+    assert "--config=/etc/ebbtide-scheduler/scheduler.yaml" in scheduler["command"]
+    extender_args = container(deployment, "extender")["args"]
+    params = parse_with(extender_command, extender_args[1:])
+    assert f"http://127.0.0.1:{params['port']}" == extender["urlPrefix"]
+
+
+def test_the_extender_configuration_is_valid_and_reads_the_charts_prometheus() -> None:
+    manifests = render(
+        {
+            "scheduler.extender.config.defaultProfile": "packing",
+            "scheduler.extender.config.profiles.packing.weights.loadAware": "3",
+        }
+    )
+    text = one(manifests, "ConfigMap", "rel-ebbtide-extender")["data"]["extender.yaml"]
+    config = parse_config(text)
+    assert config.load.prometheus_url == "http://prometheus-operated.monitoring.svc:9090"
+    assert config.default_profile == "packing"
+    assert parse_config(one(render(), "ConfigMap", "rel-ebbtide-extender")["data"]["extender.yaml"])
+
+
+def test_each_container_of_the_scheduler_pod_holds_only_its_own_identity() -> None:
+    manifests = render()
+    pod = one(manifests, "Deployment", SCHEDULER)["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == SCHEDULER
+    assert pod["automountServiceAccountToken"] is False
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    token_dir = "/var/run/secrets/kubernetes.io/serviceaccount"
+    mounted = {
+        c["name"]: next(m["name"] for m in c["volumeMounts"] if m["mountPath"] == token_dir)
+        for c in pod["containers"]
+    }
+    scheduler_token = volumes[mounted["kube-scheduler"]]["projected"]["sources"]
+    assert {"serviceAccountToken", "configMap", "downwardAPI"} == {k for s in scheduler_token for k in s}
+    extender_secret = volumes[mounted["extender"]]["secret"]["secretName"]
+    token = one(manifests, "Secret", extender_secret)
+    assert token["type"] == "kubernetes.io/service-account-token"
+    account = token["metadata"]["annotations"]["kubernetes.io/service-account.name"]
+    assert account == "rel-ebbtide-extender"
+    binding = one(manifests, "ClusterRoleBinding", account)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}]
+    assert one(manifests, "ClusterRole", account)["rules"] == [
+        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["list", "watch"]}
+    ]
+
+
+def test_the_scheduler_is_optional() -> None:
+    manifests = render({"scheduler.enabled": "false"})
+    assert [d["metadata"]["name"] for d in by_kind(manifests, "Deployment")] == [OPERATOR]
+    assert not [m for m in manifests if "scheduler" in m["metadata"]["name"]]
+
+
+# -- monitoring ----------------------------------------------------------------------------------
+
+
+SERIES_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+
+
+def exported_names() -> set[str]:
+    """Every series name ebbtide's code exposes: the operator's (prometheus_client's default
+    registry, filled when the metrics modules are imported) and the extender's (its own registry)."""
+    families = [*REGISTRY.collect(), *Telemetry().registry.collect()]
+    assert scaling_metrics.DECISIONS.describe() and queue_metrics.PENDING.describe()
+    return {
+        family.name + suffix
+        for family in families
+        if family.name.startswith("ebbtide_")
+        for suffix in SERIES_SUFFIXES.get(family.type, ("",))
+    }
+
+
+def queried_names(text: str) -> set[str]:
+    return set(re.findall(r"\bebbtide_[a-z_]+", text))
+
+
+def test_alerts_and_dashboard_query_only_metrics_the_code_exports() -> None:
+    manifests = render(EVERY_TOGGLE)
+    rules = one(manifests, "PrometheusRule", "rel-ebbtide")["spec"]["groups"]
+    expressions = "\n".join(rule["expr"] for group in rules for rule in group["rules"])
+    dashboard = (CHART / "files" / "dashboards" / "ebbtide.json").read_text()
+    known = exported_names()
+    for where, text in (("alerts", expressions), ("dashboard", dashboard)):
+        unknown = queried_names(text) - known
+        assert not unknown, f"{where} query series no code exports: {sorted(unknown)}"
+    assert len(queried_names(expressions)) >= 6
+
+
+def test_alerts_cover_the_failures_with_every_severity() -> None:
+    rules = [
+        rule
+        for group in one(render(EVERY_TOGGLE), "PrometheusRule", "rel-ebbtide")["spec"]["groups"]
+        for rule in group["rules"]
+    ]
+    alerts = {rule["alert"]: rule for rule in rules}
+    assert {
+        "EbbtideOperatorDown",
+        "EbbtideScalingMetricsUnavailable",
+        "EbbtideScalingAtMaxReplicas",
+        "EbbtideFairQueueStarving",
+        "EbbtideExtenderErrors",
+    } <= alerts.keys()
+    assert {rule["labels"]["severity"] for rule in rules} == {"info", "warning", "critical"}
+    assert alerts["EbbtideOperatorDown"]["labels"]["severity"] == "critical"
+    assert 'job="rel-ebbtide-operator-metrics"' in alerts["EbbtideOperatorDown"]["expr"]
+    for rule in rules:
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+
+
+def test_the_dashboard_ships_in_a_configmap_the_grafana_sidecar_finds() -> None:
+    manifests = render({"monitoring.grafanaDashboard.enabled": "true"})
+    configmap = one(manifests, "ConfigMap", "rel-ebbtide-dashboard")
+    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(configmap["data"]["ebbtide.json"])
+    titles = {panel["title"] for panel in dashboard["panels"]}
+    assert {
+        "Replicas vs load",
+        "Forecast error (absolute percentage error)",
+        "Dominant-resource share",
+        "Pending and admitted workloads",
+        "Extender latency (p50, p99)",
+    } <= titles
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_service_monitors_select_the_metrics_services() -> None:
+    manifests = render({"monitoring.serviceMonitor.enabled": "true"})
+    services = by_kind(manifests, "Service")
+    for monitor in by_kind(manifests, "ServiceMonitor"):
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        selected = [s for s in services if selector.items() <= s["metadata"]["labels"].items()]
+        assert [s["metadata"]["name"] for s in selected] == [f"{monitor['metadata']['name']}-metrics"]
+        port = monitor["spec"]["endpoints"][0]["port"]
+        assert port in {p["name"] for p in selected[0]["spec"]["ports"]}
