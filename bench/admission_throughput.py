@@ -14,7 +14,7 @@ conflicts. The scheduler and KWOK bind and run the admitted pods meanwhile, as t
 cluster, so the API server is as busy as it would be. Prints the figures and writes
 bench/results/admission_throughput.json.
 
-    .venv/bin/python bench/admission_throughput.py [--pods 10000] [--queues 50] [--cluster bench]
+    .venv/bin/python bench/admission_throughput.py [--pods 10000] [--queues 50] [--cluster fairqueue-bench]
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def main() -> None:
     parser.add_argument("--namespaces", type=int, default=10)
     parser.add_argument("--threads", type=int, default=32, help="threads creating the pods")
     parser.add_argument(
-        "--cluster", default="bench", help="the ebbtide dev cluster to use (started if needed)"
+        "--cluster", default="fairqueue-bench", help="the ebbtide dev cluster to use (started if needed)"
     )
     parser.add_argument("--nodes", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the backlog's namespaces and queues")
