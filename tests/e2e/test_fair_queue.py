@@ -476,3 +476,20 @@ def test_a_killed_operator_loses_no_admission_and_makes_none_twice(
     for pod in pods:
         per_job[pod.metadata.labels["batch.kubernetes.io/job-name"]] += 1
     assert per_job == dict.fromkeys(names, 2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remove_the_webhook_configuration_afterwards(cluster: E2ECluster) -> Iterator[None]:
+    """The operator keeps its webhook configuration when it stops (failurePolicy Fail, by design).
+
+    Once this module's operator is gone, later modules in the same session would have their
+    queue-labelled pods refused by a webhook nobody serves; remove it when the module ends.
+    """
+    yield
+    try:
+        client.AdmissionregistrationV1Api(cluster.api_client).delete_mutating_webhook_configuration(
+            "fairqueue.ebbtide.io"
+        )
+    except ApiException as error:
+        if error.status != 404:
+            raise
