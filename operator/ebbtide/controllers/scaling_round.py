@@ -93,7 +93,7 @@ async def run_round(
         settings=settings,
         target=found,
         hpa_targets=hpa_targets,
-        now=now,
+        clock=clock,
         generation=generation,
     )
     return spec
@@ -108,15 +108,14 @@ async def _decide(
     settings: PlannerSettings,
     target: Target,
     hpa_targets: HpaTargets,
-    now: float,
+    clock: Callable[[], float],
     generation: int | None,
 ) -> None:
-    stamp = datetime.fromtimestamp(now, UTC)
     ref, current = spec.target_ref, target.scale.replicas
     before = reporter.before
     if memory.planner_state is None:
         memory.planner_state = restored_state(
-            last_scale_time=before.last_scale_time, current_replicas=current, now=now
+            last_scale_time=before.last_scale_time, current_replicas=current, now=clock()
         )
     reading = await services.source.read(
         key=memory.uid,
@@ -124,6 +123,9 @@ async def _decide(
         history=_history_to_read(settings),
         interval=settings.interval,
     )
+    # The decision is made now, when its load is known (reading it may have waited for a thread).
+    now = clock()
+    stamp = datetime.fromtimestamp(now, UTC)
     old_state = memory.planner_state
     decision, state = plan(
         settings=settings,
