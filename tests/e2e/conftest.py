@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from kubernetes.client.exceptions import ApiException
+from tests.support.chart_identities import ChartIdentities, install_chart_identities
 from tests.support.cluster import REPO, E2ECluster, provide_cluster
 
 
@@ -37,6 +38,15 @@ def crds(cluster: E2ECluster) -> list[str]:
         "wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{name}" for name in names]
     )
     return names
+
+
+@pytest.fixture(scope="session")
+def chart_identities(
+    cluster: E2ECluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> ChartIdentities:
+    """The Helm chart's service accounts and RBAC, applied; the operator and the extender run
+    with their tokens, so every scenario proves the chart grants enough."""
+    return install_chart_identities(cluster, tmp_path_factory.mktemp("chart-identities"))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ real Prometheus, fed by an exporter this module runs.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import urllib.request
 import uuid
@@ -18,10 +19,11 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from tests.e2e.test_testbed import eventually
+from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.operator import free_port
 
-from ebbtide.devcluster.scheduling import EXTENDER_CONFIG, SCHEDULER_NAME
+from ebbtide.devcluster.scheduling import EXTENDER_CONFIG, EXTENDER_IDENTITY, SCHEDULER_NAME
 
 HOT_NODE = "kwok-node-0"
 LOAD_JOB = "ebbtide-node-load"
@@ -47,8 +49,11 @@ def node_load(cluster: E2ECluster) -> Iterator[Gauge]:
 
 
 @pytest.fixture(scope="module")
-def extender(cluster: E2ECluster, node_load: Gauge) -> Iterator[E2ECluster]:
-    """The second scheduler and the extender, reading the test's node load with a 0.8 CPU ceiling."""
+def extender(
+    cluster: E2ECluster, node_load: Gauge, chart_identities: ChartIdentities
+) -> Iterator[E2ECluster]:
+    """The second scheduler and the extender, reading the test's node load with a 0.8 CPU ceiling;
+    the extender authenticates as the chart's service account."""
     dev = cluster.local
     assert dev is not None, "the extender scenarios run on the local backend's second scheduler"
     config = {
@@ -64,6 +69,7 @@ def extender(cluster: E2ECluster, node_load: Gauge) -> Iterator[E2ECluster]:
     path = dev.layout.config_file(EXTENDER_CONFIG)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config))
+    shutil.copyfile(chart_identities.extender, dev.layout.config_file(EXTENDER_IDENTITY))
     dev.stop_component("ebbtide-extender")  # restart so that it starts with --config
     dev.up(extender=True)
     yield cluster

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
+from tests.support.chart_identities import ChartIdentities, webhook_serving_pair
 from tests.support.cluster import E2ECluster
 from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
@@ -40,14 +41,48 @@ OTHER_GATE = "example.com/hold"
 
 @pytest.fixture(scope="module")
 def fair_queue_operator(
-    cluster: E2ECluster, crds: list[str], tmp_path_factory: pytest.TempPathFactory
+    cluster: E2ECluster, chart_identities: ChartIdentities, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    """The real operator with only the queue controller, its webhook on a free loopback port."""
-    log = tmp_path_factory.mktemp("fair-queue") / "operator.log"
-    args = ("--webhook-host=127.0.0.1", f"--webhook-port={free_port()}")
-    with running_operator(cluster, log=log, controllers="queueing", extra_args=args) as operator:
-        wait_for_webhook(cluster)
-        yield operator
+    """The real operator with only the queue controller, as the chart runs it: the chart's
+    service account, a serving certificate it is given, and the chart's webhook configuration
+    (calling a free loopback port here) trusting that certificate's CA."""
+    directory = tmp_path_factory.mktemp("fair-queue")
+    ca, serving = webhook_serving_pair(directory)
+    port = free_port()
+    configuration = chart_identities.webhook_configuration(
+        url=f"https://127.0.0.1:{port}", ca_bundle=ca.cert.read_bytes()
+    )
+    webhooks = client.AdmissionregistrationV1Api(cluster.api_client)
+    name = configuration["metadata"]["name"]
+    _delete_webhook_configuration(webhooks, name)
+    webhooks.create_mutating_webhook_configuration(configuration)
+    args = (
+        "--webhook-host=127.0.0.1",
+        f"--webhook-port={port}",
+        f"--webhook-cert-file={serving.cert}",
+        f"--webhook-key-file={serving.key}",
+    )
+    try:
+        with running_operator(
+            cluster,
+            log=directory / "operator.log",
+            controllers="queueing",
+            kubeconfig=chart_identities.operator,
+            extra_args=args,
+        ) as operator:
+            wait_for_webhook(cluster)
+            yield operator
+    finally:
+        # failurePolicy Fail: left behind, it would refuse later modules' queue-labelled pods.
+        _delete_webhook_configuration(webhooks, name)
+
+
+def _delete_webhook_configuration(webhooks: client.AdmissionregistrationV1Api, name: str) -> None:
+    try:
+        webhooks.delete_mutating_webhook_configuration(name)
+    except ApiException as error:
+        if error.status != 404:
+            raise
 
 
 @pytest.fixture
@@ -476,20 +511,3 @@ def test_a_killed_operator_loses_no_admission_and_makes_none_twice(
     for pod in pods:
         per_job[pod.metadata.labels["batch.kubernetes.io/job-name"]] += 1
     assert per_job == dict.fromkeys(names, 2)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _remove_the_webhook_configuration_afterwards(cluster: E2ECluster) -> Iterator[None]:
-    """The operator keeps its webhook configuration when it stops (failurePolicy Fail, by design).
-
-    Once this module's operator is gone, later modules in the same session would have their
-    queue-labelled pods refused by a webhook nobody serves; remove it when the module ends.
-    """
-    yield
-    try:
-        client.AdmissionregistrationV1Api(cluster.api_client).delete_mutating_webhook_configuration(
-            "fairqueue.ebbtide.io"
-        )
-    except ApiException as error:
-        if error.status != 404:
-            raise

@@ -116,7 +116,7 @@ class E2ECluster:
         configuration.api_key_prefix = {"authorization": "Bearer"}
         return client.ApiClient(configuration)
 
-    def kubeconfig_as(self, path: Path, *, namespace: str, service_account: str) -> Path:
+    def kubeconfig_as(self, path: Path, *, namespace: str, service_account: str, seconds: int = 3600) -> Path:
         """Write a kubeconfig for the service account (for kubectl or a subprocess) and return it."""
         import yaml
 
@@ -133,7 +133,11 @@ class E2ECluster:
             "users": [
                 {
                     "name": "u",
-                    "user": {"token": self.token_for(namespace=namespace, service_account=service_account)},
+                    "user": {
+                        "token": self.token_for(
+                            namespace=namespace, service_account=service_account, seconds=seconds
+                        )
+                    },
                 }
             ],
             "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],

@@ -8,11 +8,9 @@ webhook's certificate from a Secret, and the webhook must serve exactly that one
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -94,22 +92,10 @@ def test_anything_else_is_refused(started: list[OperatorConfig]) -> None:
 # -- the webhook's certificate files ---------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class ConfigWithCertificate(OperatorConfig):
-    """An operator configuration with a place for the webhook's certificate files."""
-
-    webhook_cert_file: Path | None = None
-    webhook_key_file: Path | None = None
-
-
-def test_certificate_files_reach_the_configuration(
-    started: list[OperatorConfig], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(run_operator, "OperatorConfig", ConfigWithCertificate)
+def test_certificate_files_reach_the_configuration(started: list[OperatorConfig]) -> None:
     code, output = invoke("--webhook-cert-file=/tls/tls.crt", "--webhook-key-file=/tls/tls.key")
     assert code == 0, output
     [config] = started
-    assert isinstance(config, ConfigWithCertificate)
     assert (config.webhook_cert_file, config.webhook_key_file) == (Path("/tls/tls.crt"), Path("/tls/tls.key"))
 
 
@@ -119,16 +105,3 @@ def test_a_certificate_without_its_key_is_a_usage_error(started: list[OperatorCo
     assert code == 2
     assert "must be given together" in output
     assert not started
-
-
-def test_certificate_files_are_refused_rather_than_ignored_by_a_configuration_without_them() -> None:
-    @dataclasses.dataclass
-    class Bare:
-        webhook_port: int = 9443
-
-    with pytest.raises(click.UsageError, match="cannot serve a given certificate"):
-        run_operator._with_webhook_certificate(
-            Bare(),  # type: ignore[arg-type]
-            cert=Path("/tls/tls.crt"),
-            key=Path("/tls/tls.key"),
-        )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import zlib
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -145,24 +143,8 @@ def run_operator(
         webhook_host=webhook_host,
         webhook_port=webhook_port,
         webhook_public_host=webhook_public_host,
+        webhook_cert_file=webhook_cert_file,
+        webhook_key_file=webhook_key_file,
         controllers=tuple(c.strip() for c in controllers.split(",") if c.strip()),
     )
-    if webhook_cert_file is not None and webhook_key_file is not None:
-        config = _with_webhook_certificate(config, cert=webhook_cert_file, key=webhook_key_file)
     run(config)
-
-
-def _with_webhook_certificate(config: OperatorConfig, *, cert: Path, key: Path) -> OperatorConfig:
-    """``config`` with the webhook serving ``cert`` and ``key``.
-
-    The files go to ``OperatorConfig.webhook_cert_file`` and ``webhook_key_file``; while the
-    configuration has no such fields the options are refused rather than ignored, since a webhook
-    serving another certificate than its configuration's caBundle trusts fails every request.
-    """
-    fields = {field.name for field in dataclasses.fields(config)}
-    if not {"webhook_cert_file", "webhook_key_file"} <= fields:
-        raise click.UsageError(
-            "--webhook-cert-file/--webhook-key-file: this operator cannot serve a given certificate"
-        )
-    changes: dict[str, Any] = {"webhook_cert_file": cert, "webhook_key_file": key}
-    return dataclasses.replace(config, **changes)

@@ -14,8 +14,29 @@ import kopf
 
 from ebbtide.controllers.admission_webhook import SelfSignedWebhookServer, register_webhooks
 from ebbtide.controllers.queue_engine import QueueEngine
-from ebbtide.controllers.runtime import OperatorContext
+from ebbtide.controllers.runtime import OperatorConfig, OperatorContext
 from ebbtide.kube.queue_keys import WEBHOOK_CONFIGURATION
+
+
+def webhook_server(config: OperatorConfig) -> kopf.WebhookServer:
+    """The HTTPS server of the admission webhooks.
+
+    With a given certificate, kopf serves it and reloads it when the files change (cert-manager
+    renews in place); the configuration that trusts it belongs to whoever issued it, so the
+    operator needs no right on webhook configurations. Otherwise a self-signed certificate is
+    made at start-up and kopf writes it into the configuration it manages.
+    """
+    if config.webhook_cert_file is not None and config.webhook_key_file is not None:
+        return kopf.WebhookServer(
+            addr=config.webhook_host,
+            port=config.webhook_port,
+            host=config.webhook_public_host,
+            certfile=config.webhook_cert_file,
+            pkeyfile=config.webhook_key_file,
+        )
+    return SelfSignedWebhookServer(
+        addr=config.webhook_host, port=config.webhook_port, host=config.webhook_public_host
+    )
 
 
 def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
@@ -26,10 +47,9 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
 
     @kopf.on.startup(registry=registry)
     def start_fair_queues(settings: kopf.OperatorSettings, **_: Any) -> None:
-        settings.admission.server = SelfSignedWebhookServer(
-            addr=config.webhook_host, port=config.webhook_port, host=config.webhook_public_host
-        )
-        settings.admission.managed = WEBHOOK_CONFIGURATION
+        settings.admission.server = webhook_server(config)
+        if config.webhook_cert_file is None:
+            settings.admission.managed = WEBHOOK_CONFIGURATION
         engine = QueueEngine(context.api_client)
         engine.start()
         engines.append(engine)

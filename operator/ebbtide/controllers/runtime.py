@@ -39,6 +39,11 @@ class OperatorConfig:
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 9443
     webhook_public_host: str | None = None
+    #: A certificate (chain) and key to serve, e.g. mounted from a Secret; the webhook
+    #: configuration is then someone else's (the Helm chart's). Without them the operator makes a
+    #: self-signed certificate and manages the configuration itself.
+    webhook_cert_file: Path | None = None
+    webhook_key_file: Path | None = None
     prometheus_concurrency: int = 8
     controllers: tuple[str, ...] = ("scaling", "queueing")
 

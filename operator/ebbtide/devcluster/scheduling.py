@@ -19,6 +19,15 @@ from ebbtide.devcluster.rbac import SCHEDULER_LEASE
 
 SCHEDULER_NAME = "ebbtide-scheduler"
 EXTENDER_CONFIG = "extender.yaml"
+#: A kubeconfig here replaces the extender's own client certificate, e.g. with a token of the Helm
+#: chart's service account, so that the extender runs with exactly the chart's rights.
+EXTENDER_IDENTITY = "ebbtide-extender.kubeconfig"
+
+
+def extender_kubeconfig(layout: Layout) -> Path:
+    """The kubeconfig the extender runs with: :data:`EXTENDER_IDENTITY` if present, else its own."""
+    override = layout.config_file(EXTENDER_IDENTITY)
+    return override if override.is_file() else layout.component_kubeconfig("ebbtide-extender")
 
 
 def ebbtide_scheduler_configuration(layout: Layout, ports: Ports) -> dict[str, Any]:
@@ -53,7 +62,7 @@ def ebbtide_scheduling(layout: Layout, ports: Ports, bins: Path) -> list[Compone
         "-m",
         "ebbtide",
         "extender",
-        f"--kubeconfig={layout.component_kubeconfig('ebbtide-extender')}",
+        f"--kubeconfig={extender_kubeconfig(layout)}",
         f"--host={LOOPBACK}",
         f"--port={ports.ebbtide_extender}",
         f"--prometheus-url=http://{LOOPBACK}:{ports.prometheus}",

@@ -1,4 +1,5 @@
-"""The webhook server's self-signed certificate: what the API server needs to trust it."""
+"""The webhook server: its self-signed certificate (what the API server needs to trust it), or
+the certificate files it is given."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ebbtide.controllers.admission_webhook import SelfSignedWebhookServer
+from ebbtide.controllers.queue_controller import webhook_server
+from ebbtide.controllers.runtime import OperatorConfig
 
 
 def test_the_certificate_names_every_reachable_host_and_is_its_own_ca(tmp_path: Path) -> None:
@@ -34,3 +37,22 @@ def test_a_password_encrypts_the_key(tmp_path: Path) -> None:
     (tmp_path / "tls.key").write_bytes(key_pem)
     context = ssl.create_default_context(purpose=ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tmp_path / "tls.crt", tmp_path / "tls.key", password="secret")
+
+
+def test_given_certificate_files_are_served_as_they_are(tmp_path: Path) -> None:
+    config = OperatorConfig(
+        webhook_host="127.0.0.1",
+        webhook_port=9443,
+        webhook_cert_file=tmp_path / "tls.crt",
+        webhook_key_file=tmp_path / "tls.key",
+    )
+    server = webhook_server(config)
+    assert not isinstance(server, SelfSignedWebhookServer)
+    assert (server.certfile, server.pkeyfile) == (tmp_path / "tls.crt", tmp_path / "tls.key")
+    assert (server.addr, server.port) == ("127.0.0.1", 9443)
+
+
+def test_without_certificate_files_the_server_makes_its_own() -> None:
+    server = webhook_server(OperatorConfig(webhook_host="127.0.0.1", webhook_port=9443))
+    assert isinstance(server, SelfSignedWebhookServer)
+    assert server.certfile is None

@@ -14,6 +14,7 @@ from ebbtide.devcluster.configs import write_scrape_targets
 from ebbtide.devcluster.layout import Layout, Ports
 from ebbtide.devcluster.nodes import DEV_NODE_LABEL, parse_labels, uniform_nodes
 from ebbtide.devcluster.pki import issue, make_ca
+from ebbtide.devcluster.scheduling import EXTENDER_IDENTITY, ebbtide_scheduling, extender_kubeconfig
 
 pytestmark = pytest.mark.unit
 
@@ -91,3 +92,15 @@ def test_issued_certificates_chain_to_their_ca_and_carry_the_identity(tmp_path: 
     before = leaf.cert.read_bytes()
     issue(ca, tmp_path, name="admin", common_name="bob")
     assert leaf.cert.read_bytes() == before
+
+
+def test_the_extender_runs_with_a_given_identity_when_one_is_placed(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    own = layout.component_kubeconfig("ebbtide-extender")
+    assert extender_kubeconfig(layout) == own
+    given = layout.config_file(EXTENDER_IDENTITY)
+    given.parent.mkdir(parents=True)
+    given.write_text("apiVersion: v1\nkind: Config\n")
+    assert extender_kubeconfig(layout) == given
+    [extender, _] = ebbtide_scheduling(layout, Ports.allocate(), tmp_path / "bin")
+    assert f"--kubeconfig={given}" in extender.argv

@@ -1,0 +1,117 @@
+"""The Helm chart's identities on the test cluster, for running ebbtide's processes with them.
+
+The e2e scenarios run the operator and the extender as local processes; to prove that the chart's
+RBAC is enough (and the code needs nothing it does not grant), they authenticate with tokens of the
+chart's own service accounts. This module applies only the chart's identity objects (namespace,
+service accounts, roles and bindings, the peering object and its CRD) rendered from the chart as
+``helm template`` would, and writes a kubeconfig per account.
+
+It also serves the webhook as the chart does: the chart, not the operator, owns the
+MutatingWebhookConfiguration and its CA; here the configuration rendered from the chart points at
+the operator's loopback port instead of the in-cluster Service, which a control plane running as
+local processes cannot reach.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tests.support.cluster import E2ECluster
+from tests.unit.chart.chart_rendering import render
+
+from ebbtide.devcluster.pki import CertPair, issue, make_ca
+
+RELEASE = "ebbtide-e2e"
+NAMESPACE = "ebbtide-e2e"
+IDENTITY_KINDS = {
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "ClusterKopfPeering",
+}
+#: Long enough for the slowest full run; a token that expires mid-run would fail unrelated tests.
+TOKEN_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True)
+class ChartIdentities:
+    """Kubeconfigs of the chart's service accounts, and the values they were rendered with."""
+
+    operator: Path
+    extender: Path
+    scheduler: Path
+    peering: str
+    manifests: tuple[dict[str, Any], ...]
+
+    def webhook_configuration(self, *, url: str, ca_bundle: bytes) -> dict[str, Any]:
+        """The chart's MutatingWebhookConfiguration, calling ``url`` + each hook's path."""
+        [rendered] = [m for m in self.manifests if m["kind"] == "MutatingWebhookConfiguration"]
+        configuration = copy.deepcopy(rendered)
+        for webhook in configuration["webhooks"]:
+            service = webhook["clientConfig"]["service"]
+            webhook["clientConfig"] = {
+                "url": url.rstrip("/") + service["path"],
+                "caBundle": base64.b64encode(ca_bundle).decode(),
+            }
+        return configuration
+
+
+def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdentities:
+    """Apply the chart's identity objects (idempotent) and write a kubeconfig per service account."""
+    values = {"scheduler.enabled": "true"}
+    manifests = tuple(render(values, release=RELEASE, namespace=NAMESPACE, include_crds=True))
+    peering_crd = [
+        m for m in manifests if m["kind"] == "CustomResourceDefinition" and m["spec"]["group"] == "kopf.dev"
+    ]
+    identities = [m for m in manifests if m["kind"] in IDENTITY_KINDS]
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    directory.mkdir(parents=True, exist_ok=True)
+    for index, batch in enumerate(([namespace, *peering_crd], identities)):
+        path = directory / f"identities-{index}.yaml"
+        path.write_text(yaml.safe_dump_all(batch))
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", f"-f={path}")
+        if index == 0:
+            cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+    accounts = {
+        m["metadata"]["name"].rsplit("-", 1)[-1]: m["metadata"]["name"]
+        for m in identities
+        if m["kind"] == "ServiceAccount"
+    }
+    [peering] = [m["metadata"]["name"] for m in identities if m["kind"] == "ClusterKopfPeering"]
+
+    def kubeconfig(role: str) -> Path:
+        return cluster.kubeconfig_as(
+            directory / f"{role}.kubeconfig",
+            namespace=NAMESPACE,
+            service_account=accounts[role],
+            seconds=TOKEN_SECONDS,
+        )
+
+    return ChartIdentities(
+        operator=kubeconfig("operator"),
+        extender=kubeconfig("extender"),
+        scheduler=kubeconfig("scheduler"),
+        peering=peering,
+        manifests=manifests,
+    )
+
+
+def webhook_serving_pair(directory: Path) -> tuple[CertPair, CertPair]:
+    """A CA and a serving certificate for 127.0.0.1 signed by it, as cert-manager would issue."""
+    ca = make_ca(directory, name="webhook-ca", common_name="ebbtide-e2e-webhook-ca")
+    serving = issue(
+        ca,
+        directory,
+        name="webhook",
+        common_name="127.0.0.1",
+        ip_addresses=("127.0.0.1",),
+        server=True,
+    )
+    return ca, serving
