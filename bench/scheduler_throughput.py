@@ -1,0 +1,741 @@
+"""Scheduling throughput of the real kube-scheduler with the ebbtide extender, against the default one.
+
+A local cluster of its own (``ebbtide dev``, default name ``bench-sched``) runs both schedulers side by
+side: the cluster's default kube-scheduler, and ``ebbtide-scheduler`` (the same binary and plugins)
+which also calls the ebbtide extender (filter and prioritize, names only, on loopback). KWOK plays
+the nodes, with room for every pod.
+
+Each measurement gives one scheduler a batch of identical pods (cpu and memory requests; every third
+pod carries an ``ebbtide.io/affinity-key``; only ``spec.schedulerName`` and the names differ between
+the schedulers). The pods are created with a scheduling gate, so creating them costs the scheduler
+nothing but queueing them as gated. Then the batch is released:
+
+- ``--release pause`` (default): the scheduler's process is paused (SIGSTOP) while the gates come
+  off, then resumed. It meets the whole batch at once, as after a burst of submissions, and what
+  is timed is its own work only, not the rate at which this script can patch pods. The pause must
+  stay well under the second scheduler's lease renew deadline (45 s); at a few thousand pods it
+  takes seconds.
+- ``--release live``: the gates come off while the scheduler runs; the time then includes the
+  ungating, which caps the figure at the rate this script patches pods.
+
+Timed: from the release (the resume, or the first patch) to the moment a watch on the batch sees
+the last pod with ``spec.nodeName`` set. Pods per second is the batch size over that time. The
+batch is then deleted, and the next measurement starts on empty nodes. Within a round both
+schedulers run once, in alternating order from round to round, so that drift (other work on the
+machine, a growing etcd) falls on both alike. The figure of merit is the median over rounds of
+ebbtide's pods/s divided by the default scheduler's (target: at least 0.8 at 1,000 nodes).
+
+Also read, before and after each measurement: each scheduler's /metrics (attempts by result, mean
+scheduling-algorithm time per pod), the extender's /metrics (requests and latency by verb, as the
+extender measures them), and the CPU time of the scheduler, the extender and the API server. Prints
+a table per round and a summary; writes bench/results/scheduler_throughput.json. Never fails on time.
+
+    .venv/bin/python bench/scheduler_throughput.py [--nodes 1000] [--pods 2000] [--rounds 3]
+        [--release pause|live] [--cluster bench-sched] [--keep-cluster]
+
+The cluster is torn down at the end unless ``--keep-cluster`` is given (a kept cluster is reused by
+the next run; its nodes keep their sizes, so run ``ebbtide dev down --name bench-sched`` to resize).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import ssl
+import statistics
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
+
+from ebbtide.devcluster import process
+from ebbtide.devcluster.cluster import DevCluster
+from ebbtide.devcluster.nodes import uniform_nodes
+from ebbtide.devcluster.scheduling import SCHEDULER_NAME
+from ebbtide.scoring.values import AFFINITY_KEY
+
+RESULTS = Path(__file__).resolve().parent / "results" / "scheduler_throughput.json"
+TARGET_RATIO = 0.8
+NAMESPACE = "sched-bench"
+HOLD_GATE = "bench.ebbtide.io/hold"
+BATCH_LABEL = "bench.ebbtide.io/batch"
+DEFAULT_SCHEDULER = "default-scheduler"
+# Which dev-cluster component runs each scheduler, and the file that configures it.
+COMPONENTS = {DEFAULT_SCHEDULER: "kube-scheduler", SCHEDULER_NAME: "ebbtide-scheduler"}
+SHORT = {DEFAULT_SCHEDULER: "default", SCHEDULER_NAME: "ebbtide"}
+# A paused ebbtide-scheduler must renew its lease within 45 s of the last renewal (see configs.py).
+PAUSE_WARNING_SECONDS = 30.0
+# Every node has room for every pod of a batch, whatever the scores.
+NODE_CPU, NODE_MEMORY = "64", "256Gi"
+CPU_SIZES = ("100m", "250m", "500m", "100m")
+MEMORY_SIZES = ("128Mi", "256Mi", "128Mi", "512Mi")
+# Gates can only be removed after creation (KEP-3521); the bench pods carry only this one.
+UNGATE_PATCH = [{"op": "remove", "path": "/spec/schedulingGates"}]
+
+
+# --------------------------------------------------------------------------------- the pods
+
+
+def pod_manifest(*, name: str, scheduler: str, batch: str, index: int, keys: int) -> dict[str, Any]:
+    """The ``index``-th pod of a batch; the same index gives the same pod whatever the scheduler."""
+    labels = {BATCH_LABEL: batch}
+    if index % 3 == 0:
+        labels[AFFINITY_KEY] = f"tenant-{index % keys}"
+    requests = {"cpu": CPU_SIZES[index % len(CPU_SIZES)], "memory": MEMORY_SIZES[index % len(MEMORY_SIZES)]}
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "schedulerName": scheduler,
+            "schedulingGates": [{"name": HOLD_GATE}],
+            "containers": [
+                {"name": "work", "image": "registry.k8s.io/pause:3.10", "resources": {"requests": requests}}
+            ],
+        },
+    }
+
+
+def with_retries(call: Callable[[], object], *, done_if: int | None = None) -> None:
+    """Retry throttling and server errors (a busy API server); anything else is a bug here.
+
+    ``done_if``: a status that means an earlier attempt did land (409 for a create that timed out).
+    """
+    for attempt in range(6):
+        try:
+            call()
+            return
+        except ApiException as error:
+            if attempt and error.status == done_if:
+                return
+            if error.status not in (429, 500, 503, 504) or attempt == 5:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def in_parallel(threads: int, work: Callable[[int], None], count: int) -> float:
+    """Run ``work`` on ``0 .. count-1`` with ``threads`` workers; returns the seconds it took."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(count)))
+    return time.monotonic() - started
+
+
+def delete_batch(core: client.CoreV1Api, batch: str | None, *, timeout: float) -> None:
+    """Delete the batch's pods (every bench pod when ``batch`` is None) and wait until they are gone."""
+    selector = f"{BATCH_LABEL}={batch}" if batch else BATCH_LABEL
+    core.delete_collection_namespaced_pod(
+        NAMESPACE, label_selector=selector, grace_period_seconds=0, _preload_content=False
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = core.list_namespaced_pod(NAMESPACE, label_selector=selector, limit=1, _preload_content=False)
+        if not json.loads(page.data)["items"]:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"pods of batch {batch} still exist after {timeout:.0f}s")
+
+
+# --------------------------------------------------------------------------------- watching bindings
+
+
+@dataclass
+class BindWatch:
+    """When each pod of one batch was first seen bound (``spec.nodeName`` set), from a watch.
+
+    The watch is opened (and the batch listed) by :meth:`start`, before the release; events are
+    parsed as plain JSON in a thread of their own, so a slow client does not delay the timestamps
+    much. Times are ``time.monotonic()``.
+    """
+
+    core: client.CoreV1Api
+    batch: str
+    expected: int
+    bound: dict[str, float] = field(default_factory=dict, init=False)
+    done: threading.Event = field(default_factory=threading.Event, init=False)
+    failure: BaseException | None = field(default=None, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+
+    def start(self) -> None:
+        page = self.core.list_namespaced_pod(NAMESPACE, label_selector=self._selector, _preload_content=False)
+        listing = json.loads(page.data)
+        now = time.monotonic()
+        for pod in listing["items"]:
+            if pod["spec"].get("nodeName"):
+                self.bound.setdefault(pod["metadata"]["name"], now)
+        stream = self._open(listing["metadata"]["resourceVersion"])
+        threading.Thread(target=self._run, args=(stream,), daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def _selector(self) -> str:
+        return f"{BATCH_LABEL}={self.batch}"
+
+    def _open(self, resource_version: str) -> Any:
+        return self.core.list_namespaced_pod(
+            NAMESPACE,
+            label_selector=self._selector,
+            resource_version=resource_version,
+            watch=True,
+            timeout_seconds=60,
+            _preload_content=False,
+        )
+
+    def _run(self, stream: Any) -> None:
+        try:
+            while not self._stop.is_set():
+                resource_version = self._consume(stream)
+                if self.done.is_set() or self._stop.is_set():
+                    return
+                stream = self._open(resource_version)
+        except BaseException as error:
+            self.failure = error
+            self.done.set()
+        finally:
+            stream.close()  # not back to the pool: the server may still be sending
+            stream.release_conn()
+
+    def _consume(self, stream: Any) -> str:
+        """Read events until the watch ends or the batch is bound; returns the last resourceVersion."""
+        resource_version = ""
+        for line in iter_resp_lines(stream):
+            event = json.loads(line)
+            pod = event["object"]
+            if event["type"] == "ERROR":
+                raise RuntimeError(f"watch failed: {pod.get('message')}")
+            resource_version = str(pod["metadata"]["resourceVersion"])
+            if pod["spec"].get("nodeName"):
+                self.bound.setdefault(pod["metadata"]["name"], time.monotonic())
+                if len(self.bound) >= self.expected:
+                    self.done.set()
+                    return resource_version
+            if self._stop.is_set():
+                break
+        return resource_version
+
+
+# --------------------------------------------------------------------------------- metrics and CPU
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where to read each scheduler's and the extender's metrics, and the pids to pause and profile."""
+
+    dev: DevCluster
+
+    def scheduler_metrics_url(self, scheduler: str) -> str:
+        ports = self.dev.layout.load_ports()
+        assert ports is not None
+        port = ports.scheduler if scheduler == DEFAULT_SCHEDULER else ports.ebbtide_scheduler
+        return f"https://127.0.0.1:{port}/metrics"
+
+    def extender_url(self, path: str) -> str:
+        ports = self.dev.layout.load_ports()
+        assert ports is not None
+        return f"http://127.0.0.1:{ports.ebbtide_extender}{path}"
+
+    def tls(self) -> ssl.SSLContext:
+        """Verifies the schedulers against the cluster CA and presents the admin certificate."""
+        layout = self.dev.layout
+        context = ssl.create_default_context(cafile=str(layout.ca.cert))
+        admin = layout.cert("admin")
+        context.load_cert_chain(str(admin.cert), str(admin.key))
+        return context
+
+    def pid(self, component: str) -> int:
+        pid = process.find(self.dev.layout.pid_file(component))
+        if pid is None:
+            log = self.dev.layout.log_file(component)
+            raise RuntimeError(f"{component} is not running; last lines of {log}:\n{process.log_tail(log)}")
+        return pid
+
+    def scheduler_configuration(self, scheduler: str) -> dict[str, Any]:
+        path = self.dev.layout.config_file(f"{COMPONENTS[scheduler]}.yaml")
+        document: dict[str, Any] = yaml.safe_load(path.read_text())
+        return document
+
+
+def scrape(url: str, *, context: ssl.SSLContext | None = None) -> dict[str, float]:
+    """A Prometheus text exposition as ``series -> value`` (``name{labels}`` exactly as written)."""
+    with urllib.request.urlopen(url, timeout=10, context=context) as response:
+        text = response.read().decode()
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            values[series] = float(value)
+    return values
+
+
+def delta(after: dict[str, float], before: dict[str, float], series: str) -> float:
+    return after.get(series, 0.0) - before.get(series, 0.0)
+
+
+def matching(values: dict[str, float], name: str, *labels: str) -> Iterator[tuple[str, float]]:
+    """Series of metric ``name`` whose labels include every ``key="value"`` in ``labels``."""
+    for series, value in values.items():
+        if series.split("{", 1)[0] == name and all(label in series for label in labels):
+            yield series, value
+
+
+def histogram_quantile(buckets: list[tuple[float, float]], quantile: float) -> float | None:
+    """Prometheus' estimate from cumulative ``(upper bound, count)`` pairs, linear within a bucket."""
+    buckets = sorted(buckets)
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = quantile * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if math.isinf(bound):
+                return lower_bound
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / max(count - lower_count, 1e-9)
+        lower_bound, lower_count = bound, count
+    return lower_bound
+
+
+def mean_ms(before: dict[str, float], after: dict[str, float], name: str, *labels: str) -> float | None:
+    """Mean of histogram ``name`` between two scrapes, in milliseconds, over series with ``labels``."""
+    total = sum(delta(after, before, series) for series, _ in matching(after, f"{name}_sum", *labels))
+    count = sum(delta(after, before, series) for series, _ in matching(after, f"{name}_count", *labels))
+    return round(1000 * total / count, 3) if count else None
+
+
+def label_value(series: str, label: str) -> str:
+    return series.split(f'{label}="', 1)[1].split('"', 1)[0]
+
+
+def scheduler_figures(before: dict[str, float], after: dict[str, float], scheduler: str) -> dict[str, Any]:
+    """Attempts by result and mean times per pod, from two scrapes of one kube-scheduler."""
+    profile = f'profile="{scheduler}"'
+    attempts = {
+        label_value(series, "result"): int(delta(after, before, series))
+        for series, _ in matching(after, "scheduler_schedule_attempts_total", profile)
+    }
+    points = "scheduler_framework_extension_point_duration_seconds"
+    return {
+        "attempts": {result: n for result, n in attempts.items() if n},
+        # Filter, score and the extenders' calls: the serial part of a pod's scheduling. The binding
+        # runs apart, in parallel with the next pods.
+        "algorithm_ms_mean": mean_ms(before, after, "scheduler_scheduling_algorithm_duration_seconds"),
+        "extension_point_ms_mean": {
+            point: mean_ms(before, after, points, f'extension_point="{point}"', profile)
+            for point in ("PreFilter", "Filter", "PreScore", "Score")
+        },
+    }
+
+
+def extender_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """Requests by verb and code, and latency by verb as the extender measures it (read to write)."""
+    figures: dict[str, Any] = {}
+    name = "ebbtide_extender_request_duration_seconds"
+    for verb in ("filter", "prioritize"):
+        label = f'verb="{verb}"'
+        codes = {
+            label_value(series, "code"): int(delta(after, before, series))
+            for series, _ in matching(after, "ebbtide_extender_requests_total", label)
+        }
+        buckets = [
+            (float(label_value(series, "le")), delta(after, before, series))
+            for series, _ in matching(after, f"{name}_bucket", label)
+        ]
+        p50, p99 = histogram_quantile(buckets, 0.5), histogram_quantile(buckets, 0.99)
+        figures[verb] = {
+            "requests_by_code": {code: n for code, n in codes.items() if n},
+            "mean_ms": mean_ms(before, after, name, label),
+            "p50_ms": None if p50 is None else round(1000 * p50, 3),
+            "p99_ms": None if p99 is None else round(1000 * p99, 3),
+        }
+    return figures
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux); not inflated by waiting for a CPU."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------------- one measurement
+
+
+@dataclass
+class Bench:
+    """The cluster, its clients and the options shared by every measurement."""
+
+    core: client.CoreV1Api
+    endpoints: Endpoints
+    args: argparse.Namespace
+
+    def measure(self, *, scheduler: str, batch: str, pods: int) -> dict[str, Any]:
+        """Create a gated batch for ``scheduler``, release it, time it until bound, delete it."""
+        args = self.args
+        names = [f"{batch}-{index:05d}" for index in range(pods)]
+
+        def create(index: int) -> None:
+            body = pod_manifest(
+                name=names[index], scheduler=scheduler, batch=batch, index=index, keys=args.keys
+            )
+            with_retries(
+                lambda: self.core.create_namespaced_pod(NAMESPACE, body, _preload_content=False), done_if=409
+            )
+
+        creation = in_parallel(args.threads, create, pods)
+        time.sleep(args.settle)  # every informer (both schedulers, the extender, KWOK) has the batch
+        watch = BindWatch(core=self.core, batch=batch, expected=pods)
+        watch.start()
+        try:
+            scheduler_before, extender_before = self._scrape(scheduler), self._scrape(None)
+            released, ungating, cpu_before = self._release(scheduler, names)
+            self._wait(watch, scheduler=scheduler, deadline=released + args.timeout)
+            cpu_after = self._cpu(scheduler)
+        finally:
+            watch.stop()
+        scheduler_after = self._scrape(scheduler, scheduled_since=(scheduler_before, pods))
+        times = sorted(watch.bound.values())
+        seconds = times[-1] - released
+        result: dict[str, Any] = {
+            "scheduler": scheduler,
+            "pods": pods,
+            "creation_seconds": round(creation, 3),
+            "ungating_seconds": round(ungating, 3),
+            "first_bound_seconds": round(times[0] - released, 3),
+            "all_bound_seconds": round(seconds, 3),
+            "pods_per_second": round(pods / seconds, 1),
+            "cpu_ms_per_pod": {
+                name: round(1000 * (cpu_after[name] - cpu_before[name]) / pods, 3) for name in cpu_before
+            },
+            "scheduler_metrics": scheduler_figures(scheduler_before, scheduler_after, scheduler),
+        }
+        if scheduler == SCHEDULER_NAME:
+            result["extender_metrics"] = extender_figures(extender_before, self._scrape(None))
+        delete_batch(self.core, batch, timeout=args.timeout)
+        time.sleep(args.settle)  # the deletions reach every cache before the next batch
+        return result
+
+    def _release(self, scheduler: str, names: list[str]) -> tuple[float, float, dict[str, float]]:
+        """Remove the batch's gates; returns when timing starts, the ungating seconds and CPU times then.
+
+        With ``--release pause`` the scheduler is stopped while the gates come off and timing starts
+        when it resumes; with ``live`` timing starts with the first patch.
+        """
+
+        def ungate(index: int) -> None:
+            with_retries(
+                lambda: self.core.patch_namespaced_pod(
+                    names[index],
+                    NAMESPACE,
+                    UNGATE_PATCH,
+                    _content_type="application/json-patch+json",
+                    _preload_content=False,
+                )
+            )
+
+        if self.args.release == "live":
+            cpu, released = self._cpu(scheduler), time.monotonic()
+            return released, in_parallel(self.args.threads, ungate, len(names)), cpu
+        pid = self.endpoints.pid(COMPONENTS[scheduler])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            ungating = in_parallel(self.args.threads, ungate, len(names))
+            cpu = self._cpu(scheduler)
+        finally:
+            released = time.monotonic()
+            os.kill(pid, signal.SIGCONT)
+        if ungating > PAUSE_WARNING_SECONDS:
+            print(f"warning: {scheduler} was paused {ungating:.0f}s; its lease allows 45s (see --threads)")
+        return released, ungating, cpu
+
+    def _wait(self, watch: BindWatch, *, scheduler: str, deadline: float) -> None:
+        while not watch.done.wait(1.0):
+            self.endpoints.pid(COMPONENTS[scheduler])  # raises if the scheduler died (lost its lease)
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{len(watch.bound)} of {watch.expected} pods bound by {scheduler} in time"
+                    " (do the nodes have room? a kept cluster keeps its node sizes)"
+                )
+        if watch.failure is not None:
+            raise RuntimeError(f"watching batch {watch.batch} failed") from watch.failure
+
+    def _cpu(self, scheduler: str) -> dict[str, float]:
+        """CPU seconds so far of the scheduler under test, the extender and the API server."""
+        components = {
+            "scheduler": COMPONENTS[scheduler],
+            "extender": "ebbtide-extender",
+            "apiserver": "kube-apiserver",
+        }
+        return {name: cpu_seconds(self.endpoints.pid(c)) for name, c in components.items()}
+
+    def _scrape(
+        self, scheduler: str | None, *, scheduled_since: tuple[dict[str, float], int] | None = None
+    ) -> dict[str, float]:
+        """The scheduler's metrics (the extender's for None).
+
+        ``scheduled_since=(earlier scrape, n)`` waits (up to 5 s) until the scheduler counts ``n``
+        more pods scheduled: it counts a pod once the binding call has returned, which can be a
+        moment after the watch saw the binding.
+        """
+        if scheduler is None:
+            return scrape(self.endpoints.extender_url("/metrics"))
+        url, tls = self.endpoints.scheduler_metrics_url(scheduler), self.endpoints.tls()
+        series = f'scheduler_schedule_attempts_total{{profile="{scheduler}",result="scheduled"}}'
+        deadline = time.monotonic() + 5
+        while True:
+            values = scrape(url, context=tls)
+            if scheduled_since is None or time.monotonic() > deadline:
+                return values
+            earlier, count = scheduled_since
+            if delta(values, earlier, series) >= count:
+                return values
+            time.sleep(0.2)
+
+
+# --------------------------------------------------------------------------------- set-up and report
+
+
+def ensure_namespace(core: client.CoreV1Api) -> None:
+    try:
+        core.create_namespace({"metadata": {"name": NAMESPACE}})
+    except ApiException as error:
+        if error.status != 409:
+            raise
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            core.read_namespaced_service_account("default", NAMESPACE, _preload_content=False)
+            return
+        except ApiException as error:
+            if error.status != 404 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def wait_extender_synced(endpoints: Endpoints, nodes: int, *, timeout: float) -> None:
+    """The extender answers 503 until its cache has listed the cluster; with ``ignorable: true`` the
+    scheduler would then schedule without it, and the comparison would flatter ebbtide."""
+    deadline = time.monotonic() + timeout
+    health: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(endpoints.extender_url("/healthz"), timeout=5) as response:
+                health = json.loads(response.read())
+            if health.get("status") == "ok" and health.get("nodes", 0) >= nodes:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"the extender did not sync {nodes} nodes in {timeout:.0f}s: {health}")
+
+
+def scheduling_settings(endpoints: Endpoints, nodes: int) -> dict[str, Any]:
+    """What in each scheduler's configuration bears on throughput."""
+    settings: dict[str, Any] = {}
+    for scheduler in COMPONENTS:
+        configuration = endpoints.scheduler_configuration(scheduler)
+        percentage = configuration.get("percentageOfNodesToScore") or 0
+        # kube-scheduler's numFeasibleNodesToFind: all nodes under 100, else an adaptive share.
+        adaptive = max(5, 50 - nodes // 125)
+        share = percentage or adaptive
+        settings[scheduler] = {
+            "client_qps": configuration.get("clientConnection", {}).get("qps"),
+            "client_burst": configuration.get("clientConnection", {}).get("burst"),
+            "percentage_of_nodes_to_score": percentage or f"adaptive ({adaptive}%)",
+            # The filter stops once it has found this many feasible nodes; every node has room here,
+            # so it is also how many names each extender call carries.
+            "feasible_nodes_per_pod": nodes if nodes < 100 else max(100, nodes * share // 100),
+            "extenders": configuration.get("extenders", []),
+        }
+    return settings
+
+
+def print_round(number: int, rows: list[dict[str, Any]], ratio: float) -> None:
+    print(f"\nround {number}")
+    print(
+        f"{'scheduler':<18} {'pods':>5} {'ungate s':>8} {'1st bind s':>10} {'all bound s':>11}"
+        f" {'pods/s':>7} {'scheduled':>9} {'failed':>6} {'algo ms':>7} {'sched cpu':>9} {'ext cpu':>7}"
+    )
+    for row in rows:
+        metrics = row["scheduler_metrics"]
+        attempts = metrics["attempts"]
+        failed = sum(n for result, n in attempts.items() if result != "scheduled")
+        algorithm = metrics["algorithm_ms_mean"]
+        extender_cpu = row["cpu_ms_per_pod"]["extender"] if row["scheduler"] == SCHEDULER_NAME else None
+        print(
+            f"{row['scheduler']:<18} {row['pods']:>5} {row['ungating_seconds']:>8.2f}"
+            f" {row['first_bound_seconds']:>10.2f} {row['all_bound_seconds']:>11.2f}"
+            f" {row['pods_per_second']:>7.1f} {attempts.get('scheduled', 0):>9} {failed:>6}"
+            f" {'-' if algorithm is None else f'{algorithm:.2f}':>7}"
+            f" {row['cpu_ms_per_pod']['scheduler']:>9.2f}"
+            f" {'-' if extender_cpu is None else f'{extender_cpu:.2f}':>7}"
+        )
+    print(f"ratio ebbtide / default: {ratio:.3f}")
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    summary = result["summary"]
+    print("\nsummary")
+    for scheduler, rate in summary["median_pods_per_second"].items():
+        print(f"  {scheduler:<18} median {rate:.1f} pods/s")
+    print(
+        f"  ratio ebbtide / default, median over {len(result['rounds'])} rounds:"
+        f" {summary['median_ratio']:.3f} (target: at least {TARGET_RATIO} at 1,000 nodes)"
+    )
+    print("\nextender latency, as the extender measures it (read request to answer written), all rounds")
+    print(f"  {'verb':<11} {'requests':>8} {'non-200':>7} {'mean ms':>8} {'p50 ms':>7} {'p99 ms':>7}")
+    for verb, figures in summary["extender"].items():
+        print(
+            f"  {verb:<11} {figures['requests']:>8} {figures['non_200']:>7}"
+            f" {figures['mean_ms']:>8.2f} {figures['p50_ms']:>7.2f} {figures['p99_ms']:>7.2f}"
+        )
+    extra = summary["algorithm_ms_added_by_extender"]
+    if extra is not None:
+        print(f"  scheduling-algorithm time added per pod by the extender (scheduler's view): {extra:.2f} ms")
+    print()
+    for scheduler, settings in result["scheduling"].items():
+        print(
+            f"{scheduler}: client qps {settings['client_qps']}, burst {settings['client_burst']};"
+            f" feasible nodes sought per pod {settings['feasible_nodes_per_pod']}"
+            f" (percentageOfNodesToScore {settings['percentage_of_nodes_to_score']})"
+        )
+        qps, burst = settings["client_qps"], settings["client_burst"]
+        beyond_burst = result["pods_per_scheduler_per_round"] > (burst or 0)
+        if qps and beyond_burst and summary["median_pods_per_second"][scheduler] > 0.9 * qps:
+            print(f"  near its client's {qps} requests/s past the burst: one binding per pod, maybe the cap")
+    load = result["load_average"]
+    print(f"machine: {result['cpus']} CPUs, load average {load[0]:.2f} at the end (other work skews figures)")
+
+
+def summarise(
+    rounds: list[dict[str, Any]], extender_before: dict[str, float], extender_after: dict[str, float]
+) -> dict[str, Any]:
+    rates: dict[str, list[float]] = {scheduler: [] for scheduler in COMPONENTS}
+    algorithm: dict[str, list[float]] = {scheduler: [] for scheduler in COMPONENTS}
+    for entry in rounds:
+        for row in entry["measurements"]:
+            rates[row["scheduler"]].append(row["pods_per_second"])
+            if row["scheduler_metrics"]["algorithm_ms_mean"] is not None:
+                algorithm[row["scheduler"]].append(row["scheduler_metrics"]["algorithm_ms_mean"])
+    overall = extender_figures(extender_before, extender_after)
+    extender = {}
+    for verb, figures in overall.items():
+        codes = figures["requests_by_code"]
+        extender[verb] = {
+            "requests": sum(codes.values()),
+            "non_200": sum(n for code, n in codes.items() if code != "200"),
+            "mean_ms": figures["mean_ms"] or 0.0,
+            "p50_ms": figures["p50_ms"] or 0.0,
+            "p99_ms": figures["p99_ms"] or 0.0,
+        }
+    added = None
+    if all(algorithm.values()):
+        added = round(
+            statistics.median(algorithm[SCHEDULER_NAME]) - statistics.median(algorithm[DEFAULT_SCHEDULER]), 3
+        )
+    return {
+        "median_pods_per_second": {s: round(statistics.median(r), 1) for s, r in rates.items()},
+        "median_ratio": round(statistics.median(entry["ratio"] for entry in rounds), 3),
+        "target_ratio": TARGET_RATIO,
+        "extender": extender,
+        "algorithm_ms_added_by_extender": added,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--cluster", default="bench-sched", help="the ebbtide dev cluster (started if needed)"
+    )
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--pods", type=int, default=2000, help="pods per scheduler per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=100, help="pods per scheduler before the rounds")
+    parser.add_argument("--keys", type=int, default=20, help="distinct affinity keys (every third pod)")
+    parser.add_argument("--release", choices=("pause", "live"), default="pause")
+    parser.add_argument("--threads", type=int, default=16, help="threads creating and ungating pods")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds for caches to catch up")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds a batch may take")
+    parser.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
+    args = parser.parse_args()
+
+    dev = DevCluster(args.cluster)
+    try:
+        result = run(dev, args)
+        print_summary(result)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {RESULTS}")
+    finally:
+        if not args.keep_cluster:
+            stopped = dev.down()
+            print(f"cluster {args.cluster!r} down ({len(stopped)} processes stopped)")
+
+
+def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
+    """Bring the cluster up, warm up, run the rounds; returns the results."""
+    slots = max(110, 2 * math.ceil(args.pods / args.nodes) + 50)
+    started = time.monotonic()
+    info = dev.up(
+        nodes=uniform_nodes(count=args.nodes, cpu=NODE_CPU, memory=NODE_MEMORY, pods=slots),
+        extender=True,
+        progress=print,
+    )
+    print(f"{args.nodes} nodes ready in {time.monotonic() - started:.1f}s")
+    configuration = config.new_client_from_config(config_file=str(info.kubeconfig)).configuration
+    configuration.connection_pool_maxsize = args.threads + 4
+    endpoints = Endpoints(dev)
+    with client.ApiClient(configuration) as api:
+        core = client.CoreV1Api(api)
+        ensure_namespace(core)
+        delete_batch(core, None, timeout=args.timeout)  # whatever an interrupted run left
+        wait_extender_synced(endpoints, args.nodes, timeout=120)
+        bench = Bench(core=core, endpoints=endpoints, args=args)
+        if args.warmup:
+            for scheduler in COMPONENTS:
+                bench.measure(scheduler=scheduler, batch=f"warmup-{SHORT[scheduler]}", pods=args.warmup)
+            print(f"warm-up: {args.warmup} pods per scheduler")
+        extender_before = scrape(endpoints.extender_url("/metrics"))
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            order = list(COMPONENTS) if number % 2 else list(reversed(COMPONENTS))
+            rows = [bench.measure(scheduler=s, batch=f"r{number}-{SHORT[s]}", pods=args.pods) for s in order]
+            by_scheduler = {row["scheduler"]: row for row in rows}
+            ratio = (
+                by_scheduler[SCHEDULER_NAME]["pods_per_second"]
+                / by_scheduler[DEFAULT_SCHEDULER]["pods_per_second"]
+            )
+            rounds.append({"round": number, "order": order, "ratio": round(ratio, 3), "measurements": rows})
+            print_round(number, rows, ratio)
+        extender_after = scrape(endpoints.extender_url("/metrics"))
+    return {
+        "benchmark": "scheduler_throughput",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average": list(os.getloadavg()),
+        "cluster": args.cluster,
+        "nodes": args.nodes,
+        "node_size": {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": slots},
+        "pods_per_scheduler_per_round": args.pods,
+        "affinity_keys": args.keys,
+        "release": args.release,
+        "warmup_pods": args.warmup,
+        "scheduling": scheduling_settings(endpoints, args.nodes),
+        "summary": summarise(rounds, extender_before, extender_after),
+        "rounds": rounds,
+    }
+
+
+if __name__ == "__main__":
+    main()
