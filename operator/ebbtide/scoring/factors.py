@@ -65,7 +65,9 @@ def target_load(*, predicted: FloatArray, target: float) -> FloatArray:
     """
     below = (1.0 - target) * predicted / target + target
     above = target * (1.0 - predicted) / (1.0 - target)
-    result: FloatArray = np.where(predicted <= target, below, np.where(predicted > 1.0, 0.0, above))
+    score = np.where(predicted <= target, below, np.where(predicted > 1.0, 0.0, above))
+    # (1 - t) * t / t + t can round to just above 1 at the target; NaN passes through np.clip.
+    result: FloatArray = np.clip(score, 0.0, 1.0)
     return result
 
 

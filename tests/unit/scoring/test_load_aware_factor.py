@@ -77,3 +77,10 @@ def test_unknown_utilisation_scores_neutral() -> None:
         unknown_score=0.5,
     )
     assert scores.tolist() == pytest.approx([0.5, 1.0])
+
+
+def test_a_node_exactly_at_the_target_scores_one_not_a_rounding_error_above() -> None:
+    target = 0.08937925123564952
+    scores = target_load(predicted=np.array([0.0, target, np.nan]), target=target)
+    assert scores[1] == 1.0
+    assert np.isnan(scores[2])
