@@ -1,29 +1,28 @@
 """The real kube-scheduler calls the ebbtide extender: pods land where the extender's scores say.
 
-The local cluster runs a second kube-scheduler (``ebbtide-scheduler``, its own lease) configured
-with the extender (nodeCacheCapable, ignorable, 2 s timeout); pods opt in with
-``spec.schedulerName``. The extender reads a per-node CPU utilisation from the test cluster's
-real Prometheus, fed by an exporter this module runs.
+A second kube-scheduler (``ebbtide-scheduler``, its own lease) runs on this machine configured
+with the extender (nodeCacheCapable, ignorable, 2 s timeout): the local cluster's own pair, or on
+kind the same pair against kind's API server. Pods opt in with ``spec.schedulerName``. The
+extender reads a per-node CPU utilisation from the test cluster's real Prometheus, fed by an
+exporter this module runs.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 
 import pytest
-import yaml
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from tests.e2e.test_testbed import eventually
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.operator import free_port
 
-from ebbtide.devcluster.scheduling import EXTENDER_CONFIG, EXTENDER_IDENTITY, SCHEDULER_NAME
+from ebbtide.devcluster.scheduling import SCHEDULER_NAME
 
 HOT_NODE = "kwok-node-0"
 LOAD_JOB = "ebbtide-node-load"
@@ -54,8 +53,6 @@ def extender(
 ) -> Iterator[E2ECluster]:
     """The second scheduler and the extender, reading the test's node load with a 0.8 CPU ceiling;
     the extender authenticates as the chart's service account."""
-    dev = cluster.local
-    assert dev is not None, "the extender scenarios run on the local backend's second scheduler"
     config = {
         "apiVersion": "ebbtide.io/v1alpha1",
         "kind": "ExtenderConfiguration",
@@ -66,12 +63,7 @@ def extender(
             "refreshSeconds": 1,
         },
     }
-    path = dev.layout.config_file(EXTENDER_CONFIG)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config))
-    shutil.copyfile(chart_identities.extender, dev.layout.config_file(EXTENDER_IDENTITY))
-    dev.stop_component("ebbtide-extender")  # restart so that it starts with --config
-    dev.up(extender=True)
+    cluster.start_extender_scheduling(config=config, identities=chart_identities)
     yield cluster
 
 
@@ -96,9 +88,7 @@ def _bound_node(cluster: E2ECluster, namespace: str, name: str) -> str:
 
 
 def _extender_metrics(cluster: E2ECluster) -> str:
-    assert cluster.local is not None
-    port = cluster.local.layout.load_ports().ebbtide_extender  # type: ignore[union-attr]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+    with urllib.request.urlopen(f"{cluster.extender_url}/metrics", timeout=5) as response:
         return response.read().decode()
 
 
@@ -167,14 +157,12 @@ def test_a_hot_node_is_filtered_and_the_pod_event_says_why(
 def test_pods_still_schedule_without_the_extender_and_its_return_is_visible(
     extender: E2ECluster, namespace: str
 ) -> None:
-    dev = extender.local
-    assert dev is not None
-    dev.stop_component("ebbtide-extender")
+    extender.stop_extender()
     try:
         extender.core.create_namespaced_pod(namespace, _pod("while-away"))
         assert _bound_node(extender, namespace, "while-away")  # ignorable: the scheduler carries on
     finally:
-        dev.start_component("ebbtide-extender")
+        extender.start_extender()
     health = eventually(lambda: _healthz(extender), what="the extender to report healthy again")
     assert health == 200
     extender.core.create_namespaced_pod(namespace, _pod("after-return"))
@@ -183,10 +171,8 @@ def test_pods_still_schedule_without_the_extender_and_its_return_is_visible(
 
 
 def _healthz(cluster: E2ECluster) -> int | None:
-    assert cluster.local is not None
-    port = cluster.local.layout.load_ports().ebbtide_extender  # type: ignore[union-attr]
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+        with urllib.request.urlopen(f"{cluster.extender_url}/healthz", timeout=2) as response:
             return int(response.status)
     except OSError:
         return None

@@ -45,19 +45,21 @@ def fair_queue_operator(
 ) -> Iterator[OperatorProcess]:
     """The real operator with only the queue controller, as the chart runs it: the chart's
     service account, a serving certificate it is given, and the chart's webhook configuration
-    (calling a free loopback port here) trusting that certificate's CA."""
+    (calling a free port of this machine, where the API server reaches it) trusting that
+    certificate's CA."""
     directory = tmp_path_factory.mktemp("fair-queue")
-    ca, serving = webhook_serving_pair(directory)
+    address = cluster.host_address
+    ca, serving = webhook_serving_pair(directory, address=address)
     port = free_port()
     configuration = chart_identities.webhook_configuration(
-        url=f"https://127.0.0.1:{port}", ca_bundle=ca.cert.read_bytes()
+        url=f"https://{address}:{port}", ca_bundle=ca.cert.read_bytes()
     )
     webhooks = client.AdmissionregistrationV1Api(cluster.api_client)
     name = configuration["metadata"]["name"]
     _delete_webhook_configuration(webhooks, name)
     webhooks.create_mutating_webhook_configuration(configuration)
     args = (
-        "--webhook-host=127.0.0.1",
+        f"--webhook-host={address}",
         f"--webhook-port={port}",
         f"--webhook-cert-file={serving.cert}",
         f"--webhook-key-file={serving.key}",

@@ -5,8 +5,8 @@ removes everything but the CRDs.
 
 KWOK plays the pods (nothing runs in them), so this proves what the API server decides - schema,
 admission, RBAC, Pod Security, webhook registration - not the containers' behaviour; the kind test
-(tests/kind) runs the real image. On kind (EBBTIDE_TEST_CLUSTER=kind) the same tests run without
-waiting for pods to become ready: the ebbtide image is only loaded into kind by tests/kind.
+(tests/kind) runs the real image. On kind (EBBTIDE_TEST_CLUSTER=kind) the chart's pods land on the
+same KWOK nodes (kind's own nodes are tainted for the run), so the same tests hold there.
 
 The webhook fails closed and its Service has no real endpoint here, so every release this module
 installs scopes the webhook to namespaces carrying a label only this module's probe namespace gets.
@@ -29,6 +29,8 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 from tests.support.cluster import E2ECluster
 from tests.unit.chart.chart_rendering import CHART, EVERY_TOGGLE, Manifest, helm, set_args
+
+from ebbtide.controllers.queue_leadership import LEASE_NAME
 
 T = TypeVar("T")
 SCOPE_LABEL = "ebbtide.io/chart-test-webhook"
@@ -71,13 +73,8 @@ class Release:
             *args, f"--kubeconfig={self.cluster.kubeconfig}", f"--namespace={self.namespace}", check=check
         )
 
-    @property
-    def pods_run(self) -> bool:
-        """KWOK runs every pod; kind has no ebbtide image unless tests/kind loaded it."""
-        return self.cluster.backend == "local"
-
     def _wait(self) -> list[str]:
-        return ["--wait", "--timeout=5m"] if self.pods_run else []
+        return ["--wait", "--timeout=5m"]
 
     def install(self, values: dict[str, str], *extra: str) -> None:
         self.helm("install", self.name, str(CHART), *set_args(self.values(values)), *extra, *self._wait())
@@ -194,9 +191,8 @@ def test_install_runs_every_pod_under_restricted_pod_security(cluster: E2ECluste
         d.metadata.name: d for d in cluster.apps.list_namespaced_deployment(release.namespace).items
     }
     assert deployments.keys() == {f"{release.fullname}-operator", f"{release.fullname}-scheduler"}
-    if release.pods_run:
-        for name, deployment in deployments.items():
-            assert deployment.status.available_replicas == deployment.spec.replicas == 2, name
+    for name, deployment in deployments.items():
+        assert deployment.status.available_replicas == deployment.spec.replicas == 2, name
 
     def pods() -> list[Any] | None:
         found = cluster.core.list_namespaced_pod(
@@ -206,8 +202,7 @@ def test_install_runs_every_pod_under_restricted_pod_security(cluster: E2ECluste
 
     # Pod Security admission let each of them in.
     created = eventually(pods, what="the operator's and the scheduler's pods")
-    if release.pods_run:
-        assert all(pod.status.phase == "Running" for pod in created)
+    assert all(pod.status.phase == "Running" for pod in created)
     # The namespace enforces "restricted": these pods exist, so the API server found them compliant;
     # a pod that is not is refused.
     with pytest.raises(ApiException) as refused:
@@ -287,8 +282,9 @@ def test_the_webhook_intercepts_only_queued_objects_in_its_namespaces(
 # -- RBAC, pinned ------------------------------------------------------------------------------
 # What each service account may do beyond what every service account may (the rights of one with
 # no bindings, read from the same cluster), as `kubectl auth can-i --list` prints it. {peering}
-# and {lease} stand for the release's peering object and the scheduler's lease name. A change here
-# is a change of what the chart grants: review it as such.
+# and {lease} stand for the release's peering object and the scheduler's lease name,
+# {fair_queue_lease} for the fair-queue engine's lease. A change here is a change of what the chart
+# grants: review it as such.
 
 OPERATOR_RIGHTS = """
 Resources                                       Non-Resource URLs   Resource Names   Verbs
@@ -309,6 +305,13 @@ deployments.apps/scale                          []                  []          
 replicasets.apps/scale                          []                  []               [get patch]
 statefulsets.apps/scale                         []                  []               [get patch]
 replicationcontrollers/scale                    []                  []               [get patch]
+"""
+
+#: Only in the release namespace, on top of OPERATOR_RIGHTS: the fair-queue engine's leader election.
+OPERATOR_RIGHTS_IN_RELEASE_NAMESPACE = """
+Resources                    Non-Resource URLs   Resource Names       Verbs
+leases.coordination.k8s.io   []                  []                   [create]
+leases.coordination.k8s.io   []                  [{fair_queue_lease}]   [get update]
 """
 
 EXTENDER_RIGHTS = """
@@ -390,9 +393,17 @@ def test_each_service_account_has_exactly_the_pinned_rights(cluster: E2ECluster,
             assert not minus(baseline, granted) or reference != "baseline", "lost a baseline right"
             return minus(granted, baseline)
 
-        placeholders = {"peering": f"{name}-operator", "lease": f"{release.name}-scheduler"}
+        placeholders = {
+            "peering": f"{name}-operator",
+            "lease": f"{release.name}-scheduler",
+            "fair_queue_lease": LEASE_NAME,
+        }
+        cluster_wide = parse_rights(OPERATOR_RIGHTS.format(**placeholders))
         expected = {
-            "operator": parse_rights(OPERATOR_RIGHTS.format(**placeholders)),
+            "operator": {
+                **cluster_wide,
+                **parse_rights(OPERATOR_RIGHTS_IN_RELEASE_NAMESPACE.format(**placeholders)),
+            },
             "extender": parse_rights(EXTENDER_RIGHTS),
             "scheduler": parse_rights(SCHEDULER_RIGHTS_IN_RELEASE_NAMESPACE.format(**placeholders)),
         }
@@ -407,8 +418,9 @@ def test_each_service_account_has_exactly_the_pinned_rights(cluster: E2ECluster,
         assert beyond(f"{name}-scheduler", "stock-scheduler", "kube-system") == parse_rights(
             SCHEDULER_RIGHTS_IN_KUBE_SYSTEM
         )
-        # The operator's and the extender's rights are cluster-wide: the same from kube-system.
-        assert beyond(f"{name}-operator", "baseline", "kube-system") == expected["operator"]
+        # The operator's rights but its lease, and all of the extender's, are cluster-wide: the
+        # same from kube-system.
+        assert beyond(f"{name}-operator", "baseline", "kube-system") == cluster_wide
         assert beyond(f"{name}-extender", "baseline", "kube-system") == expected["extender"]
     finally:
         for role in ("kube-scheduler", "volume-scheduler"):
@@ -444,16 +456,13 @@ def test_upgrade_rolls_out_keeps_the_certificate_and_uninstall_keeps_only_the_cr
             ns, label_selector="app.kubernetes.io/component=operator"
         ).items
         new = [p for p in pods if (p.metadata.annotations or {}).get("ebbtide.io/rollout") == "second"]
-        done = len(new) == 2 and (
-            not release.pods_run or (len(pods) == 2 and all(p.status.phase == "Running" for p in new))
-        )
+        done = len(new) == 2 and len(pods) == 2 and all(p.status.phase == "Running" for p in new)
         return new if done else None
 
     eventually(rolled_out, what="the operator's pods to be replaced by annotated ones")
-    if release.pods_run:
-        deployment = cluster.apps.read_namespaced_deployment(operator, ns)
-        assert deployment.status.observed_generation == deployment.metadata.generation
-        assert deployment.status.updated_replicas == deployment.status.available_replicas == 2
+    deployment = cluster.apps.read_namespaced_deployment(operator, ns)
+    assert deployment.status.observed_generation == deployment.metadata.generation
+    assert deployment.status.updated_replicas == deployment.status.available_replicas == 2
     # The upgrade looked the certificate up instead of generating a new one.
     assert cluster.core.read_namespaced_secret(f"{name}-webhook-tls", ns).data == secret_before
     configuration = yaml.safe_load(

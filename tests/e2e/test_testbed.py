@@ -73,7 +73,7 @@ def test_deployment_gets_replicaset_and_running_pods_on_kwok_nodes(
     nodes = {n.metadata.name: n for n in cluster.core.list_node().items}
     for pod in pods:
         node = nodes[pod.spec.node_name]
-        assert node.metadata.annotations.get("kwok.x-k8s.io/node") == "fake" or cluster.backend == "kind"
+        assert node.metadata.annotations.get("kwok.x-k8s.io/node") == "fake"
         assert pod.status.pod_ip
     events = cluster.core.list_namespaced_event(namespace, field_selector="reason=Scheduled").items
     assert {e.reporting_component or e.source.component for e in events} == {"default-scheduler"}

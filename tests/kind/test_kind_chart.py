@@ -2,21 +2,26 @@
 image on the nodes, the operator and the second scheduler become Available, and the operator's
 webhook, served with the chart's certificate, gates a queued pod.
 
+The pods run on kind's real nodes: they select and tolerate the label and taint that keep the e2e
+scenarios' pods on KWOK's fake nodes (tests/support/kind.py), where no container would run.
+
 Collected only with EBBTIDE_TEST_CLUSTER=kind (see conftest.py); needs Docker.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from tests.support.cluster import REPO, E2ECluster
+from tests.support.kind import kind_handle, real_node_placement
 from tests.unit.chart.chart_rendering import CHART, helm, set_args
 
 pytestmark = pytest.mark.e2e
@@ -29,22 +34,23 @@ SCOPE_LABEL = "ebbtide-kind-test-webhook"
 @pytest.fixture(scope="module")
 def image(cluster: E2ECluster) -> str:
     """Build the image from the Dockerfile and load it into the kind cluster's nodes."""
-    from pytest_kind import KindCluster
-
     assert cluster.backend == "kind", "tests/kind runs only on the kind backend"
     docker = shutil.which("docker")
     assert docker, "the kind tests need Docker (docker on PATH)"
     reference = f"{IMAGE_REPOSITORY}:{IMAGE_TAG}"
     subprocess.run([docker, "build", "--tag", reference, str(REPO)], check=True, timeout=1800)
-    # The kind cluster tests/support/cluster.py created (same name, same kind binary).
-    KindCluster(os.environ.get("EBBTIDE_KIND_CLUSTER_NAME", "ebbtide")).load_docker_image(reference)
+    # The kind cluster tests/support/kind.py created (same name, same kind binary).
+    kind_handle().load_docker_image(reference)
     return reference
 
 
 @pytest.fixture
-def release(cluster: E2ECluster, image: str) -> Iterator[tuple[str, str]]:
-    """(release, namespace): the chart installed with the loaded image; uninstalled afterwards."""
+def release(cluster: E2ECluster, image: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(release, namespace): the chart installed with the loaded image on kind's real nodes;
+    uninstalled afterwards."""
     name, namespace = f"k{uuid.uuid4().hex[:6]}", f"kind-chart-{uuid.uuid4().hex[:6]}"
+    placement = tmp_path / "placement.yaml"
+    placement.write_text(yaml.safe_dump(real_node_placement()))
     server = json.loads(cluster.kubectl("version", "--output=json").stdout)["serverVersion"]["gitVersion"]
     values = {
         "image.repository": IMAGE_REPOSITORY,
@@ -65,6 +71,7 @@ def release(cluster: E2ECluster, image: str) -> Iterator[tuple[str, str]]:
             *common,
             "--create-namespace",
             "--take-ownership",
+            f"--values={placement}",
             *set_args(values),
             "--wait",
             "--timeout=10m",

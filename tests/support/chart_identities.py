@@ -8,14 +8,15 @@ service accounts, roles and bindings, the peering object and its CRD) rendered f
 
 It also serves the webhook as the chart does: the chart, not the operator, owns the
 MutatingWebhookConfiguration and its CA; here the configuration rendered from the chart points at
-the operator's loopback port instead of the in-cluster Service, which a control plane running as
-local processes cannot reach.
+the operator on this machine (``E2ECluster.host_address``) instead of the in-cluster Service, where
+no operator pod runs.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ class ChartIdentities:
     scheduler: Path
     peering: str
     manifests: tuple[dict[str, Any], ...]
+    #: (namespace, name) of the one lease the chart lets its scheduler's account renew.
+    scheduler_lease: tuple[str, str]
 
     def webhook_configuration(self, *, url: str, ca_bundle: bytes) -> dict[str, Any]:
         """The chart's MutatingWebhookConfiguration, calling ``url`` + each hook's path."""
@@ -61,6 +64,35 @@ class ChartIdentities:
                 "caBundle": base64.b64encode(ca_bundle).decode(),
             }
         return configuration
+
+
+def granted_lease(manifests: Iterable[dict[str, Any]], *, service_account: str) -> tuple[str, str]:
+    """(namespace, name) of the lease a Role bound to ``service_account`` lets it update by name.
+
+    Raises ValueError unless there is exactly one such lease.
+    """
+    manifests = list(manifests)
+    bound = {
+        (m["metadata"]["namespace"], m["roleRef"]["name"])
+        for m in manifests
+        if m["kind"] == "RoleBinding"
+        and m["roleRef"]["kind"] == "Role"
+        and any(
+            s["kind"] == "ServiceAccount" and s["name"] == service_account for s in m.get("subjects") or []
+        )
+    }
+    leases = {
+        (m["metadata"]["namespace"], name)
+        for m in manifests
+        if m["kind"] == "Role" and (m["metadata"]["namespace"], m["metadata"]["name"]) in bound
+        for rule in m.get("rules") or []
+        if "leases" in rule.get("resources", []) and "update" in rule.get("verbs", [])
+        for name in rule.get("resourceNames") or []
+    }
+    if len(leases) != 1:
+        raise ValueError(f"{service_account} may update {len(leases)} named leases, expected one: {leases}")
+    [lease] = leases
+    return lease
 
 
 def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdentities:
@@ -100,18 +132,19 @@ def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdent
         scheduler=kubeconfig("scheduler"),
         peering=peering,
         manifests=manifests,
+        scheduler_lease=granted_lease(identities, service_account=accounts["scheduler"]),
     )
 
 
-def webhook_serving_pair(directory: Path) -> tuple[CertPair, CertPair]:
-    """A CA and a serving certificate for 127.0.0.1 signed by it, as cert-manager would issue."""
+def webhook_serving_pair(directory: Path, *, address: str) -> tuple[CertPair, CertPair]:
+    """A CA and a serving certificate for the IP ``address`` signed by it, as cert-manager would issue."""
     ca = make_ca(directory, name="webhook-ca", common_name="ebbtide-e2e-webhook-ca")
     serving = issue(
         ca,
         directory,
         name="webhook",
-        common_name="127.0.0.1",
-        ip_addresses=("127.0.0.1",),
+        common_name=address,
+        ip_addresses=(address,),
         server=True,
     )
     return ca, serving

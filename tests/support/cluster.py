@@ -2,38 +2,86 @@
 
 ``EBBTIDE_TEST_CLUSTER`` chooses the backend: ``local`` (default) is the real control plane
 run as local processes by ``ebbtide dev``; ``kind`` is a kind cluster made from kind-config.yaml
-through pytest-kind, for machines with Docker. Prometheus runs on the host in both cases, so the
-scrape targets a test starts on loopback are reachable either way.
+through pytest-kind, for machines with Docker. Either way the scenarios see the same test bed:
+KWOK plays the pods on the same fake nodes, and Prometheus, KWOK, the second scheduler and the
+extender run on this machine (on kind, against kind's API server; see tests/support/kind.py), so
+the scrape targets a test starts on loopback are reachable. Only a webhook the tests serve must
+listen where the API server can reach it: :attr:`E2ECluster.host_address`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+import yaml
 from kubernetes import client, config
 
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.configs import write_scrape_targets
+from ebbtide.devcluster.layout import LOOPBACK
+from ebbtide.devcluster.scheduling import EXTENDER_CONFIG, EXTENDER_IDENTITY
+
+if TYPE_CHECKING:
+    from tests.support.chart_identities import ChartIdentities
 
 REPO = Path(__file__).resolve().parents[2]
 BACKEND_ENV = "EBBTIDE_TEST_CLUSTER"
 
 
+class SecondScheduler(Protocol):
+    """Runs the second kube-scheduler (``ebbtide-scheduler``) and the extender it calls.
+
+    Both read their files from the host's layout: the extender its configuration
+    (:data:`EXTENDER_CONFIG`) and kubeconfig (:data:`EXTENDER_IDENTITY`).
+    """
+
+    def start(self, identities: ChartIdentities) -> None:
+        """(Re)start the pair, so that the extender reads its files afresh; wait until both are ready."""
+
+    def start_extender(self) -> None:
+        """Start the stopped extender again and wait until it is ready."""
+
+
+@dataclass(frozen=True)
+class LocalSecondScheduler:
+    """The local cluster's own pair (``ebbtide dev up --extender``); its scheduler keeps the
+    cluster's client certificate and lease."""
+
+    dev: DevCluster
+
+    def start(self, identities: ChartIdentities) -> None:
+        self.dev.stop_component("ebbtide-extender")  # so that it starts with the files just written
+        self.dev.up(extender=True)
+
+    def start_extender(self) -> None:
+        self.dev.start_component("ebbtide-extender")
+
+
 @dataclass
 class E2ECluster:
-    """Handles to a running cluster for tests: clients, kubectl and Prometheus."""
+    """Handles to a running cluster for tests: clients, kubectl, Prometheus and the processes
+    on this machine.
+
+    ``host`` holds what runs on this machine: the whole local cluster, or on kind Prometheus,
+    KWOK and the second scheduler with the extender. ``host_address`` is where the API server
+    reaches this machine (a webhook the tests serve listens there). ``local`` is the local
+    cluster itself (None on kind).
+    """
 
     backend: str
     kubeconfig: Path
     kubectl_path: Path
     prometheus_url: str
-    prometheus_host: DevCluster
+    host: DevCluster
+    second_scheduler: SecondScheduler
+    host_address: str = LOOPBACK
     local: DevCluster | None = None
     api_client: client.ApiClient = field(init=False)
 
@@ -85,15 +133,44 @@ class E2ECluster:
         self, *, job: str, targets: list[str], labels: dict[str, str] | None = None
     ) -> None:
         """Have Prometheus scrape ``targets`` (host:port on this machine) as ``job``; [] removes it."""
-        write_scrape_targets(self.prometheus_host.layout, job=job, targets=targets, labels=labels)
+        write_scrape_targets(self.host.layout, job=job, targets=targets, labels=labels)
 
     def stop_prometheus(self) -> None:
         """Stop the Prometheus server (an outage, as far as its clients can tell)."""
-        self.prometheus_host.stop_component("prometheus")
+        self.host.stop_component("prometheus")
 
     def start_prometheus(self) -> None:
         """Start Prometheus again (same data folder) and wait until it is ready."""
-        self.prometheus_host.start_component("prometheus")
+        self.host.start_component("prometheus")
+
+    def start_extender_scheduling(self, *, config: dict[str, Any], identities: ChartIdentities) -> None:
+        """Run the second scheduler (``ebbtide-scheduler``) and the extender, the extender with
+        ``config`` (an ExtenderConfiguration) and the chart's extender service account.
+
+        Pods opt in with ``spec.schedulerName: ebbtide-scheduler``. On kind the scheduler also
+        authenticates as the chart's scheduler service account and holds the chart's lease.
+        """
+        layout = self.host.layout
+        path = layout.config_file(EXTENDER_CONFIG)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config))
+        shutil.copyfile(identities.extender, layout.config_file(EXTENDER_IDENTITY))
+        self.second_scheduler.start(identities)
+
+    def stop_extender(self) -> None:
+        """Stop the extender (the scheduler carries on without it: it is ignorable)."""
+        self.host.stop_component("ebbtide-extender")
+
+    def start_extender(self) -> None:
+        """Start the stopped extender again and wait until it is ready."""
+        self.second_scheduler.start_extender()
+
+    @property
+    def extender_url(self) -> str:
+        """The extender's root on this machine (``/healthz``, ``/metrics``)."""
+        ports = self.host.layout.load_ports()
+        assert ports is not None, "the host's processes are not set up"
+        return f"http://{LOOPBACK}:{ports.ebbtide_extender}"
 
     def token_for(self, *, namespace: str, service_account: str, seconds: int = 3600) -> str:
         """A token the apiserver signs for ``namespace/service_account`` (TokenRequest API)."""
@@ -140,7 +217,9 @@ class E2ECluster:
                     },
                 }
             ],
-            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+            # The account's namespace, as in a pod: namespaced objects the process keeps for
+            # itself (the admission Lease) go there.
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u", "namespace": namespace}}],
             "current-context": "c",
         }
         path.write_text(yaml.safe_dump(document))
@@ -177,7 +256,8 @@ def _local(*, keep: bool) -> Iterator[E2ECluster]:
             kubeconfig=info.kubeconfig,
             kubectl_path=info.bin_dir / "kubectl",
             prometheus_url=info.prometheus_url,
-            prometheus_host=dev,
+            host=dev,
+            second_scheduler=LocalSecondScheduler(dev),
             local=dev,
         )
     finally:
@@ -187,22 +267,7 @@ def _local(*, keep: bool) -> Iterator[E2ECluster]:
 
 @contextmanager
 def _kind(*, keep: bool) -> Iterator[E2ECluster]:
-    from pytest_kind import KindCluster  # only needed, and only importable with Docker, here
+    from tests.support import kind  # imports this module
 
-    kind = KindCluster(os.environ.get("EBBTIDE_KIND_CLUSTER_NAME", "ebbtide"))
-    kind.create(config_file=REPO / "kind-config.yaml")
-    # The host runs Prometheus for kind too: the scrape targets tests start live on the host.
-    prometheus = DevCluster("kind-prometheus")
-    prometheus_url = prometheus.start_prometheus_only()
-    try:
-        yield E2ECluster(
-            backend="kind",
-            kubeconfig=Path(kind.kubeconfig_path),
-            kubectl_path=Path(kind.kubectl_path),
-            prometheus_url=prometheus_url,
-            prometheus_host=prometheus,
-        )
-    finally:
-        prometheus.down()
-        if not keep:
-            kind.delete()
+    with kind.provide_kind(keep=keep) as running:
+        yield running

@@ -75,6 +75,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "ebbtide.operatorName" .) .Values.operator.peering.name }}
 {{- end }}
 
+{{/* The Lease the fair-queue engine's replicas elect their leader on: the code's LEASE_NAME
+(ebbtide.controllers.queue_leadership), in the release namespace. */}}
+{{- define "ebbtide.fairQueueLeaseName" -}}
+ebbtide-fair-queue
+{{- end }}
+
 {{/* "true" when the operator runs the controller named by .controller. */}}
 {{- define "ebbtide.runs" -}}
 {{- if has .controller .ctx.Values.operator.controllers }}true{{ end }}

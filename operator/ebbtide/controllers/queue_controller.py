@@ -1,7 +1,8 @@
 """Handlers of the queue controller (registered by :mod:`ebbtide.controllers.registration`).
 
 kopf runs the admission webhooks (:mod:`ebbtide.controllers.admission_webhook`) and the
-operator's lifecycle; the admission engine (:mod:`ebbtide.controllers.queue_engine`) starts
+operator's lifecycle; the admission engine (:mod:`ebbtide.controllers.queue_engine`, admitting only
+while it holds the Lease of :mod:`ebbtide.controllers.queue_leadership`) starts
 with the operator, stops with it, and reports its health through kopf's liveness probe.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 import kopf
 
 from ebbtide.controllers.admission_webhook import SelfSignedWebhookServer, register_webhooks
-from ebbtide.controllers.queue_engine import QueueEngine
+from ebbtide.controllers.queue_leadership import LeaderElectedEngine
 from ebbtide.controllers.runtime import OperatorConfig, OperatorContext
 from ebbtide.kube.queue_keys import WEBHOOK_CONFIGURATION
 
@@ -42,7 +43,7 @@ def webhook_server(config: OperatorConfig) -> kopf.WebhookServer:
 def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
     """Register this controller's kopf handlers on ``registry``."""
     config = context.config
-    engines: list[QueueEngine] = []
+    engines: list[LeaderElectedEngine] = []
     register_webhooks(registry)
 
     @kopf.on.startup(registry=registry)
@@ -50,7 +51,7 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
         settings.admission.server = webhook_server(config)
         if config.webhook_cert_file is None:
             settings.admission.managed = WEBHOOK_CONFIGURATION
-        engine = QueueEngine(context.api_client)
+        engine = LeaderElectedEngine(context.api_client)
         engine.start()
         engines.append(engine)
 
@@ -67,6 +68,7 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
         since = None if loop.last_cycle_at is None else round(time.monotonic() - loop.last_cycle_at, 3)
         return {
             "running": True,
+            "leader": engines[0].is_leader,
             "cycles": loop.cycles,
             "secondsSinceCycle": since,
             "lastError": loop.last_error,

@@ -10,11 +10,22 @@
 
 A cycle asks for another (:attr:`CycleResult.more`) when an admission met a changed object or
 failed.
+
+``may_admit`` says whether this replica may admit at all (it leads, see
+:mod:`ebbtide.controllers.queue_leadership`). It is asked before each cycle, which does nothing
+without it (no plan, no writes, no status), again before each admission write and before the
+report, so that a replica that stops leading mid-cycle writes nothing more after that (a write
+already sent is not called back), and it drops its per-queue gauges (the leader's are the
+ones that count). A replica that starts to lead calls :meth:`AdmissionCycle.forget_history`:
+another one may have admitted and written statuses meanwhile, so the RoundRobin cursors are
+found again from the admissions recorded on the workloads, and statuses are compared with the
+cluster's rather than with this replica's last writes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -70,6 +81,7 @@ class AdmissionCycle:
         events: EventRecorder,
         pool: ThreadPoolExecutor,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        may_admit: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
         self._writer = writer
@@ -77,9 +89,23 @@ class AdmissionCycle:
         self._events = events
         self._pool = pool
         self._clock = clock
+        self._may_admit = may_admit
         self._cursors: dict[str, str] = {}
+        self._history_stale = threading.Event()
+
+    def forget_history(self) -> None:
+        """Start the next cycle from the cluster alone, not from this replica's own past cycles
+        (see the module docstring; thread-safe: the next cycle does the forgetting)."""
+        self._history_stale.set()
 
     def run(self) -> CycleResult:
+        if not self._may_admit():
+            metrics.forget_all_queues()
+            return CycleResult(planned=0, admitted=0, more=False)
+        if self._history_stale.is_set():
+            self._history_stale.clear()
+            self._cursors = {}
+            self._reporter.forget_written_statuses()
         view = self._store.view()
         if not view.synced:
             return CycleResult(planned=0, admitted=0, more=False)
@@ -89,7 +115,8 @@ class AdmissionCycle:
         planned = time.perf_counter()
         self._cursors = dict(plan.round_robin_cursors)
         admitted, retry = self._admit(plan.admissions, cycle_input)
-        self._reporter.report(plan=plan, cycle_input=cycle_input, admitted=admitted)
+        if self._may_admit():  # statuses and notes are the leader's to write
+            self._reporter.report(plan=plan, cycle_input=cycle_input, admitted=admitted)
         metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)
         if plan.admissions:
             logger.info(
@@ -109,7 +136,7 @@ class AdmissionCycle:
     def _admit(self, admissions: tuple[Admission, ...], cycle_input: CycleInput) -> tuple[Counter[str], bool]:
         """Carry out ``admissions``; the count that landed per queue, and whether to retry some."""
         cohorts = {spec.name: spec.cohort for spec in cycle_input.snapshot.queues}
-        submitted: list[tuple[Admission, WorkloadRecord, Future[AdmitOutcome]]] = []
+        submitted: list[tuple[Admission, WorkloadRecord, Future[AdmitOutcome | None]]] = []
         for admission in admissions:
             record = cycle_input.pending[admission.workload.ref]
             cohort = cohorts[admission.workload.queue]
@@ -117,6 +144,7 @@ class AdmissionCycle:
             submitted.append((admission, record, future))
         admitted: Counter[str] = Counter()
         retry = False
+        unwritten = 0
         for admission, record, future in submitted:
             try:
                 outcome = future.result()
@@ -124,6 +152,9 @@ class AdmissionCycle:
                 metrics.WRITES.labels(kind="admission", outcome="error").inc()
                 logger.warning("admitting %s failed: %s", admission.workload.ref, error)
                 retry = True
+                continue
+            if outcome is None:
+                unwritten += 1
                 continue
             metrics.WRITES.labels(kind="admission", outcome="ok").inc()
             if outcome.result is not AdmitResult.ADMITTED:
@@ -138,9 +169,14 @@ class AdmissionCycle:
                 self._record_admission(admission, record, outcome, cohort=cohorts[admission.workload.queue])
             elif outcome.result is AdmitResult.CHANGED:
                 retry = True
+        if unwritten:
+            logger.warning("%d planned admissions not written: this replica may no longer admit", unwritten)
         return admitted, retry
 
-    def _admit_one(self, record: WorkloadRecord, decision: dict[str, object]) -> AdmitOutcome:
+    def _admit_one(self, record: WorkloadRecord, decision: dict[str, object]) -> AdmitOutcome | None:
+        """The write's outcome; None when this replica may no longer admit (nothing written)."""
+        if not self._may_admit():
+            return None
         # The timestamp is taken by the worker, as close to the write as it gets.
         return self._writer.admit(record, decision=decision, now=self._clock())
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -54,9 +54,20 @@ class EngineSettings:
 
 
 class QueueEngine:
-    """Everything the queue controller runs besides the webhooks; :meth:`start` / :meth:`stop`."""
+    """Everything the queue controller runs besides the webhooks; :meth:`start` / :meth:`stop`.
 
-    def __init__(self, api_client: client.ApiClient, settings: EngineSettings = EngineSettings()) -> None:
+    ``may_admit`` gates the admission cycles (see :class:`AdmissionCycle`); the informers run
+    regardless, so the view is current the moment it turns true
+    (:class:`ebbtide.controllers.queue_leadership.LeaderElectedEngine` ties it to a Lease).
+    """
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        settings: EngineSettings = EngineSettings(),
+        *,
+        may_admit: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.settings = settings
         connections = settings.write_concurrency + settings.report_concurrency + 8
         self.api_client = _own_client(api_client, pool=connections)
@@ -83,6 +94,7 @@ class QueueEngine:
             ),
             events=self.events,
             pool=self.pool,
+            may_admit=may_admit,
         )
         self.informers = self._informers()
         self._synced_reported = False

@@ -67,6 +67,11 @@ class Reporter:
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
+    def forget_written_statuses(self) -> None:
+        """Compare the next statuses with what the watch shows only, not with what this reporter
+        wrote last: someone else (another replica) may have written since."""
+        self._written_status.clear()
+
     def report(self, *, plan: AdmissionPlan, cycle_input: CycleInput, admitted: Counter[str]) -> None:
         """Set the metrics; start a batch of writes unless one is still in flight."""
         counts = {

@@ -12,14 +12,22 @@ Which workloads count where (see :mod:`ebbtide.kube.workloads` for the states):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ebbtide.controllers.queue_capacity import CohortCapacity, cohort_capacities, node_capacity
 from ebbtide.controllers.queue_store import StoreView
 from ebbtide.kube.queue_objects import QueueRecord
-from ebbtide.kube.workloads import WorkloadRecord, WorkloadState
-from ebbtide.queueing import PendingWorkload, Resources, Snapshot, WorkloadRef
+from ebbtide.kube.workloads import WorkloadRecord, WorkloadState, parse_timestamp
+from ebbtide.queueing import (
+    PastAdmission,
+    PendingWorkload,
+    QueueOrder,
+    Resources,
+    Snapshot,
+    WorkloadRef,
+    resume_cursors,
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,23 @@ def pending_workload(record: WorkloadRecord) -> PendingWorkload:
     )
 
 
+def past_admissions(records: Iterable[WorkloadRecord]) -> Iterator[PastAdmission]:
+    """Every admission recorded on ``records`` (whatever their state now); an admitted-at
+    annotation that is not a timestamp is skipped."""
+    for record in records:
+        if record.queue is None or not record.admitted_at:
+            continue
+        try:
+            admitted_at = parse_timestamp(record.admitted_at)
+        except ValueError:
+            continue
+        yield PastAdmission(queue=record.queue, namespace=record.namespace, admitted_at=admitted_at)
+
+
 def build_cycle_input(view: StoreView, *, cursors: Mapping[str, str]) -> CycleInput:
-    """The planner's snapshot of ``view``; ``cursors`` are the RoundRobin cursors so far."""
+    """The planner's snapshot of ``view``; ``cursors`` are the RoundRobin cursors so far, and a
+    RoundRobin queue without one resumes after its latest admission in ``view``
+    (:func:`ebbtide.queueing.resume_cursors`)."""
     valid = {name: record for name, record in view.queues.items() if record.spec is not None}
     specs = {name: record.to_queue_spec(view.namespaces) for name, record in valid.items()}
     pending: dict[WorkloadRef, WorkloadRecord] = {}
@@ -99,7 +122,11 @@ def build_cycle_input(view: StoreView, *, cursors: Mapping[str, str]) -> CycleIn
         cohort_capacity={cohort: entry.capacity for cohort, entry in capacities.items()},
         pending=[pending_workload(record) for record in pending.values()],
         usage=usage,
-        round_robin_cursors=dict(cursors),
+        round_robin_cursors=resume_cursors(
+            cursors=cursors,
+            round_robin=[name for name, spec in specs.items() if spec.order is QueueOrder.ROUND_ROBIN],
+            admissions=past_admissions(view.workloads),
+        ),
     )
     return CycleInput(
         snapshot=snapshot,

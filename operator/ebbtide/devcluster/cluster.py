@@ -26,7 +26,7 @@ from ebbtide.devcluster.configs import (
 from ebbtide.devcluster.credentials import ensure_credentials
 from ebbtide.devcluster.layout import LOOPBACK, Layout, Ports
 from ebbtide.devcluster.node_sync import reconcile_nodes, wait_nodes_ready, wait_service_account
-from ebbtide.devcluster.nodes import NodeSpec, uniform_nodes
+from ebbtide.devcluster.nodes import NodeSpec, default_nodes
 from ebbtide.devcluster.paths import bin_dir, cluster_dir
 from ebbtide.devcluster.rbac import ensure_component_rbac
 from ebbtide.devcluster.scheduling import ebbtide_scheduler_configuration, ebbtide_scheduling
@@ -135,7 +135,7 @@ class DevCluster:
             if name not in by_name:  # switched off: stop what an earlier `up` started
                 process.stop(self.layout.pid_file(name))
         info = self.info()
-        reconcile_nodes(info.kubeconfig, nodes if nodes is not None else uniform_nodes(count=3))
+        reconcile_nodes(info.kubeconfig, nodes if nodes is not None else default_nodes())
         for component in components:
             self._wait_ready(component)
         wait_nodes_ready(info.kubeconfig, timeout_seconds=START_TIMEOUT_SECONDS)
@@ -153,8 +153,7 @@ class DevCluster:
         ensure_credentials(self.layout)
         write_prometheus_config(self.layout, ports)
         (prometheus,) = [c for c in self._components(bin_dir()) if c.name == "prometheus"]
-        self._ensure_running(prometheus)
-        self._wait_ready(prometheus)
+        self.start(prometheus)
         return self.info().prometheus_url
 
     def stop_component(self, name: str) -> bool:
@@ -164,6 +163,15 @@ class DevCluster:
     def start_component(self, name: str) -> None:
         """Start one stopped component again and wait until it is ready."""
         (component,) = [c for c in self._components(bin_dir()) if c.name == name]
+        self.start(component)
+
+    def start(self, component: Component) -> None:
+        """Start ``component`` unless it runs, and wait until it is ready.
+
+        Its pid file and log live with this cluster's state, so ``stop_component`` and ``down``
+        stop it too. For processes that serve a cluster living elsewhere (KWOK or a scheduler
+        for a kind cluster); ``component.after`` is not waited for.
+        """
         self._ensure_running(component)
         self._wait_ready(component)
 

@@ -167,7 +167,33 @@ def control_plane(layout: Layout, ports: Ports, bins: Path, prometheus: str) -> 
         ready=HttpProbe(f"https://{LOOPBACK}:{ports.scheduler}/healthz", ca=layout.ca, expect="ok"),
         after=("kube-apiserver",),
     )
-    kwok = Component(
+    prometheus_component = Component(
+        name="prometheus",
+        argv=[
+            prometheus,
+            *_flags(
+                {
+                    "config.file": str(layout.config_file("prometheus.yml")),
+                    "storage.tsdb.path": str(layout.prometheus_dir / "data"),
+                    "storage.tsdb.retention.time": "1d",
+                    "web.listen-address": f"{LOOPBACK}:{ports.prometheus}",
+                    "web.enable-lifecycle": True,
+                    "log.level": "warn",
+                }
+            ),
+        ],
+        ready=HttpProbe(f"http://{LOOPBACK}:{ports.prometheus}/-/ready"),
+    )
+    return [etcd, prometheus_component, apiserver, controller_manager, scheduler, kwok(layout, ports, bins)]
+
+
+def kwok(layout: Layout, ports: Ports, bins: Path) -> Component:
+    """KWOK, which plays the kubelet of every node annotated ``kwok.x-k8s.io/node=fake``.
+
+    It reads the stages in ``config/kwok.yaml`` and talks to the API server named in its own
+    kubeconfig, so it can serve another cluster's fake nodes as well as this one's.
+    """
+    return Component(
         name="kwok",
         argv=[
             str(bins / "kwok"),
@@ -186,21 +212,3 @@ def control_plane(layout: Layout, ports: Ports, bins: Path, prometheus: str) -> 
         ready=HttpProbe(f"http://{LOOPBACK}:{ports.kwok}/healthz"),
         after=("kube-apiserver",),
     )
-    prometheus_component = Component(
-        name="prometheus",
-        argv=[
-            prometheus,
-            *_flags(
-                {
-                    "config.file": str(layout.config_file("prometheus.yml")),
-                    "storage.tsdb.path": str(layout.prometheus_dir / "data"),
-                    "storage.tsdb.retention.time": "1d",
-                    "web.listen-address": f"{LOOPBACK}:{ports.prometheus}",
-                    "web.enable-lifecycle": True,
-                    "log.level": "warn",
-                }
-            ),
-        ],
-        ready=HttpProbe(f"http://{LOOPBACK}:{ports.prometheus}/-/ready"),
-    )
-    return [etcd, prometheus_component, apiserver, controller_manager, scheduler, kwok]

@@ -51,21 +51,21 @@ def write_kubeconfig(path: Path, *, server: str, ca: Path, identity: CertPair, u
 
 
 def scheduler_configuration(
-    *, kubeconfig: Path, scheduler_name: str, lease_name: str | None
+    *, kubeconfig: Path, scheduler_name: str, lease_name: str | None, lease_namespace: str = "kube-system"
 ) -> dict[str, Any]:
     """A KubeSchedulerConfiguration with one profile; callers may add profiles or extenders.
 
-    With ``lease_name`` the scheduler elects a leader through that lease, with durations longer
-    than the defaults: a kube-scheduler exits when it cannot renew its lease in time, and on a
-    busy 2-core test machine the default 10 s renew deadline is missed. None turns election off
-    (a single instance).
+    With ``lease_name`` the scheduler elects a leader through that lease in ``lease_namespace``,
+    with durations longer than the defaults: a kube-scheduler exits when it cannot renew its lease
+    in time, and on a busy 2-core test machine the default 10 s renew deadline is missed. None
+    turns election off (a single instance).
     """
     election: dict[str, Any] = {"leaderElect": False}
     if lease_name is not None:
         election = {
             "leaderElect": True,
             "resourceName": lease_name,
-            "resourceNamespace": "kube-system",
+            "resourceNamespace": lease_namespace,
             "resourceLock": "leases",
             "leaseDuration": "60s",
             "renewDeadline": "45s",

@@ -57,6 +57,11 @@ def uniform_nodes(
     ]
 
 
+def default_nodes() -> list[NodeSpec]:
+    """The nodes a cluster gets when none are asked for: three of 8 CPUs and 32Gi, ``kwok-node-0..2``."""
+    return uniform_nodes(count=3)
+
+
 def parse_labels(pairs: tuple[str, ...]) -> dict[str, str]:
     """``("zone=a", "tier=gold")`` -> ``{"zone": "a", "tier": "gold"}``; raises ValueError on a bad pair."""
     labels: dict[str, str] = {}

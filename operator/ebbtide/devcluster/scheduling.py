@@ -30,12 +30,24 @@ def extender_kubeconfig(layout: Layout) -> Path:
     return override if override.is_file() else layout.component_kubeconfig("ebbtide-extender")
 
 
-def ebbtide_scheduler_configuration(layout: Layout, ports: Ports) -> dict[str, Any]:
-    """The second scheduler's configuration: its own name and lease, and the extender."""
+def ebbtide_scheduler_configuration(
+    layout: Layout,
+    ports: Ports,
+    *,
+    lease_name: str = SCHEDULER_LEASE,
+    lease_namespace: str = "kube-system",
+) -> dict[str, Any]:
+    """The second scheduler's configuration: its own name and lease, and the extender.
+
+    The lease is the one the scheduler's identity may renew: this cluster's RBAC grants
+    :data:`SCHEDULER_LEASE` in kube-system; the Helm chart grants its scheduler name in the
+    release namespace.
+    """
     configuration = scheduler_configuration(
         kubeconfig=layout.component_kubeconfig("ebbtide-scheduler"),
         scheduler_name=SCHEDULER_NAME,
-        lease_name=SCHEDULER_LEASE,
+        lease_name=lease_name,
+        lease_namespace=lease_namespace,
     )
     configuration["extenders"] = [
         {

@@ -2,7 +2,8 @@
 
 Per-queue series carry a ``queue`` label (and ``resource``: ``cpu`` in cores, ``memory`` in
 bytes), so 50 queues make a few hundred series. A queue's gauges are removed when the queue is
-deleted (:func:`forget_queue`); its counters and histogram stay, as counters must.
+deleted (:func:`forget_queue`), and all of them while the replica does not lead
+(:func:`forget_all_queues`); counters and histograms stay, as counters must.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ VIEW_SYNCED = Gauge(
     "When the controller's view of queues, workloads, nodes and namespaces was first complete "
     "after start (0 until then): admission cycles start from that moment.",
 )
+LEADER = Gauge(
+    "ebbtide_fairqueue_leader",
+    "1 while this replica holds the fair-queue Lease and runs admission cycles, else 0 (a standby "
+    "keeps its view of the cluster current but admits nothing).",
+)
 
 _GAUGES_BY_QUEUE = (PENDING, ADMITTED, SHARE)
 _GAUGES_BY_QUEUE_AND_RESOURCE = (USAGE, ENTITLEMENT)
@@ -76,3 +82,10 @@ def forget_queue(queue: str) -> None:
         for resource in ("cpu", "memory"):
             with contextlib.suppress(KeyError):
                 gauge.remove(queue, resource)
+
+
+def forget_all_queues() -> None:
+    """Remove every queue's gauge series: a replica that stops leading no longer knows them, and
+    its last values would otherwise stand beside the new leader's."""
+    for gauge in (*_GAUGES_BY_QUEUE, *_GAUGES_BY_QUEUE_AND_RESOURCE):
+        gauge.clear()

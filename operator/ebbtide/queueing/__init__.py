@@ -5,9 +5,11 @@ queue's share is its dominant-resource usage over its entitlement (:mod:`.shares
 cycle admits, in fair order, as many workloads as fit (:mod:`.fair_walk`), each queue
 keeping its own order (:mod:`.orders`). :func:`plan_admissions` (:mod:`.planner`) is the
 entry point; its inputs are in :mod:`.model`, its output in :mod:`.plan`, and the reasons a
-workload waits in :mod:`.reasons`. Nothing here performs I/O.
+workload waits in :mod:`.reasons`; :func:`resume_cursors` (:mod:`.cursors`) finds RoundRobin
+queues' turns again after a restart. Nothing here performs I/O.
 """
 
+from ebbtide.queueing.cursors import PastAdmission, resume_cursors
 from ebbtide.queueing.durations import (
     EXPECTED_DURATION_ANNOTATION,
     expected_duration_from_annotations,
@@ -46,6 +48,7 @@ __all__ = [
     "Entitlement",
     "InvalidDurationError",
     "InvalidSnapshotError",
+    "PastAdmission",
     "PendingWorkload",
     "QueueDemand",
     "QueueOrder",
@@ -66,5 +69,6 @@ __all__ = [
     "expected_duration_from_annotations",
     "parse_duration",
     "plan_admissions",
+    "resume_cursors",
     "usage_by_queue",
 ]

@@ -22,8 +22,10 @@ from tests.unit.chart.chart_rendering import CHART, EVERY_TOGGLE, Manifest, by_k
 from ebbtide.commands.extender import extender as extender_command
 from ebbtide.commands.run_operator import run_operator as operator_command
 from ebbtide.controllers.admission_webhook import register_webhooks
+from ebbtide.controllers.queue_leadership import LEASE_NAME
 from ebbtide.extender.config import parse_config
 from ebbtide.extender.telemetry import Telemetry
+from ebbtide.kube.leases import default_identity, default_namespace
 from ebbtide.metrics import queue_metrics, scaling_metrics
 
 pytestmark = pytest.mark.unit
@@ -83,6 +85,47 @@ def test_the_operator_runs_two_peered_replicas_with_distinct_priorities(
         assert params["peering_name"] == given["peering"]
         priorities.add(params["priority"])
     assert len(priorities) == 2
+
+
+def test_the_replicas_elect_the_admitting_one_on_a_lease_only_the_operator_may_renew(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manifests = render()
+    role = one(manifests, "Role", f"{OPERATOR}-lease")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert role["rules"] == [
+        # create cannot be limited by name in RBAC: it is limited to the release namespace.
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": [LEASE_NAME],
+            "verbs": ["get", "update"],
+        },
+    ]
+    binding = one(manifests, "RoleBinding", f"{OPERATOR}-lease")
+    assert binding["metadata"]["namespace"] == NAMESPACE
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
+
+    # The engine finds the Lease where the Role grants it, and names its holder after the pod.
+    env = {e["name"]: e for e in container(one(manifests, "Deployment", OPERATOR), "operator")["env"]}
+    assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    monkeypatch.setenv("POD_NAMESPACE", NAMESPACE)
+    monkeypatch.setenv("POD_NAME", "rel-ebbtide-operator-6c8d9f7b5-q2w4z")
+    assert default_namespace() == NAMESPACE
+    assert default_identity() == "rel-ebbtide-operator-6c8d9f7b5-q2w4z"
+
+    assert not [
+        r
+        for r in by_kind(render({"operator.controllers": "{scaling}"}), "Role")
+        if "operator" in r["metadata"]["name"]
+    ]
 
 
 def test_one_fixed_priority_for_several_replicas_is_refused() -> None:
@@ -357,6 +400,7 @@ def test_alerts_cover_the_failures_with_every_severity() -> None:
         "EbbtideScalingMetricsUnavailable",
         "EbbtideScalingAtMaxReplicas",
         "EbbtideFairQueueStarving",
+        "EbbtideFairQueueNoLeader",
         "EbbtideExtenderErrors",
     } <= alerts.keys()
     assert {rule["labels"]["severity"] for rule in rules} == {"info", "warning", "critical"}

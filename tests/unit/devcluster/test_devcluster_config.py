@@ -9,12 +9,18 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ebbtide.devcluster.components import _flags
+from ebbtide.devcluster.components import _flags, control_plane, kwok
 from ebbtide.devcluster.configs import write_scrape_targets
 from ebbtide.devcluster.layout import Layout, Ports
-from ebbtide.devcluster.nodes import DEV_NODE_LABEL, parse_labels, uniform_nodes
+from ebbtide.devcluster.nodes import DEV_NODE_LABEL, default_nodes, parse_labels, uniform_nodes
 from ebbtide.devcluster.pki import issue, make_ca
-from ebbtide.devcluster.scheduling import EXTENDER_IDENTITY, ebbtide_scheduling, extender_kubeconfig
+from ebbtide.devcluster.rbac import SCHEDULER_LEASE
+from ebbtide.devcluster.scheduling import (
+    EXTENDER_IDENTITY,
+    ebbtide_scheduler_configuration,
+    ebbtide_scheduling,
+    extender_kubeconfig,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -104,3 +110,41 @@ def test_the_extender_runs_with_a_given_identity_when_one_is_placed(tmp_path: Pa
     assert extender_kubeconfig(layout) == given
     [extender, _] = ebbtide_scheduling(layout, Ports.allocate(), tmp_path / "bin")
     assert f"--kubeconfig={given}" in extender.argv
+
+
+def test_the_default_nodes_are_the_three_kwok_nodes_the_scenarios_name() -> None:
+    assert [node.name for node in default_nodes()] == ["kwok-node-0", "kwok-node-1", "kwok-node-2"]
+    assert default_nodes() == uniform_nodes(count=3)
+
+
+def test_kwok_serves_the_fake_nodes_through_its_own_kubeconfig_and_stages(tmp_path: Path) -> None:
+    layout, ports, bins = Layout(tmp_path), Ports.allocate(), tmp_path / "bin"
+    component = kwok(layout, ports, bins)
+    assert component.argv[0] == str(bins / "kwok")
+    assert f"--kubeconfig={layout.component_kubeconfig('kwok')}" in component.argv
+    assert f"--config={layout.config_file('kwok.yaml')}" in component.argv
+    assert "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" in component.argv
+    [in_cluster] = [c for c in control_plane(layout, ports, bins, "prometheus") if c.name == "kwok"]
+    assert in_cluster.argv == component.argv
+
+
+def test_the_second_scheduler_elects_on_its_lease_in_kube_system_unless_told_otherwise(
+    tmp_path: Path,
+) -> None:
+    layout, ports = Layout(tmp_path), Ports.allocate()
+    election = ebbtide_scheduler_configuration(layout, ports)["leaderElection"]
+    assert (election["resourceNamespace"], election["resourceName"]) == ("kube-system", SCHEDULER_LEASE)
+    chart = ebbtide_scheduler_configuration(
+        layout, ports, lease_name="ebbtide-scheduler", lease_namespace="rel"
+    )
+    assert (chart["leaderElection"]["resourceNamespace"], chart["leaderElection"]["resourceName"]) == (
+        "rel",
+        "ebbtide-scheduler",
+    )
+    [extender] = chart["extenders"]
+    assert extender["urlPrefix"] == f"http://127.0.0.1:{ports.ebbtide_extender}"
+    assert (extender["nodeCacheCapable"], extender["ignorable"], extender["httpTimeout"]) == (
+        True,
+        True,
+        "2s",
+    )

@@ -1,0 +1,116 @@
+"""coordination.k8s.io/v1 Leases for :mod:`ebbtide.kube.lease_election`, and who and where a
+candidate is.
+
+Requests are not retried here: the elector tries again every retry period, and a request it
+retried on its own could outlast the renew deadline. Answers are plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from ebbtide.kube.lease_election import Obj
+
+logger = logging.getLogger(__name__)
+
+HTTP_FORBIDDEN = 403
+HTTP_NOT_FOUND = 404
+HTTP_CONFLICT = 409
+#: Where a pod finds its own namespace (the service account's projected token volume).
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+class LeaseRequestError(Exception):
+    """A Lease request the API server refused or failed, said in one line."""
+
+
+class KubeLeases:
+    """The Lease API through ``api_client``; every request times out after ``timeout`` seconds.
+
+    Answers other than those the :class:`ebbtide.kube.lease_election.Leases` protocol names
+    raise :class:`LeaseRequestError` (network errors pass through as they are).
+    """
+
+    def __init__(self, api_client: client.ApiClient, *, timeout: float) -> None:
+        self._api = client.CoordinationV1Api(api_client)
+        self._options: dict[str, Any] = {"_preload_content": False, "_request_timeout": (timeout, timeout)}
+
+    def read(self, *, namespace: str, name: str) -> Obj | None:
+        try:
+            answer = self._api.read_namespaced_lease(name, namespace, **self._options)
+        except ApiException as error:
+            if error.status == HTTP_NOT_FOUND:
+                return None
+            raise _refused("get", namespace, name, error) from error
+        return _json(answer)
+
+    def create(self, *, namespace: str, body: Obj) -> Obj | None:
+        try:
+            answer = self._api.create_namespaced_lease(namespace, dict(body), **self._options)
+        except ApiException as error:
+            if error.status == HTTP_CONFLICT:
+                return None
+            raise _refused("create", namespace, body["metadata"]["name"], error) from error
+        return _json(answer)
+
+    def replace(self, *, namespace: str, name: str, body: Obj) -> Obj | None:
+        try:
+            answer = self._api.replace_namespaced_lease(name, namespace, dict(body), **self._options)
+        except ApiException as error:
+            if error.status in (HTTP_CONFLICT, HTTP_NOT_FOUND):
+                return None
+            raise _refused("update", namespace, name, error) from error
+        return _json(answer)
+
+
+def _refused(verb: str, namespace: str, name: str, error: ApiException) -> LeaseRequestError:
+    message = f"{verb} lease {namespace}/{name}: {error.status} {error.reason}"
+    if error.status == HTTP_FORBIDDEN:
+        # The usual cause: the Lease is looked for outside the namespace the operator's Role covers.
+        message += (
+            f" (the operator needs get and update on leases/{name} and create on leases in "
+            f"namespace {namespace}; $POD_NAMESPACE chooses the namespace)"
+        )
+    return LeaseRequestError(message)
+
+
+def _json(answer: Any) -> Obj:
+    obj = json.loads(answer.data)
+    if not isinstance(obj, dict):
+        raise ValueError(f"a Lease must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def default_identity() -> str:
+    """``$POD_NAME`` (a restarted container takes its pod's Lease back at once), else
+    ``hostname_pid``. Two live processes must never share an identity: both would lead."""
+    return os.environ.get("POD_NAME") or f"{socket.gethostname()}_{os.getpid()}"
+
+
+def default_namespace() -> str:
+    """Where the Lease lives: ``$POD_NAMESPACE``, else the namespace of the kubeconfig's current
+    context (``$KUBECONFIG``, which ``ebbtide operator --kubeconfig`` sets), else the pod's own
+    namespace, else ``default``: the namespace a kubectl user of the same credentials would get."""
+    if namespace := os.environ.get("POD_NAMESPACE"):
+        return namespace
+    if kubeconfig := os.environ.get("KUBECONFIG"):
+        try:
+            _, current = config.list_kube_config_contexts(config_file=kubeconfig)
+        except (config.ConfigException, OSError) as error:
+            logger.debug("no namespace from the kubeconfig: %s", error)
+        else:
+            namespace = ((current or {}).get("context") or {}).get("namespace")
+            if namespace:
+                return str(namespace)
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+    except OSError:
+        return "default"
