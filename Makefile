@@ -7,9 +7,11 @@ export PATH := $(HOME)/.cache/ebbtide/go-1.26.8/bin:$(PATH)
 bootstrap:
 	@scripts/bootstrap.sh
 
+# The demo on a local cluster named `demo`, left running afterwards (see README, "The demo").
+# Options through DEMO_ARGS, e.g. make demo DEMO_ARGS="--duration 2m --down".
+DEMO_ARGS ?=
 demo: bootstrap
-	.venv/bin/ebbtide dev up
-	$$HOME/.cache/ebbtide/k8s-*/bin/kubectl --kubeconfig "$$(.venv/bin/ebbtide dev env | sed -n 's/^export KUBECONFIG=//p')" get nodes -o wide
+	.venv/bin/ebbtide demo $(DEMO_ARGS)
 
 # All tests, unit and end-to-end, on the real local cluster. A skip, an empty run or a run without
 # e2e tests fails (EBBTIDE_STRICT_TESTS).
@@ -34,3 +36,4 @@ crds: bootstrap
 clean-clusters:
 	-.venv/bin/ebbtide dev down --name test
 	-.venv/bin/ebbtide dev down --name dev
+	-.venv/bin/ebbtide dev down --name demo
