@@ -40,6 +40,7 @@ the next run; its nodes keep their sizes, so run ``ebbtide dev down --name bench
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -47,6 +48,8 @@ import platform
 import signal
 import ssl
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -235,6 +238,8 @@ class Endpoints:
     """Where to read each scheduler's and the extender's metrics, and the pids to pause and profile."""
 
     dev: DevCluster
+    #: The extender's process when it is not the cluster's own (``--extender null``).
+    extender_pid: int | None = None
 
     def scheduler_metrics_url(self, scheduler: str) -> str:
         ports = self.dev.layout.load_ports()
@@ -256,6 +261,8 @@ class Endpoints:
         return context
 
     def pid(self, component: str) -> int:
+        if component == "ebbtide-extender" and self.extender_pid is not None:
+            return self.extender_pid
         pid = process.find(self.dev.layout.pid_file(component))
         if pid is None:
             log = self.dev.layout.log_file(component)
@@ -667,6 +674,12 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds for caches to catch up")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a batch may take")
     parser.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
+    parser.add_argument(
+        "--extender",
+        choices=("ebbtide", "null"),
+        default="ebbtide",
+        help="null: an extender that does no work (bench/null_extender.py), the protocol's floor",
+    )
     args = parser.parse_args()
 
     dev = DevCluster(args.cluster)
@@ -682,9 +695,15 @@ def main() -> None:
             print(f"cluster {args.cluster!r} down ({len(stopped)} processes stopped)")
 
 
+def node_slots(args: argparse.Namespace) -> int:
+    """Pods per node: room for every batch, whatever the scheduler's placement."""
+    pods, nodes = int(args.pods), int(args.nodes)
+    return max(110, 2 * math.ceil(pods / nodes) + 50)
+
+
 def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
     """Bring the cluster up, warm up, run the rounds; returns the results."""
-    slots = max(110, 2 * math.ceil(args.pods / args.nodes) + 50)
+    slots = node_slots(args)
     started = time.monotonic()
     info = dev.up(
         nodes=uniform_nodes(count=args.nodes, cpu=NODE_CPU, memory=NODE_MEMORY, pods=slots),
@@ -695,6 +714,33 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
     configuration = config.new_client_from_config(config_file=str(info.kubeconfig)).configuration
     configuration.connection_pool_maxsize = args.threads + 4
     endpoints = Endpoints(dev)
+    with contextlib.ExitStack() as stack:
+        if args.extender == "null":
+            endpoints = Endpoints(dev, extender_pid=stack.enter_context(null_extender(dev, args.nodes)))
+        return measure_all(endpoints, configuration, args)
+
+
+@contextlib.contextmanager
+def null_extender(dev: DevCluster, nodes: int) -> Iterator[int]:
+    """Replace the cluster's extender with bench/null_extender.py on the same port; yields its pid.
+    The cluster's own extender is started again afterwards."""
+    ports = dev.layout.load_ports()
+    assert ports is not None
+    dev.stop_component("ebbtide-extender")
+    script = Path(__file__).with_name("null_extender.py")
+    server = subprocess.Popen([sys.executable, str(script), str(ports.ebbtide_extender), str(nodes)])
+    try:
+        yield server.pid
+    finally:
+        server.terminate()
+        server.wait(10)
+        dev.start_component("ebbtide-extender")
+
+
+def measure_all(
+    endpoints: Endpoints, configuration: client.Configuration, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Warm up and run the rounds on the running cluster; returns the results."""
     with client.ApiClient(configuration) as api:
         core = client.CoreV1Api(api)
         ensure_namespace(core)
@@ -726,10 +772,11 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
         "load_average": list(os.getloadavg()),
         "cluster": args.cluster,
         "nodes": args.nodes,
-        "node_size": {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": slots},
+        "node_size": {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": node_slots(args)},
         "pods_per_scheduler_per_round": args.pods,
         "affinity_keys": args.keys,
         "release": args.release,
+        "extender": args.extender,
         "warmup_pods": args.warmup,
         "scheduling": scheduling_settings(endpoints, args.nodes),
         "summary": summarise(rounds, extender_before, extender_after),
