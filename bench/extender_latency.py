@@ -37,6 +37,7 @@ from aiohttp import web
 
 from ebbtide.extender.config import ExtenderConfig
 from ebbtide.extender.config_reload import ConfigHolder
+from ebbtide.extender.event_loop import new_event_loop
 from ebbtide.extender.load_board import LoadBoard
 from ebbtide.extender.protocol import decode_args
 from ebbtide.extender.runtime import Extender
@@ -161,7 +162,8 @@ def serve(size: int) -> None:
         print(runner.addresses[0][1], flush=True)
         await asyncio.Event().wait()
 
-    asyncio.run(run())
+    # The extender's own loop (uvloop where installed), as `ebbtide extender` runs it.
+    new_event_loop().run_until_complete(run())
 
 
 @contextlib.contextmanager

@@ -53,6 +53,7 @@ def extender(
 
     from ebbtide.extender.config import ExtenderConfig, InvalidConfigError, load_config
     from ebbtide.extender.config_reload import ConfigHolder
+    from ebbtide.extender.event_loop import new_event_loop
     from ebbtide.extender.runtime import Extender
     from ebbtide.extender.telemetry import Telemetry
     from ebbtide.kube.node_cache import NodeCache
@@ -77,6 +78,6 @@ def extender(
     cache.start(client.CoreV1Api(api_client))
     try:
         app = Extender(config=holder, cluster=cache, telemetry=telemetry).app()
-        web.run_app(app, host=host, port=port, access_log=None, print=None)
+        web.run_app(app, host=host, port=port, access_log=None, print=None, loop=new_event_loop())
     finally:
         cache.stop()
