@@ -16,6 +16,8 @@ import sys
 
 from aiohttp import web
 
+from ebbtide.extender.event_loop import new_event_loop
+
 
 def app(nodes: int) -> web.Application:
     """The application: /filter, /prioritize, /healthz (reporting ``nodes`` cached), /metrics."""
@@ -55,4 +57,5 @@ def app(nodes: int) -> web.Application:
 
 if __name__ == "__main__":
     port, nodes = int(sys.argv[1]), int(sys.argv[2])
-    web.run_app(app(nodes), host="127.0.0.1", port=port, access_log=None, print=None)
+    # The same event loop as ebbtide's extender, so that only the work differs.
+    web.run_app(app(nodes), host="127.0.0.1", port=port, access_log=None, print=None, loop=new_event_loop())
