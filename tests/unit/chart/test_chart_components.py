@@ -68,6 +68,8 @@ def test_the_operator_runs_two_peered_replicas_with_distinct_priorities(
     env = {e["name"]: e for e in operator["env"]}
     for name in ("POD_NAME", "POD_ID"):  # --priority auto, and kopf's own peer identity
         assert env[name]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # no BLAS pool sized by the node
+        assert env[name]["value"] == "1"
     role = one(manifests, "ClusterRole", OPERATOR)
     patch_rule = next(r for r in role["rules"] if r.get("resourceNames"))
     assert patch_rule == {
