@@ -101,7 +101,11 @@ class Informer:
         token: str | None = None
         while True:
             response = self._list_func(
-                **self._list_kwargs, limit=self._page_size, _continue=token, _preload_content=False
+                **self._list_kwargs,
+                limit=self._page_size,
+                _continue=token,
+                _preload_content=False,
+                _request_timeout=(10, 120),
             )
             page = json.loads(response.data)
             items.extend(page.get("items") or [])
@@ -122,6 +126,9 @@ class Informer:
             allow_watch_bookmarks=True,
             timeout_seconds=self._watch_timeout,
             _preload_content=False,
+            # A connection that died silently must not hang the watch: bookmarks and the
+            # server-side timeout guarantee traffic well within this read timeout.
+            _request_timeout=(10, self._watch_timeout + 60),
         )
         self._response = response
         try:

@@ -1,7 +1,8 @@
 """A watch-fed cache of nodes and of the CPU and memory requested on each, for the extender.
 
 With ``nodeCacheCapable: true`` the scheduler sends node names only, so the extender keeps its own
-view: a list+watch of nodes and one of pods, each in a background thread (the official client is
+view: a list+watch of nodes and one of pods (:class:`ebbtide.kube.informer.Informer`, as the queue
+engine uses), each in a background thread (the official client is
 synchronous). Watches resume from the last resourceVersion seen; a 410 Gone (history compacted)
 triggers a fresh list. Requests never wait for the watchers: every change publishes a new immutable
 :class:`~ebbtide.scoring.snapshot.ClusterSnapshot`, and :meth:`NodeCache.snapshot` is an attribute
@@ -19,18 +20,16 @@ binding's watch event arrives (milliseconds to a second) and never outlives the 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from kubernetes.client.exceptions import ApiException
-from kubernetes.watch import Watch
 
+from ebbtide.kube.informer import Informer
 from ebbtide.scoring.kube_objects import pod_uid, read_bound_pod, read_node
 from ebbtide.scoring.node_table import NodeTable, frozen
 from ebbtide.scoring.ring import DEFAULT_VIRTUAL_NODES, HashRing
@@ -42,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 # Finished pods free their node; the API server reports a pod leaving this selection as DELETED.
 POD_FIELD_SELECTOR = "status.phase!=Succeeded,status.phase!=Failed"
-HTTP_GONE = 410
 
 
 class CoreApi(Protocol):
@@ -51,14 +49,6 @@ class CoreApi(Protocol):
     def list_node(self, **kwargs: Any) -> Any: ...
 
     def list_pod_for_all_namespaces(self, **kwargs: Any) -> Any: ...
-
-
-class WatchStream(Protocol):
-    """The part of ``kubernetes.watch.Watch`` the cache uses."""
-
-    def stream(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Any]: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +91,7 @@ class NodeCache:
         self._rebuild_wanted = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._watchers: list[_ListWatch] = []
+        self._informers: list[Informer] = []
 
     # -- read side (the request path) ------------------------------------------------------
 
@@ -207,43 +197,35 @@ class NodeCache:
 
     # -- threads ---------------------------------------------------------------------------------
 
-    def start(self, api: CoreApi, *, watch_factory: Callable[[], WatchStream] = Watch) -> None:
+    def start(self, api: CoreApi) -> None:
         """Start the node and pod list+watch threads and the table rebuilder."""
-        self._watchers = [
-            _ListWatch(
+        self._informers = [
+            Informer(
                 kind="nodes",
                 list_func=api.list_node,
-                list_kwargs={},
-                replace=lambda items: self.replace_nodes(_read_all(items, read_node)),
-                apply=self._apply_node_object,
-                stopping=self._stopping,
-                watch_factory=watch_factory,
+                on_list=lambda items: self.replace_nodes(_read_all(items, read_node)),
+                on_event=self._apply_node_object,
             ),
-            _ListWatch(
+            Informer(
                 kind="pods",
                 list_func=api.list_pod_for_all_namespaces,
                 list_kwargs={"field_selector": POD_FIELD_SELECTOR},
-                replace=lambda items: self.replace_pods(_bound_pods(items)),
-                apply=self._apply_pod_object,
-                stopping=self._stopping,
-                watch_factory=watch_factory,
+                on_list=lambda items: self.replace_pods(_bound_pods(items)),
+                on_event=self._apply_pod_object,
             ),
         ]
-        targets: list[tuple[str, Callable[[], None]]] = [
-            (f"ebbtide-watch-{watcher.kind}", watcher.run) for watcher in self._watchers
-        ]
-        targets.append(("ebbtide-node-table", self._rebuild_forever))
-        for name, target in targets:
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        for informer in self._informers:
+            informer.start()
+        rebuilder = threading.Thread(target=self._rebuild_forever, name="ebbtide-node-table", daemon=True)
+        rebuilder.start()
+        self._threads.append(rebuilder)
 
     def stop(self, *, timeout: float = 5.0) -> None:
         """Stop the threads (each watch's connection is shut so no thread waits for an event)."""
         self._stopping.set()
         self._rebuild_wanted.set()
-        for watcher in self._watchers:
-            watcher.interrupt()
+        for informer in self._informers:
+            informer.stop(timeout=timeout)
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -319,113 +301,6 @@ class NodeCache:
             assumed_pods=len(self._assumed),
             synced=all(self._synced.values()),
         )
-
-
-class _ListWatch:
-    """List, then watch from the list's resourceVersion; re-list on 410 Gone; back off on errors."""
-
-    def __init__(
-        self,
-        *,
-        kind: str,
-        list_func: Callable[..., Any],
-        list_kwargs: Mapping[str, Any],
-        replace: Callable[[list[Any]], None],
-        apply: Callable[[str, Mapping[str, Any]], None],
-        stopping: threading.Event,
-        watch_factory: Callable[[], WatchStream],
-        page_size: int = 500,
-        watch_timeout: int = 300,
-    ) -> None:
-        self.kind = kind
-        self._list_func = list_func
-        self._list_kwargs = dict(list_kwargs)
-        self._replace = replace
-        self._apply = apply
-        self._stopping = stopping
-        self._watch_factory = watch_factory
-        self._page_size = page_size
-        self._watch_timeout = watch_timeout
-        self._watch: WatchStream | None = None
-
-    def run(self) -> None:
-        resource_version: str | None = None
-        backoff = 0.5
-        while not self._stopping.is_set():
-            try:
-                if resource_version is None:
-                    resource_version = self.list_once()
-                resource_version = self.watch_once(resource_version)
-                backoff = 0.5
-            except ApiException as error:
-                if self._stopping.is_set():
-                    return
-                if error.status == HTTP_GONE:
-                    logger.info("%s watch expired (410 Gone): listing again", self.kind)
-                    resource_version = None
-                    continue
-                logger.warning("%s list/watch failed: %s", self.kind, error)
-            except Exception as error:  # a dropped connection, a bad answer: retry, never die
-                if self._stopping.is_set():
-                    return  # stop() shut the connection
-                logger.warning("%s list/watch failed: %r", self.kind, error)
-            self._stopping.wait(backoff)
-            backoff = min(backoff * 2, 30.0)
-
-    def interrupt(self) -> None:
-        if self._watch is not None:
-            self._watch.stop()
-
-    def list_once(self) -> str:
-        """List every object, page by page, hand them over, and return the list's version."""
-        items: list[Any] = []
-        token: str | None = None
-        while True:
-            response = self._list_func(
-                **self._list_kwargs,
-                limit=self._page_size,
-                _continue=token,
-                _preload_content=False,
-                _request_timeout=(10, 120),
-            )
-            page = json.loads(response.data)
-            items.extend(page.get("items") or [])
-            metadata = page.get("metadata") or {}
-            token = metadata.get("continue")
-            if not token:
-                break
-        self._replace(items)
-        return str(metadata.get("resourceVersion", ""))
-
-    def watch_once(self, resource_version: str) -> str:
-        """Follow the watch until the server ends it; return the last resourceVersion seen."""
-        self._watch = self._watch_factory()
-        stream = self._watch.stream(
-            self._list_func,
-            **self._list_kwargs,
-            resource_version=resource_version,
-            allow_watch_bookmarks=True,
-            timeout_seconds=self._watch_timeout,
-            deserialize=False,
-            # A connection that died silently must not hang the watch: bookmarks and the
-            # server-side timeout guarantee traffic well within this read timeout.
-            _request_timeout=(10, self._watch_timeout + 60),
-        )
-        for event in stream:
-            if self._stopping.is_set():
-                break
-            event_type, obj = event.get("type"), event.get("object")
-            if not isinstance(obj, Mapping):
-                continue
-            version = (obj.get("metadata") or {}).get("resourceVersion")
-            if event_type != "BOOKMARK":
-                try:
-                    self._apply(str(event_type), obj)
-                except MalformedObjectError as error:
-                    logger.warning("ignoring a malformed %s event: %s", self.kind, error)
-            if version:
-                resource_version = str(version)
-        return resource_version
 
 
 def _read_all(items: list[Any], read: Callable[[Any], NodeFacts]) -> list[NodeFacts]:

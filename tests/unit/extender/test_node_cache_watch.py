@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from extender_builders import filled_cache, node_object, pod_object
-from kubernetes.client.exceptions import ApiException
 
 from ebbtide.kube.node_cache import POD_FIELD_SELECTOR, NodeCache
 from ebbtide.scoring.kube_objects import read_bound_pod, read_node
@@ -171,16 +170,51 @@ class FakeResponse:
         self.data = json.dumps(document).encode()
 
 
+class FakeWatchResponse:
+    """A streamed watch answer: one JSON event per line, then the end of the stream, or (once the
+    script is played out) nothing until :meth:`shutdown`, as an idle watch."""
+
+    def __init__(self, events: list[dict[str, Any]] | None) -> None:
+        self.events = events
+        self.shut = threading.Event()
+
+    def stream(self, amt: Any = None, decode_content: bool = False) -> Iterator[bytes]:
+        if self.events is None:
+            self.shut.wait()
+            return
+        for event in self.events:
+            yield json.dumps(event).encode() + b"\n"
+
+    def shutdown(self) -> None:
+        self.shut.set()
+
+    def close(self) -> None:
+        self.shut.set()
+
+    def release_conn(self) -> None:
+        pass
+
+
 class FakeApi:
-    """Pages of list results and a record of every call."""
+    """Pages of list results, one script of watch events per watch call, and a record of every
+    call. Once every script has been played, watches stay open until the cache is stopped."""
 
-    def __init__(self, pages: dict[str, list[list[dict[str, Any]]]]) -> None:
+    def __init__(
+        self, pages: dict[str, list[list[dict[str, Any]]]], watches: dict[str, list[list[dict[str, Any]]]]
+    ) -> None:
         self.pages = pages
+        self.watches = watches
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.watch_calls: dict[str, list[dict[str, Any]]] = {kind: [] for kind in watches}
         self.lists = {"nodes": 0, "pods": 0}
+        self.all_played = threading.Event()
+        self._lock = threading.Lock()
+        self._finished: set[str] = set()
 
-    def _list(self, kind: str, **kwargs: Any) -> FakeResponse:
+    def _list(self, kind: str, **kwargs: Any) -> FakeResponse | FakeWatchResponse:
         self.calls.append((kind, kwargs))
+        if kwargs.get("watch"):
+            return self._watch(kind, kwargs)
         pages = self.pages[kind]
         index = int(kwargs.get("_continue") or 0)
         if index == 0:
@@ -191,81 +225,56 @@ class FakeApi:
             metadata["continue"] = str(index + 1)
         return FakeResponse({"metadata": metadata, "items": pages[index]})
 
-    def list_node(self, **kwargs: Any) -> FakeResponse:
+    def _watch(self, kind: str, kwargs: dict[str, Any]) -> FakeWatchResponse:
+        with self._lock:
+            self.watch_calls[kind].append(kwargs)
+            script = self.watches[kind].pop(0) if self.watches[kind] else None
+            if script is None:
+                self._finished.add(kind)
+                if self._finished == set(self.watches):
+                    self.all_played.set()
+        return FakeWatchResponse(script)
+
+    def list_node(self, **kwargs: Any) -> FakeResponse | FakeWatchResponse:
         return self._list("nodes", **kwargs)
 
-    def list_pod_for_all_namespaces(self, **kwargs: Any) -> FakeResponse:
+    def list_pod_for_all_namespaces(self, **kwargs: Any) -> FakeResponse | FakeWatchResponse:
         return self._list("pods", **kwargs)
 
 
-class ScriptedWatches:
-    """Plays one script per stream() call of each list function: events, then maybe an error.
-
-    Once every script has been played, streams block until the test stops the cache.
-    """
-
-    def __init__(self, scripts: dict[str, list[tuple[list[dict[str, Any]], Exception | None]]]) -> None:
-        self.scripts = scripts
-        self.calls: dict[str, list[dict[str, Any]]] = {name: [] for name in scripts}
-        self.all_played = threading.Event()
-        self.stopped = threading.Event()
-        self._lock = threading.Lock()
-        self._finished: set[str] = set()
-
-    def stream(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        name = func.__name__
-        with self._lock:
-            self.calls[name].append(kwargs)
-            script = self.scripts[name].pop(0) if self.scripts[name] else None
-            if script is None:
-                self._finished.add(name)
-                if self._finished == set(self.scripts):
-                    self.all_played.set()
-        if script is None:
-            self.stopped.wait()
-            return
-        events, error = script
-        yield from events
-        if error is not None:
-            raise error
-
-    def stop(self) -> None:
-        self.stopped.set()
-
-
 def test_list_then_watch_resumes_from_versions_and_relists_after_410_gone() -> None:
+    bound = pod_object("b", node="n2", cpu="2")
+    bound["metadata"]["resourceVersion"] = "b-rv"
+    bookmark = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "bm"}}}
+    # What the API server streams when the watch's version was compacted away.
+    gone = {
+        "type": "ERROR",
+        "object": {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"},
+    }
     api = FakeApi(
         {
             "nodes": [[node_object("n1")], [node_object("n2")]],  # two pages
             "pods": [[pod_object("a", node="n1", cpu="1")]],
-        }
-    )
-    bound = pod_object("b", node="n2", cpu="2")
-    bound["metadata"]["resourceVersion"] = "b-rv"
-    bookmark = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "bm"}}}
-    watches = ScriptedWatches(
+        },
         {
-            "list_node": [([{"type": "ADDED", "object": node_object("n3", version="n3-rv")}], None)],
-            "list_pod_for_all_namespaces": [
-                ([{"type": "ADDED", "object": bound}, bookmark], None),
-                ([], ApiException(status=410, reason="Gone")),
-            ],
-        }
+            "nodes": [[{"type": "ADDED", "object": node_object("n3", version="n3-rv")}]],
+            "pods": [[{"type": "ADDED", "object": bound}, bookmark], [gone]],
+        },
     )
     cache = NodeCache(rebuild_delay=0.0)
-    cache.start(api, watch_factory=lambda: watches)
+    cache.start(api)
     try:
-        assert watches.all_played.wait(60)
+        assert api.all_played.wait(60)
         # The rebuilder thread adds n3 to the table shortly after the watch delivered it.
         assert eventually(lambda: "n3" in cache.snapshot().table.index)
     finally:
         cache.stop()
 
-    node_calls, pod_calls = watches.calls["list_node"], watches.calls["list_pod_for_all_namespaces"]
+    node_calls, pod_calls = api.watch_calls["nodes"], api.watch_calls["pods"]
     # Nodes: both pages listed once; the watch resumed from the list's version, then after n3.
     assert api.lists["nodes"] == 1
     assert [call["resource_version"] for call in node_calls] == ["nodes-1-rv", "n3-rv"]
-    assert all(call["deserialize"] is False for call in node_calls)
+    assert all(call["_preload_content"] is False for call in node_calls)  # plain JSON, no models
     # Pods: selected by phase; resumed after the bookmark; listed again after 410 Gone.
     assert all(kwargs["field_selector"] == POD_FIELD_SELECTOR for kind, kwargs in api.calls if kind == "pods")
     assert [call["resource_version"] for call in pod_calls] == ["pods-1-rv", "bm", "pods-2-rv"]
