@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kubernetes import client
 from prometheus_client import REGISTRY
+from tests.unit.controllers import test_queue_cycle
 from tests.unit.controllers.lease_builders import NAME, NAMESPACE, LeaseServer, Link
 from tests.unit.controllers.test_queue_cycle import NOW, FakeCluster
 
@@ -22,7 +23,6 @@ from ebbtide.controllers.queue_leadership import LeaderElectedEngine
 from ebbtide.controllers.queue_reporting import Reporter
 from ebbtide.controllers.queue_snapshot import build_cycle_input
 from ebbtide.controllers.queue_store import QueueStore, StoreView
-from ebbtide.controllers.queue_waiting import WaitingNotes
 from ebbtide.kube.lease_election import ElectionTiming
 from ebbtide.kube.queue_keys import ADMITTED_AT
 from ebbtide.metrics import queue_metrics
@@ -50,29 +50,8 @@ def pool() -> Iterator[ThreadPoolExecutor]:
 
 
 def cycle_over(cluster: FakeCluster, pool: ThreadPoolExecutor, gate: Gate) -> tuple[AdmissionCycle, Reporter]:
-    store = QueueStore()
-    store.replace_queues(list(cluster.queues.values()))
-    store.replace_pods(list(cluster.pods.values()))
-    store.replace_jobs([])
-    store.replace_nodes([])
-    store.replace_namespaces([{"metadata": {"name": "ns"}}])
-    reporter = Reporter(
-        writer=cluster,  # type: ignore[arg-type]
-        write_status=cluster.write_status,
-        events=cluster,  # type: ignore[arg-type]
-        pool=pool,
-        notes=WaitingNotes(budget=100),
-    )
-    cycle = AdmissionCycle(
-        store=store,
-        writer=cluster,  # type: ignore[arg-type]
-        reporter=reporter,
-        events=cluster,  # type: ignore[arg-type]
-        pool=pool,
-        clock=lambda: NOW,
-        may_admit=gate,
-    )
-    return cycle, reporter
+    over = test_queue_cycle.engine(cluster, pool, may_admit=gate)
+    return over.cycle, over.reporter
 
 
 def backlog() -> FakeCluster:

@@ -4,7 +4,7 @@ and a second cycle on an unchanged cluster that writes nothing at all."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -121,7 +121,9 @@ class Engine:
         return result
 
 
-def engine(cluster: FakeCluster, pool: ThreadPoolExecutor) -> Engine:
+def engine(
+    cluster: FakeCluster, pool: ThreadPoolExecutor, *, may_admit: Callable[[], bool] = lambda: True
+) -> Engine:
     store = QueueStore()
     store.replace_queues(copy.deepcopy(list(cluster.queues.values())))
     store.replace_pods(copy.deepcopy(list(cluster.pods.values())))
@@ -142,6 +144,7 @@ def engine(cluster: FakeCluster, pool: ThreadPoolExecutor) -> Engine:
         events=cluster,  # type: ignore[arg-type]
         pool=pool,
         clock=lambda: NOW,
+        may_admit=may_admit,
     )
     return Engine(store, cycle, reporter)
 
