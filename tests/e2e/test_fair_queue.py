@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
-from tests.support.chart_identities import ChartIdentities, webhook_serving_pair
+from tests.support.chart_identities import ChartIdentities, chart_webhook
 from tests.support.cluster import E2ECluster
 from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
@@ -48,43 +48,18 @@ def fair_queue_operator(
     (calling a free port of this machine, where the API server reaches it) trusting that
     certificate's CA."""
     directory = tmp_path_factory.mktemp("fair-queue")
-    address = cluster.host_address
-    ca, serving = webhook_serving_pair(directory, address=address)
-    port = free_port()
-    configuration = chart_identities.webhook_configuration(
-        url=f"https://{address}:{port}", ca_bundle=ca.cert.read_bytes()
-    )
-    webhooks = client.AdmissionregistrationV1Api(cluster.api_client)
-    name = configuration["metadata"]["name"]
-    _delete_webhook_configuration(webhooks, name)
-    webhooks.create_mutating_webhook_configuration(configuration)
-    args = (
-        f"--webhook-host={address}",
-        f"--webhook-port={port}",
-        f"--webhook-cert-file={serving.cert}",
-        f"--webhook-key-file={serving.key}",
-    )
-    try:
-        with running_operator(
+    with (
+        chart_webhook(cluster, chart_identities, directory, port=free_port()) as webhook,
+        running_operator(
             cluster,
             log=directory / "operator.log",
             controllers="queueing",
             kubeconfig=chart_identities.operator,
-            extra_args=args,
-        ) as operator:
-            wait_for_webhook(cluster)
-            yield operator
-    finally:
-        # failurePolicy Fail: left behind, it would refuse later modules' queue-labelled pods.
-        _delete_webhook_configuration(webhooks, name)
-
-
-def _delete_webhook_configuration(webhooks: client.AdmissionregistrationV1Api, name: str) -> None:
-    try:
-        webhooks.delete_mutating_webhook_configuration(name)
-    except ApiException as error:
-        if error.status != 404:
-            raise
+            extra_args=webhook.operator_args(),
+        ) as operator,
+    ):
+        wait_for_webhook(cluster)
+        yield operator
 
 
 @pytest.fixture

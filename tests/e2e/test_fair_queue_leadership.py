@@ -1,11 +1,13 @@
 """Two operator replicas on the real test bed, one admitting: the fair-queue engine's leader
 election on a coordination.k8s.io/v1 Lease.
 
-Each test runs two real ``ebbtide operator --controllers=queueing`` processes (their webhooks on
-loopback ports of their own) with the Lease in the test's own namespace, so no other test's
-operator competes for it. The leader is SIGKILLed mid-backlog, or stopped gracefully, and the
-standby must take over: after the Lease expired in the first case (and never before), at once in
-the second, and every Job must be admitted exactly once either way.
+Each test runs two real ``ebbtide operator --controllers=queueing`` processes as the chart runs
+them: with its service account (whose Role grants the Lease in the release namespace), serving the
+chart's webhook configuration from a given certificate (it calls the first replica; the Jobs are
+all created before any replica is stopped). No other test's operator runs meanwhile. The leader
+is SIGKILLed mid-backlog, or stopped gracefully, and the standby must take over: after the Lease
+expired in the first case (and never before), at once in the second, and every Job must be
+admitted exactly once either way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from tests.e2e.test_fair_queue import (
     parse_time,
     wait_for_webhook,
 )
+from tests.support.chart_identities import NAMESPACE as LEASE_NAMESPACE
+from tests.support.chart_identities import ChartIdentities, chart_webhook
 from tests.support.cluster import E2ECluster
 from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
@@ -49,23 +53,30 @@ RETRY = DEFAULT_TIMING.retry_period
 @pytest.fixture
 def replicas(
     cluster: E2ECluster,
-    crds: list[str],
+    chart_identities: ChartIdentities,
     namespace: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[list[OperatorProcess]]:
-    """Two operators with the queue controller, started one after the other; their Lease lives
-    in the test's namespace (``$POD_NAMESPACE``), their identities are ``hostname_pid``."""
-    monkeypatch.setenv("POD_NAMESPACE", namespace)
+    """Two operators with the queue controller, started one after the other, with the chart's
+    identity; the Lease lives in the release namespace, their identities are ``hostname_pid``."""
+    monkeypatch.setenv("POD_NAMESPACE", LEASE_NAMESPACE)
     monkeypatch.delenv("POD_NAME", raising=False)
     with ExitStack() as stack:
+        webhook = stack.enter_context(chart_webhook(cluster, chart_identities, tmp_path, port=free_port()))
         started = []
         for index in range(2):
-            args = (f"--webhook-host={cluster.host_address}", f"--webhook-port={free_port()}")
             log = tmp_path / f"operator-{index}.log"
+            port = webhook.port if index == 0 else free_port()
             started.append(
                 stack.enter_context(
-                    running_operator(cluster, log=log, controllers="queueing", extra_args=args)
+                    running_operator(
+                        cluster,
+                        log=log,
+                        controllers="queueing",
+                        kubeconfig=chart_identities.operator,
+                        extra_args=webhook.operator_args(port),
+                    )
                 )
             )
         wait_for_webhook(cluster)
@@ -77,20 +88,6 @@ def queues(cluster: E2ECluster) -> Iterator[Queues]:
     made = Queues(cluster)
     yield made
     made.delete_all()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _remove_the_webhook_configuration_afterwards(cluster: E2ECluster) -> Iterator[None]:
-    """The operators keep their webhook configuration when they stop (failurePolicy Fail, by
-    design); later modules would have queue-labelled pods refused by a webhook nobody serves."""
-    yield
-    try:
-        client.AdmissionregistrationV1Api(cluster.api_client).delete_mutating_webhook_configuration(
-            "fairqueue.ebbtide.io"
-        )
-    except ApiException as error:
-        if error.status != 404:
-            raise
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -136,7 +133,7 @@ def read_lease(cluster: E2ECluster, namespace: str) -> client.V1Lease | None:
 
 
 def holder(cluster: E2ECluster, namespace: str) -> str | None:
-    lease = read_lease(cluster, namespace)
+    lease = read_lease(cluster, LEASE_NAMESPACE)
     return None if lease is None else lease.spec.holder_identity
 
 
@@ -151,7 +148,7 @@ def one_leader(
             return None
         leader = replicas[flags.index(1.0)]
         standby = replicas[flags.index(0.0)]
-        return (leader, standby) if holder(cluster, namespace) == identity(leader) else None
+        return (leader, standby) if holder(cluster, LEASE_NAMESPACE) == identity(leader) else None
 
     # A first candidate creates the Lease at once; allow for both operators' start-up.
     return eventually(settled, timeout=60, what="exactly one replica to lead and hold the lease")
@@ -188,7 +185,7 @@ def test_a_killed_leaders_backlog_is_admitted_exactly_once_by_the_standby_after_
         assert admitted_count() < len(names), "the leader must die with work still pending"
 
         eventually(
-            lambda: holder(cluster, namespace) == identity(standby),
+            lambda: holder(cluster, LEASE_NAMESPACE) == identity(standby),
             timeout=LEASE + 4 * RETRY + 15,
             every=0.2,
             what="the standby to take the lease",
@@ -220,7 +217,7 @@ def test_a_killed_leaders_backlog_is_admitted_exactly_once_by_the_standby_after_
     assert per_job == dict.fromkeys(names, 1)
 
     # Nobody admitted while the lease was held by the dead leader; the new leader admitted the rest.
-    lease = read_lease(cluster, namespace)
+    lease = read_lease(cluster, LEASE_NAMESPACE)
     assert lease is not None
     acquired = lease.spec.acquire_time.astimezone(UTC)
     assert lease.spec.lease_transitions >= 1
@@ -238,12 +235,12 @@ def test_a_leader_stopped_gracefully_releases_the_lease_and_the_standby_takes_ov
     record_property: Callable[[str, object], None],
 ) -> None:
     leader, standby = one_leader(cluster, namespace, replicas)
-    transitions = read_lease(cluster, namespace).spec.lease_transitions or 0  # type: ignore[union-attr]
+    transitions = read_lease(cluster, LEASE_NAMESPACE).spec.lease_transitions or 0  # type: ignore[union-attr]
 
     stopping = time.monotonic()
     leader.stop()  # SIGTERM, and wait for the process to exit
     eventually(
-        lambda: holder(cluster, namespace) == identity(standby),
+        lambda: holder(cluster, LEASE_NAMESPACE) == identity(standby),
         timeout=LEASE + 4 * RETRY,
         every=0.2,
         what="the standby to take the lease",
@@ -253,7 +250,7 @@ def test_a_leader_stopped_gracefully_releases_the_lease_and_the_standby_takes_ov
     # Waiting for expiry would take at least LEASE - RETRY from the stop: the release is what
     # makes it quick (the standby's next attempt, plus the operator's own shutdown).
     assert took < LEASE - RETRY - 3, f"handed over after {took:.1f}s"
-    lease = read_lease(cluster, namespace)
+    lease = read_lease(cluster, LEASE_NAMESPACE)
     assert lease is not None
     assert lease.spec.lease_transitions == transitions + 1
     eventually(lambda: leading(standby) == 1.0, what="the new leader to report leading")

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from tests.support.cluster import E2ECluster
 from tests.unit.chart.chart_rendering import render
 
@@ -148,3 +151,52 @@ def webhook_serving_pair(directory: Path, *, address: str) -> tuple[CertPair, Ce
         server=True,
     )
     return ca, serving
+
+
+@dataclass(frozen=True)
+class ChartWebhook:
+    """The chart's webhook configuration in place, calling ``port`` on the host address."""
+
+    address: str
+    port: int
+    serving: CertPair
+
+    def operator_args(self, port: int | None = None) -> tuple[str, ...]:
+        """``ebbtide operator`` options to serve the webhook as the chart's operator does, on
+        ``port`` (default: the one the configuration calls; another replica takes its own)."""
+        return (
+            f"--webhook-host={self.address}",
+            f"--webhook-port={self.port if port is None else port}",
+            f"--webhook-cert-file={self.serving.cert}",
+            f"--webhook-key-file={self.serving.key}",
+        )
+
+
+@contextmanager
+def chart_webhook(
+    cluster: E2ECluster, identities: ChartIdentities, directory: Path, *, port: int
+) -> Iterator[ChartWebhook]:
+    """Create the chart's MutatingWebhookConfiguration calling ``port`` on this machine, with a
+    CA of its own; delete it afterwards (failurePolicy Fail: left behind, it would refuse later
+    tests' queue-labelled pods)."""
+    address = cluster.host_address
+    ca, serving = webhook_serving_pair(directory, address=address)
+    configuration = identities.webhook_configuration(
+        url=f"https://{address}:{port}", ca_bundle=ca.cert.read_bytes()
+    )
+    webhooks = client.AdmissionregistrationV1Api(cluster.api_client)
+    name = configuration["metadata"]["name"]
+    _delete_webhook_configuration(webhooks, name)
+    webhooks.create_mutating_webhook_configuration(configuration)
+    try:
+        yield ChartWebhook(address=address, port=port, serving=serving)
+    finally:
+        _delete_webhook_configuration(webhooks, name)
+
+
+def _delete_webhook_configuration(webhooks: client.AdmissionregistrationV1Api, name: str) -> None:
+    try:
+        webhooks.delete_mutating_webhook_configuration(name)
+    except ApiException as error:
+        if error.status != 404:
+            raise
