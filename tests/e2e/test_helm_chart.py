@@ -30,7 +30,7 @@ from kubernetes.client.exceptions import ApiException
 from tests.support.cluster import E2ECluster
 from tests.unit.chart.chart_rendering import CHART, EVERY_TOGGLE, Manifest, helm, set_args
 
-from ebbtide.controllers.queue_leadership import LEASE_NAME
+from ebbtide.controllers.fairqueue.leadership import LEASE_NAME
 
 T = TypeVar("T")
 SCOPE_LABEL = "ebbtide.io/chart-test-webhook"

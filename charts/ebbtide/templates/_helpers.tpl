@@ -76,7 +76,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/* The Lease the fair-queue engine's replicas elect their leader on: the code's LEASE_NAME
-(ebbtide.controllers.queue_leadership), in the release namespace. */}}
+(ebbtide.controllers.fairqueue.leadership), in the release namespace. */}}
 {{- define "ebbtide.fairQueueLeaseName" -}}
 ebbtide-fair-queue
 {{- end }}

@@ -11,8 +11,8 @@ from ebbtide.controllers.runtime import OperatorContext
 
 # controller name (``ebbtide operator --controllers``) -> module exposing ``register``.
 CONTROLLERS: dict[str, str] = {
-    "scaling": "ebbtide.controllers.scaling_controller",
-    "queueing": "ebbtide.controllers.queue_controller",
+    "scaling": "ebbtide.controllers.scaling.controller",
+    "queueing": "ebbtide.controllers.fairqueue.controller",
 }
 
 

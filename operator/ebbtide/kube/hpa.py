@@ -2,7 +2,7 @@
 
 Two autoscalers on one workload fight: each writes its own replica count and undoes the other's.
 The controller keeps an index of HPAs by the workload they target (fed by a watch, see
-``ebbtide.controllers.scaling_controller``); these helpers give both sides the same key.
+``ebbtide.controllers.scaling.controller``); these helpers give both sides the same key.
 The key ignores the API version: ``apps/v1`` and ``apps/v1beta2`` name the same Deployment.
 """
 

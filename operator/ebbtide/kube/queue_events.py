@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
+from ebbtide.api.workloads import WorkloadRecord
 from ebbtide.kube.events import EventType, ObjectRef, post_event
-from ebbtide.kube.workloads import WorkloadRecord
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ WAITING_REASON: Final = "ebbtide.io/waiting-reason"
 #: A human-readable explanation of the wait, as of the last time the reason or position changed.
 WAITING_MESSAGE: Final = "ebbtide.io/waiting-message"
 #: Where the workload stands in its queue: exact near the head, a lower bound further back
-#: (see :mod:`ebbtide.controllers.queue_waiting`). Absent when it can never be admitted as
+#: (see :mod:`ebbtide.controllers.fairqueue.waiting`). Absent when it can never be admitted as
 #: things stand.
 QUEUE_POSITION: Final = "ebbtide.io/queue-position"
 

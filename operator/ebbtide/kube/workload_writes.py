@@ -3,7 +3,7 @@
 Every call blocks (the official client is synchronous) and goes through
 :func:`ebbtide.kube.retrying.with_retries`; responses are read as plain JSON, never as the
 client's model classes. Admission is optimistic: the patch carries the resourceVersion the
-decision was made on (:func:`ebbtide.kube.gates.admission_patch`). On 409 Conflict the object
+decision was made on (:func:`ebbtide.api.gates.admission_patch`). On 409 Conflict the object
 is read again and the decision re-checked: already admitted (an earlier write landed, e.g.
 just before a restart) is reported as such and never written twice; still pending in the same
 queue with the same requests is retried on the fresh version; anything else is left for the
@@ -23,10 +23,10 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ebbtide.kube.gates import admission_patch, waiting_patch
+from ebbtide.api.gates import admission_patch, waiting_patch
+from ebbtide.api.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
 from ebbtide.kube.queue_keys import FIELD_MANAGER
 from ebbtide.kube.retrying import REQUEST_TIMEOUT, with_retries
-from ebbtide.kube.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
 
 MERGE_PATCH = "application/merge-patch+json"
 HTTP_NOT_FOUND = 404

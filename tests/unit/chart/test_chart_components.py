@@ -21,8 +21,8 @@ from tests.unit.chart.chart_rendering import CHART, EVERY_TOGGLE, Manifest, by_k
 
 from ebbtide.commands.extender import extender as extender_command
 from ebbtide.commands.run_operator import run_operator as operator_command
-from ebbtide.controllers.admission_webhook import register_webhooks
-from ebbtide.controllers.queue_leadership import LEASE_NAME
+from ebbtide.controllers.fairqueue.leadership import LEASE_NAME
+from ebbtide.controllers.fairqueue.webhook import register_webhooks
 from ebbtide.extender.config import parse_config
 from ebbtide.extender.telemetry import Telemetry
 from ebbtide.kube.leases import default_identity, default_namespace

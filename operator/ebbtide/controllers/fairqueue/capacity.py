@@ -1,0 +1,69 @@
+"""What each cohort may admit: its capacity, less what runs outside its queues.
+
+Per resource (cpu, memory) and cohort:
+
+* Base: the smallest ``spec.capacity`` any queue of the cohort declares for the resource (the
+  safe reading when queues disagree). When none declares it, the allocatable total of the
+  schedulable nodes (Ready, not cordoned), which every undeclared cohort shares: so there the
+  usage of the *other* cohorts' queues is taken off too.
+* Less ``outside``: what pods running outside every queue request (pods bound to a node and not
+  finished that are neither an admitted queued pod nor a pod of an admitted queued Job; this
+  includes queued workloads admitted to a queue that has since been deleted).
+
+The result is clamped at zero. Pure functions: the caller gathers the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ebbtide.controllers.fairqueue.records import NodeRecord, QueueRecord, declared
+from ebbtide.queueing import Resources
+
+
+@dataclass(frozen=True, slots=True)
+class CohortCapacity:
+    """A cohort's capacity for admission, and where its base came from (for status messages)."""
+
+    capacity: Resources
+    declared_cpu: bool
+    declared_memory: bool
+
+
+def node_capacity(nodes: Iterable[NodeRecord]) -> Resources:
+    """The allocatable total of the schedulable nodes."""
+    return sum((node.allocatable for node in nodes if node.schedulable), Resources.ZERO)
+
+
+def _declared_minimum(values: Iterable[int | None]) -> int | None:
+    present = [value for value in values if value is not None]
+    return min(present) if present else None
+
+
+def cohort_capacities(
+    *,
+    queues: Iterable[QueueRecord],
+    nodes_total: Resources,
+    outside: Resources,
+    usage_by_cohort: Mapping[str, Resources],
+) -> dict[str, CohortCapacity]:
+    """Each cohort's capacity (see the module docstring); ``queues`` are the valid queues."""
+    declared_by_cohort: dict[str, list[tuple[int | None, int | None]]] = {}
+    for queue in queues:
+        assert queue.spec is not None
+        declared_by_cohort.setdefault(queue.spec.cohort, []).append(declared(queue.spec.capacity))
+    all_usage = sum(usage_by_cohort.values(), Resources.ZERO)
+    result = {}
+    for cohort, amounts in declared_by_cohort.items():
+        cpu = _declared_minimum(amount[0] for amount in amounts)
+        memory = _declared_minimum(amount[1] for amount in amounts)
+        others = all_usage.saturating_sub(usage_by_cohort.get(cohort, Resources.ZERO))
+        base_cpu = cpu if cpu is not None else max(0, nodes_total.cpu_millis - others.cpu_millis)
+        base_memory = memory if memory is not None else max(0, nodes_total.memory_bytes - others.memory_bytes)
+        result[cohort] = CohortCapacity(
+            capacity=Resources(base_cpu, base_memory).saturating_sub(outside),
+            declared_cpu=cpu is not None,
+            declared_memory=memory is not None,
+        )
+    return result

@@ -1,0 +1,99 @@
+"""One loop per ScalingPolicy, at the policy's own ``spec.interval``.
+
+kopf's timers fire at one fixed interval per decorator, but every policy chooses its own and may
+change it at any time. So each policy gets a kopf daemon (a task that lives as long as the
+policy) running this loop: a round, then a sleep until the next round is due, with the interval
+taken from the latest spec each time (kopf keeps the daemon's ``body`` up to date).
+
+Rounds are kept on a fixed-rate schedule (due times ``t0 + k * interval``) so they do not drift
+by the round's own duration; a round that is late does not cause a burst of catch-up rounds, the
+schedule just moves on. The first round of each policy is offset by a stable fraction of its
+interval (from its UID), so 500 policies created (or resumed after a restart) at once spread
+over the interval instead of all querying Prometheus at the same instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from ebbtide.api.duration import parse_duration
+from ebbtide.controllers.scaling.memory import PolicyMemory
+from ebbtide.controllers.scaling.round import HpaTargets, run_round
+from ebbtide.controllers.scaling.services import ScalingServices
+from ebbtide.metrics import scaling_metrics
+
+#: The interval used while the spec is invalid (the spec's own default).
+FALLBACK_INTERVAL = 15.0
+
+logger = logging.getLogger(__name__)
+
+
+class Stopped(Protocol):
+    """kopf's ``stopped`` flag of a daemon: true once the daemon should exit."""
+
+    def __bool__(self) -> bool: ...
+
+
+def first_offset(uid: str, *, interval: float) -> float:
+    """The delay before a policy's first round: a stable fraction of ``interval`` from its UID."""
+    return (zlib.crc32(uid.encode()) % 1000) / 1000 * interval
+
+
+def next_due(previous_due: float, *, interval: float, now: float) -> float:
+    """When the round after the one due at ``previous_due`` is due: one interval later, or
+    ``now`` if that has already passed (late rounds are not caught up)."""
+    return max(previous_due + interval, now)
+
+
+async def run_policy_loop(
+    *,
+    services: ScalingServices,
+    body: Mapping[str, Any],
+    stopped: Stopped,
+    hpa_targets: HpaTargets,
+    sleep: Callable[[float], Any],
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Run rounds for the policy ``body`` until ``stopped``; ``sleep(seconds)`` must return an
+    awaitable that ends early when the daemon is asked to stop (kopf's ``stopped.wait``)."""
+    metadata = body["metadata"]
+    memory = PolicyMemory(namespace=metadata["namespace"], name=metadata["name"], uid=metadata["uid"])
+    loop = asyncio.get_running_loop()
+    interval = _interval_of(body)
+    due = loop.time() + first_offset(memory.uid, interval=interval)
+    try:
+        while not stopped:
+            delay = due - loop.time()
+            if delay > 0:
+                await sleep(delay)
+                if stopped:
+                    break
+            started = loop.time()
+            scaling_metrics.ROUND_LATENESS_SECONDS.observe(max(0.0, started - due))
+            try:
+                spec = await run_round(
+                    services=services, memory=memory, body=body, hpa_targets=hpa_targets, clock=clock
+                )
+            except Exception:  # a bug in one round must not end the policy's loop
+                scaling_metrics.ERRORS.labels(kind="round").inc()
+                logger.exception("round of %s/%s failed", memory.namespace, memory.name)
+                spec = None
+            scaling_metrics.ROUND_SECONDS.observe(loop.time() - started)
+            interval = FALLBACK_INTERVAL if spec is None else spec.interval.total_seconds()
+            due = next_due(due, interval=interval, now=loop.time())
+    finally:
+        services.source.forget(memory.uid)
+        scaling_metrics.forget_policy(namespace=memory.namespace, name=memory.name)
+
+
+def _interval_of(body: Mapping[str, Any]) -> float:
+    text = (body.get("spec") or {}).get("interval")
+    try:
+        return max(1.0, parse_duration(text).total_seconds()) if text else FALLBACK_INTERVAL
+    except ValueError:
+        return FALLBACK_INTERVAL

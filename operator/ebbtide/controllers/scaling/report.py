@@ -1,0 +1,138 @@
+"""Reporting a round: the status write, the events and the controller's own metrics.
+
+The status is written when something in it changed that a user acts on (replicas, the decision's
+reason, a condition, the generation, the model), and otherwise at most every
+:data:`STATUS_REFRESH` seconds: the load figures move every round, and writing them every round
+would double the controller's API calls (and the watch events every client of the resource
+receives) for numbers that /metrics already exports per round. So ``status.load`` and
+``lastDecision.time`` are at most a minute old. Events follow the status transitions (see
+:mod:`.events`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from ebbtide.api.base import GROUP_VERSION
+from ebbtide.api.scalingpolicy import ScalingPolicy, ScalingPolicyStatus, TargetRef
+from ebbtide.controllers.scaling import status as status_of
+from ebbtide.controllers.scaling.events import PlannedEvent, not_ready_events
+from ebbtide.controllers.scaling.memory import PolicyMemory
+from ebbtide.controllers.scaling.services import ScalingServices
+from ebbtide.controllers.scaling.target import Target
+from ebbtide.kube.events import ObjectRef, post_event
+from ebbtide.kube.status import patch_status
+from ebbtide.metrics import scaling_metrics
+from ebbtide.scaling.decision import Decision
+from ebbtide.scaling.series import LoadSeries, ReadFailure
+
+logger = logging.getLogger(__name__)
+
+#: Seconds after which a status whose only changes are load figures is written anyway.
+STATUS_REFRESH = 60.0
+
+
+class Reporter:
+    """Reports one round of one policy; ``before`` is the status the round started from."""
+
+    def __init__(
+        self, *, services: ScalingServices, memory: PolicyMemory, before: ScalingPolicyStatus, now: float
+    ) -> None:
+        self.services = services
+        self.memory = memory
+        self.before = before
+        self.now = now
+
+    async def not_ready(self, *, reason: str, message: str, generation: int | None, now: datetime) -> None:
+        """Report a round that could not decide: Ready=False, and an event if that is news."""
+        after = status_of.not_ready(
+            self.before, reason=reason, message=message, generation=generation, now=now
+        )
+        logger.info("%s/%s not ready: %s", self.memory.namespace, self.memory.name, message)
+        await self.write(after, events=not_ready_events(before=self.before, reason=reason, message=message))
+
+    def score_forecasts(
+        self, *, reading: LoadSeries | ReadFailure, decision: Decision, now: float, horizon: float
+    ) -> None:
+        """Score the forecasts whose time has come against ``reading``; keep the new one."""
+        memory = self.memory
+        if isinstance(reading, LoadSeries):
+            for score in memory.forecasts.score(reading):
+                scaling_metrics.FORECAST_APE.labels(memory.namespace, memory.name).set(score.error)
+                scaling_metrics.FORECAST_APE_HISTOGRAM.labels(score.model).observe(score.error)
+        if decision.predicted_load is not None and decision.model is not None:
+            memory.forecasts.expect(
+                target_time=now + horizon, value=decision.predicted_load, model=str(decision.model)
+            )
+
+    def record_decision(self, *, decision: Decision, current: int) -> None:
+        """Count the decision and publish the policy's gauges."""
+        namespace, name = self.memory.namespace, self.memory.name
+        scaling_metrics.DECISIONS.labels(reason=decision.reason).inc()
+        scaling_metrics.CURRENT_REPLICAS.labels(namespace, name).set(current)
+        scaling_metrics.DESIRED_REPLICAS.labels(namespace, name).set(decision.desired_replicas)
+        if decision.load is not None:
+            scaling_metrics.LOAD.labels(namespace, name).set(decision.load)
+        if decision.predicted_load is not None:
+            scaling_metrics.PREDICTED_LOAD.labels(namespace, name).set(decision.predicted_load)
+
+    async def write(
+        self,
+        after: ScalingPolicyStatus,
+        *,
+        events: list[PlannedEvent],
+        target: Target | None = None,
+        ref: TargetRef | None = None,
+    ) -> None:
+        """Write ``after`` if it differs from the status before (see the module's docstring),
+        then post ``events`` (on the policy, and on the target when it is known and the event is
+        meant for it too)."""
+        memory, services = self.memory, self.services
+        if self._worth_writing(after):
+            try:
+                exists = await services.kube(
+                    patch_status,
+                    services.api_client,
+                    group=ScalingPolicy.API_GROUP,
+                    version=ScalingPolicy.API_VERSION,
+                    plural=ScalingPolicy.PLURAL,
+                    namespace=memory.namespace,
+                    name=memory.name,
+                    status=status_of.status_patch(after),
+                )
+            except Exception as error:  # the next round writes a fresh status anyway
+                scaling_metrics.ERRORS.labels(kind="status_write").inc()
+                logger.warning("writing the status of %s/%s failed: %r", memory.namespace, memory.name, error)
+            else:
+                if not exists:
+                    return  # the policy is gone; its loop is about to be stopped
+            memory.status, memory.written_at = after, self.now
+        policy = ObjectRef(GROUP_VERSION, ScalingPolicy.KIND, memory.namespace, memory.name, memory.uid)
+        for event in events:
+            await services.kube(
+                post_event,
+                services.api_client,
+                regarding=policy,
+                type_=event.type_,
+                reason=event.reason,
+                message=event.message,
+            )
+            if event.on_target and target is not None and ref is not None:  # also on the workload
+                workload = ObjectRef(ref.api_version, ref.kind, memory.namespace, ref.name, target.scale.uid)
+                await services.kube(
+                    post_event,
+                    services.api_client,
+                    regarding=workload,
+                    type_=event.type_,
+                    reason=event.reason,
+                    message=event.message,
+                )
+
+    def _worth_writing(self, after: ScalingPolicyStatus) -> bool:
+        if after == self.before:
+            return False
+        written_at = self.memory.written_at
+        if written_at is None or self.now - written_at >= STATUS_REFRESH:
+            return True
+        return status_of.lasting(after) != status_of.lasting(self.before)

@@ -1,0 +1,197 @@
+"""A ScalingPolicy's status after a round, built from what the round found (no I/O here).
+
+Each function takes the status as the round started and returns the status to write; conditions
+keep their ``lastTransitionTime`` unless their status flips (see :mod:`ebbtide.api.conditions`).
+:func:`status_patch` turns the result into the explicit merge patch the controller sends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ebbtide.api.conditions import ConditionStatus, remove_condition, set_condition
+from ebbtide.api.scalingpolicy import ScalingDecision, ScalingPolicyStatus
+from ebbtide.controllers.scaling import reasons as why
+from ebbtide.scaling import reasons as decisions
+from ebbtide.scaling.decision import Decision
+
+#: Status fields the controller owns: sent every time, as null when unset, so a stale value
+#: (e.g. a predictedLoad from before the model was switched off) does not linger.
+OWNED_FIELDS = (
+    "observedGeneration",
+    "currentReplicas",
+    "desiredReplicas",
+    "load",
+    "predictedLoad",
+    "model",
+    "lastScaleTime",
+    "lastDecision",
+    "conditions",
+)
+#: Decisions taken without a usable load.
+LOAD_FAILURE_REASONS = frozenset(
+    {decisions.LOAD_UNAVAILABLE, decisions.FALLBACK_HOLD, decisions.FALLBACK_REPLICAS}
+)
+
+
+def with_condition(
+    status: ScalingPolicyStatus,
+    *,
+    type_: str,
+    value: ConditionStatus,
+    reason: str,
+    message: str = "",
+    generation: int | None,
+    now: datetime,
+) -> ScalingPolicyStatus:
+    """``status`` with one condition set (a copy; ``status`` is left alone)."""
+    conditions = list(status.conditions)
+    set_condition(
+        conditions,
+        type_=type_,
+        status=value,
+        reason=reason,
+        message=message,
+        observed_generation=generation,
+        now=now,
+    )
+    return status.model_copy(update={"conditions": conditions})
+
+
+def not_ready(
+    status: ScalingPolicyStatus, *, reason: str, message: str, generation: int | None, now: datetime
+) -> ScalingPolicyStatus:
+    """``status`` after a round that could not decide (invalid spec, missing target, API error):
+    Ready=False with the reason, everything else as it was."""
+    status = status.model_copy(update={"observed_generation": generation})
+    return with_condition(
+        status, type_=why.READY, value="False", reason=reason, message=message, generation=generation, now=now
+    )
+
+
+def after_decision(
+    status: ScalingPolicyStatus,
+    *,
+    decision: Decision,
+    current_replicas: int,
+    model: str | None,
+    dry_run: bool,
+    scaled: bool,
+    generation: int | None,
+    now: datetime,
+) -> ScalingPolicyStatus:
+    """``status`` after a round that decided: the decision, the load, and the conditions
+    Ready, MetricsAvailable and ScalingActive. ``current_replicas`` is the target's count after
+    the round (the new count when ``scaled``); ``model`` the forecasting model in use."""
+    status = status.model_copy(
+        update={
+            "observed_generation": generation,
+            "current_replicas": current_replicas,
+            "desired_replicas": decision.desired_replicas,
+            "load": decision.load,
+            "predicted_load": decision.predicted_load,
+            "model": model,
+            "last_scale_time": now.replace(microsecond=0) if scaled else status.last_scale_time,
+            "last_decision": ScalingDecision(
+                time=now.replace(microsecond=0),
+                replicas=decision.desired_replicas,
+                reason=decision.reason,
+                message=decision.message[:4096],
+            ),
+        }
+    )
+    status = with_condition(
+        status, type_=why.READY, value="True", reason=why.RECONCILED, generation=generation, now=now
+    )
+    if decision.reason in LOAD_FAILURE_REASONS:
+        status = with_condition(
+            status,
+            type_=why.METRICS_AVAILABLE,
+            value="False",
+            reason=why.METRICS_UNAVAILABLE,
+            message=decision.message,
+            generation=generation,
+            now=now,
+        )
+    else:
+        status = with_condition(
+            status,
+            type_=why.METRICS_AVAILABLE,
+            value="True",
+            reason=why.LOAD_READ,
+            message="the query returned one finite value for now",
+            generation=generation,
+            now=now,
+        )
+    if dry_run:
+        active: tuple[ConditionStatus, str, str] = (
+            "False",
+            why.DRY_RUN,
+            "mode is DryRun: decisions are reported, the target is never changed",
+        )
+    elif decision.reason in LOAD_FAILURE_REASONS:
+        active = ("False", decision.reason, "the load cannot be read: " + decision.message)
+    else:
+        active = ("True", why.ACTIVE, "the replica count follows the load")
+    value, reason, message = active
+    return with_condition(
+        status,
+        type_=why.SCALING_ACTIVE,
+        value=value,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
+    )
+
+
+def with_conflict(
+    status: ScalingPolicyStatus, *, message: str | None, generation: int | None, now: datetime
+) -> ScalingPolicyStatus:
+    """``status`` with the AutoscalerConflict condition set (``message``) or removed (None)."""
+    if message is None:
+        conditions = list(status.conditions)
+        remove_condition(conditions, why.AUTOSCALER_CONFLICT)
+        return status.model_copy(update={"conditions": conditions})
+    return with_condition(
+        status,
+        type_=why.AUTOSCALER_CONFLICT,
+        value="True",
+        reason=why.HPA_FOUND,
+        message=message,
+        generation=generation,
+        now=now,
+    )
+
+
+def status_patch(status: ScalingPolicyStatus) -> dict[str, Any]:
+    """The merge patch for ``status``: every owned field, absent ones as null (removed)."""
+    patch: dict[str, Any] = dict.fromkeys(OWNED_FIELDS)
+    patch.update(status.to_dict())
+    return patch
+
+
+def condition_status(status: ScalingPolicyStatus, type_: str) -> str | None:
+    """The status ("True", "False", "Unknown") of a condition, None when there is none."""
+    return next((c.status for c in status.conditions if c.type == type_), None)
+
+
+def condition_reason(status: ScalingPolicyStatus, type_: str) -> str | None:
+    """The reason of a condition, None when there is none."""
+    return next((c.reason for c in status.conditions if c.type == type_), None)
+
+
+def lasting(status: ScalingPolicyStatus) -> ScalingPolicyStatus:
+    """``status`` without what changes every round (load figures, the decision's time and
+    message): two statuses with equal lasting parts differ only in numbers /metrics exports."""
+    decision = status.last_decision
+    return status.model_copy(
+        update={
+            "load": None,
+            "predicted_load": None,
+            "last_decision": None
+            if decision is None
+            else decision.model_copy(update={"time": None, "message": ""}),
+        }
+    )

@@ -1,0 +1,240 @@
+"""One round of a policy, wired to fakes of its I/O: what it writes, scales and announces."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+from tests.unit.controllers.scaling.scaling_builders import T0, spec_dict
+
+from ebbtide.controllers.scaling import reasons as why
+from ebbtide.controllers.scaling import report as scaling_report
+from ebbtide.controllers.scaling import round as scaling_round
+from ebbtide.controllers.scaling import target as scaling_target
+from ebbtide.controllers.scaling.memory import PolicyMemory
+from ebbtide.controllers.scaling.round import run_round
+from ebbtide.controllers.scaling.services import ScalingServices
+from ebbtide.kube.discovery import ScalableResource, TargetKindError
+from ebbtide.kube.hpa import TargetKey
+from ebbtide.kube.scale import ScaleReading
+from ebbtide.scaling.series import LoadSeries, ReadFailure
+
+pytestmark = pytest.mark.unit
+
+NOW = T0.timestamp()
+DEPLOYMENTS = ScalableResource(group="apps", version="v1", plural="deployments", kind="Deployment")
+
+
+@dataclass
+class FakeSource:
+    reading: LoadSeries | ReadFailure = field(default_factory=lambda: LoadSeries.from_pairs([(NOW, 45.0)]))
+
+    async def read(self, **_: Any) -> LoadSeries | ReadFailure:
+        return self.reading
+
+    def forget(self, key: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class FakeResolver:
+    problem: Exception | None = None
+
+    def resolve(self, *, api_version: str, kind: str) -> ScalableResource:
+        if self.problem is not None:
+            raise self.problem
+        return DEPLOYMENTS
+
+
+@dataclass
+class World:
+    """The fakes' shared state: the target's replicas, and what the round wrote and posted."""
+
+    replicas: int | None = 1
+    scale_error: Exception | None = None
+    writes: list[int] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    source: FakeSource = field(default_factory=FakeSource)
+    resolver: FakeResolver = field(default_factory=FakeResolver)
+    hpas: dict[TargetKey, list[str]] = field(default_factory=dict)
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    world = World()
+
+    def read_scale(api_client: Any, resource: ScalableResource, *, namespace: str, name: str) -> Any:
+        if world.replicas is None:
+            return None
+        return ScaleReading(replicas=world.replicas, observed=world.replicas, selector="app=web", uid="u-1")
+
+    def write_replicas(api_client: Any, resource: Any, *, namespace: str, name: str, replicas: int) -> Any:
+        if world.scale_error is not None:
+            raise world.scale_error
+        world.writes.append(replicas)
+        world.replicas = replicas
+        return ScaleReading(replicas=replicas, observed=replicas, selector="app=web", uid="u-1")
+
+    def patch_status(api_client: Any, *, status: dict[str, Any], **_: Any) -> bool:
+        world.statuses.append(status)
+        return True
+
+    def post_event(api_client: Any, *, regarding: Any, type_: str, reason: str, message: str) -> bool:
+        world.events.append((regarding.kind, reason, message))
+        return True
+
+    monkeypatch.setattr(scaling_target, "read_scale", read_scale)
+    monkeypatch.setattr(scaling_round, "write_replicas", write_replicas)
+    monkeypatch.setattr(scaling_report, "patch_status", patch_status)
+    monkeypatch.setattr(scaling_report, "post_event", post_event)
+    yield world
+
+
+def body(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "web", "namespace": "ns", "uid": "p-1", "generation": 4},
+        "spec": spec_dict(**spec),
+        "status": status or {},
+    }
+
+
+def run(
+    world: World, policy: dict[str, Any], memory: PolicyMemory | None = None, *, now: float = NOW
+) -> PolicyMemory:
+    memory = memory or PolicyMemory(namespace="ns", name="web", uid="p-1")
+    services = ScalingServices(api_client=None, source=world.source, resolver=world.resolver)  # type: ignore[arg-type]
+    try:
+        asyncio.run(
+            run_round(
+                services=services, memory=memory, body=policy, hpa_targets=world.hpas, clock=lambda: now
+            )
+        )
+    finally:
+        services.kube_pool.shutdown()
+    return memory
+
+
+def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in status["conditions"] if c["type"] == type_), {})
+
+
+def test_an_active_policy_scales_to_the_absolute_count_and_announces_it(world: World) -> None:
+    run(world, body())
+    assert world.writes == [5]
+    status = world.statuses[-1]
+    assert (status["currentReplicas"], status["desiredReplicas"], status["observedGeneration"]) == (5, 5, 4)
+    assert status["lastScaleTime"] == "2026-01-01T12:00:00Z"
+    assert status["lastDecision"]["reason"] == "ScaleUpOnLoad"
+    assert condition(status, why.READY)["status"] == "True"
+    assert [(kind, reason) for kind, reason, _ in world.events] == [
+        ("ScalingPolicy", "ScaleUpOnLoad"),
+        ("Deployment", "ScaleUpOnLoad"),
+    ]
+
+
+def test_dry_run_never_writes_the_target(world: World) -> None:
+    memory = run(world, body(mode="DryRun"))
+    run(world, body(mode="DryRun"), memory, now=NOW + 2)
+    assert world.writes == []
+    status = world.statuses[-1]
+    assert (status["currentReplicas"], status["desiredReplicas"]) == (1, 5)
+    assert condition(status, why.SCALING_ACTIVE)["reason"] == why.DRY_RUN
+    assert [reason for _, reason, _ in world.events] == ["DryRunScaleUpOnLoad"]
+
+
+def test_an_unreadable_load_holds_and_warns_once(world: World) -> None:
+    world.source.reading = ReadFailure("cannot reach Prometheus at http://p:9090: connection refused")
+    memory = run(world, body())
+    run(world, body(), memory, now=NOW + 2)
+    assert world.writes == []
+    status = world.statuses[-1]
+    assert status["desiredReplicas"] == 1
+    assert condition(status, why.METRICS_AVAILABLE)["status"] == "False"
+    assert "connection refused" in condition(status, why.METRICS_AVAILABLE)["message"]
+    assert [reason for _, reason, _ in world.events] == [why.EVENT_METRICS_UNAVAILABLE]
+
+
+def test_a_spec_the_models_refuse_is_reported_with_the_rule_message(world: World) -> None:
+    memory = run(world, body(minReplicas=5, maxReplicas=2))
+    assert memory.planner_state is None
+    status = world.statuses[-1]
+    ready = condition(status, why.READY)
+    assert (ready["status"], ready["reason"]) == ("False", why.INVALID_SPEC)
+    assert "minReplicas must be less than or equal to maxReplicas" in ready["message"]
+    assert [reason for _, reason, _ in world.events] == [why.EVENT_INVALID_SPEC]
+
+
+def test_a_missing_target_is_reported_and_retried(world: World) -> None:
+    world.replicas = None
+    memory = run(world, body())
+    missing = world.statuses[-1]
+    assert condition(missing, why.READY)["reason"] == why.TARGET_NOT_FOUND
+    run(world, body(), memory, now=NOW + 2)
+    assert len(world.statuses) == 1  # nothing changed, nothing written
+    world.replicas = 1
+    run(world, body(), memory, now=NOW + 4)
+    assert world.writes == [5]
+    assert condition(world.statuses[-1], why.READY)["status"] == "True"
+    assert world.events[0][1] == why.EVENT_TARGET_NOT_FOUND
+
+
+def test_a_kind_without_scale_is_not_scalable(world: World) -> None:
+    world.resolver.problem = TargetKindError("ConfigMap has no /scale subresource")
+    run(world, body())
+    ready = condition(world.statuses[-1], why.READY)
+    assert (ready["reason"], ready["status"]) == (why.TARGET_NOT_SCALABLE, "False")
+    assert "no /scale" in ready["message"]
+
+
+def test_a_refused_scale_leaves_the_planner_memory_as_it_was(world: World) -> None:
+    world.scale_error = ApiException(status=403, reason="Forbidden")
+    memory = run(world, body())
+    assert world.writes == []
+    ready = condition(world.statuses[-1], why.READY)
+    assert (ready["reason"], ready["status"]) == (why.SCALE_FAILED, "False")
+    assert "HTTP 403" in ready["message"]
+    assert memory.planner_state is not None
+    assert memory.planner_state.events == ()
+
+
+def test_a_restart_does_not_scale_down_at_once(world: World) -> None:
+    world.replicas = 6
+    world.source.reading = LoadSeries.from_pairs([(NOW, 5.0)])
+    before = {"lastScaleTime": "2026-01-01T11:59:00Z", "desiredReplicas": 6}
+    run(world, body(status=before))
+    assert world.writes == []
+    assert world.statuses[-1]["lastDecision"]["reason"] == "ScaleDownStabilising"
+    assert world.statuses[-1]["lastScaleTime"] == "2026-01-01T11:59:00Z"
+
+
+def test_a_horizontal_pod_autoscaler_on_the_target_is_a_conflict(world: World) -> None:
+    world.hpas = {("ns", "apps", "Deployment", "web"): ["web-hpa"]}
+    run(world, body())
+    conflict = condition(world.statuses[-1], why.AUTOSCALER_CONFLICT)
+    assert conflict["status"] == "True"
+    assert "web-hpa" in conflict["message"]
+    assert why.EVENT_AUTOSCALER_CONFLICT in [reason for _, reason, _ in world.events]
+
+
+def test_a_status_whose_only_change_is_the_load_is_refreshed_once_a_minute(world: World) -> None:
+    memory = run(world, body())  # scales to 5
+    world.source.reading = LoadSeries.from_pairs([(NOW + 2, 46.0)])
+    run(world, body(), memory, now=NOW + 2)
+    world.source.reading = LoadSeries.from_pairs([(NOW + 4, 47.0)])
+    run(world, body(), memory, now=NOW + 4)
+    assert len(world.statuses) == 2  # the scale-up, then the first WithinTolerance
+    world.source.reading = LoadSeries.from_pairs([(NOW + 70, 48.0)])
+    run(world, body(), memory, now=NOW + 70)
+    assert len(world.statuses) == 3
+    assert world.statuses[-1]["load"] == 48.0
+    world.source.reading = LoadSeries.from_pairs([(NOW + 72, 95.0)])
+    run(world, body(), memory, now=NOW + 72)
+    assert world.statuses[-1]["desiredReplicas"] == 10  # a new decision is written at once
