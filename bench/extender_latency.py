@@ -35,6 +35,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ebbtide.api.resources import NodeFacts, NodeName, Resources
 from ebbtide.extender.config import ExtenderConfig
 from ebbtide.extender.config_reload import ConfigHolder
 from ebbtide.extender.event_loop import new_event_loop
@@ -45,15 +46,7 @@ from ebbtide.extender.service import ExtenderService
 from ebbtide.extender.telemetry import Telemetry
 from ebbtide.kube.node_cache import NodeCache
 from ebbtide.metrics.node_load import LoadSample, NodeLoadReport
-from ebbtide.scoring.values import (
-    BoundPod,
-    Bytes,
-    Millicores,
-    NodeFacts,
-    NodeName,
-    ResourceAmounts,
-    Utilisation,
-)
+from ebbtide.scoring.values import BoundPod, Utilisation
 
 RESULTS = Path(__file__).parent / "results" / "extender_latency.json"
 TARGET_P99_MS = 5.0
@@ -75,7 +68,7 @@ def synthetic_cluster(size: int, *, seed: int) -> tuple[NodeCache, NodeLoadRepor
     nodes = [
         NodeFacts(
             name=NodeName(name),
-            allocatable=ResourceAmounts(cpu=Millicores(16000), memory=Bytes(64 * GI)),
+            allocatable=Resources(cpu_millis=16000, memory_bytes=64 * GI),
             labels={
                 "kubernetes.io/hostname": name,
                 "topology.kubernetes.io/zone": f"zone-{index % 3}",
@@ -92,9 +85,9 @@ def synthetic_cluster(size: int, *, seed: int) -> tuple[NodeCache, NodeLoadRepor
         BoundPod(
             uid=f"bound-{index}",
             node=NodeName(rng.choice(names)),
-            requests=ResourceAmounts(
-                cpu=Millicores(rng.choice([100, 250, 500, 1000])),
-                memory=Bytes(rng.choice([128, 256, 512, 1024]) * 1024**2),
+            requests=Resources(
+                cpu_millis=rng.choice([100, 250, 500, 1000]),
+                memory_bytes=rng.choice([128, 256, 512, 1024]) * 1024**2,
             ),
         )
         for index in range(size * 10)

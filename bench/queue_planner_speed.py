@@ -32,14 +32,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ebbtide.queueing import (
-    PendingWorkload,
-    QueueOrder,
-    QueueSpec,
-    Resources,
-    Snapshot,
-    plan_admissions,
-)
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import PendingWorkload, QueueOrder, QueueSpec, Snapshot, plan_admissions
 
 RESULTS = Path(__file__).parent / "results" / "queue_planner_speed.json"
 GI = 1024**3

@@ -49,7 +49,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ebbtide.queueing import QueueOrder, QueueSpec, Resources
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import QueueOrder, QueueSpec
 from queue_sim import Job, SimResult, simulate
 
 RESULTS = Path(__file__).parent / "results"

@@ -18,14 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ebbtide.queueing import (
-    PendingWorkload,
-    QueueSpec,
-    Resources,
-    Snapshot,
-    WorkloadRef,
-    plan_admissions,
-)
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import PendingWorkload, QueueSpec, Snapshot, WorkloadRef, plan_admissions
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 

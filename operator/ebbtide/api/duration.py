@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from ebbtide.api.rules import Rule
+from ebbtide.errors import InvalidDurationError
 
 #: Longest duration string the CRD accepts (bounds CEL's cost estimate).
 MAX_LENGTH = 64
@@ -50,15 +51,20 @@ FORMAT_RULE = Rule(
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse a duration string; raises ValueError with :data:`FORMAT_RULE`'s message."""
-    if not FORMAT_RULE.check(text) or len(text) > MAX_LENGTH:
-        raise ValueError(f"{text!r} {FORMAT_RULE.message}")
+    """Parse a duration string.
+
+    Raises :class:`~ebbtide.errors.InvalidDurationError` (a ValueError) with
+    :data:`FORMAT_RULE`'s message for anything else: whitespace, a sign, a digit other than
+    ASCII 0-9, more than :data:`MAX_LENGTH` characters; and for a duration longer than Go's.
+    """
+    if not isinstance(text, str) or len(text) > MAX_LENGTH or not FORMAT_RULE.check(text):
+        raise InvalidDurationError(f"{text!r} {FORMAT_RULE.message}")
     total_ns = sum(
         (Decimal(number) * _UNITS_NS[unit] for number, unit in _COMPONENT.findall(text)),
         start=Decimal(0),
     )
     if total_ns > _MAX_NS:
-        raise ValueError(f"{text!r} is longer than the longest duration (about 292 years)")
+        raise InvalidDurationError(f"{text!r} is longer than the longest duration (about 292 years)")
     return timedelta(microseconds=int((total_ns / 1000).to_integral_value()))
 
 

@@ -24,13 +24,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
+from ebbtide.api.duration import parse_duration
+from ebbtide.api.resources import TERMINAL_PHASES, Resources, pod_requests
+from ebbtide.errors import InvalidDurationError
 from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, QUEUE_POSITION, SCHEDULING_GATE, WAITING_REASON
-from ebbtide.kube.workload_requests import job_requests, pod_requests
-from ebbtide.queueing import InvalidDurationError, Resources, expected_duration_from_annotations
 
-_TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+#: How long a workload expects to run (a duration such as ``90s`` or ``1h30m``); read by the
+#: ShortestJobFirst order.
+EXPECTED_DURATION_ANNOTATION: Final = "ebbtide.io/expected-duration"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -98,6 +101,37 @@ def controlling_job_uid(metadata: Mapping[str, Any]) -> str | None:
     return None
 
 
+def expected_duration_from_annotations(annotations: Mapping[str, str]) -> timedelta | None:
+    """The expected duration a workload declares, or ``None`` when it declares none.
+
+    Raises :class:`~ebbtide.errors.InvalidDurationError` when the annotation is present but
+    malformed, so the caller can tell the user instead of silently sorting the workload last.
+    """
+    text = annotations.get(EXPECTED_DURATION_ANNOTATION)
+    return None if text is None else parse_duration(text)
+
+
+def job_pod_count(spec: Mapping[str, Any]) -> int:
+    """How many pods a Job ``spec`` runs at once: ``parallelism`` (default 1), but never more
+    than ``completions`` when that is set, because the Job controller never runs more pods than
+    completions remain."""
+    parallelism = spec.get("parallelism")
+    count = 1 if parallelism is None else int(parallelism)
+    completions = spec.get("completions")
+    if completions is not None:
+        count = min(count, int(completions))
+    return max(0, count)
+
+
+def job_requests(spec: Mapping[str, Any]) -> Resources:
+    """The requests of a Job ``spec``: its pod template's
+    (:func:`~ebbtide.api.resources.pod_requests`) times :func:`job_pod_count`."""
+    template_spec = (spec.get("template") or {}).get("spec") or {}
+    per_pod = pod_requests(template_spec, path="spec.template.spec")
+    count = job_pod_count(spec)
+    return Resources(per_pod.cpu_millis * count, per_pod.memory_bytes * count)
+
+
 def _common(kind: str, obj: Mapping[str, Any], *, queue: str | None) -> dict[str, Any]:
     metadata = obj.get("metadata") or {}
     annotations = metadata.get("annotations") or {}
@@ -133,8 +167,8 @@ def read_pod(obj: Mapping[str, Any]) -> PodRecord:
     gates = [str(gate.get("name")) for gate in spec.get("schedulingGates") or ()]
     gated = SCHEDULING_GATE in gates
     deleting = metadata.get("deletionTimestamp") is not None
-    active = bool(spec.get("nodeName")) and phase not in _TERMINAL_PHASES
-    if phase in _TERMINAL_PHASES or (gated and deleting):
+    active = bool(spec.get("nodeName")) and phase not in TERMINAL_PHASES
+    if phase in TERMINAL_PHASES or (gated and deleting):
         state = WorkloadState.FINISHED
     elif gated:
         state = WorkloadState.PENDING

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ebbtide.scoring.kube_objects import read_node
+from ebbtide.api.resources import NodeFacts, read_node
 from ebbtide.scoring.node_table import IntArray, NodeTable
-from ebbtide.scoring.values import NodeFacts
 
 _Key = tuple[object, object]
 

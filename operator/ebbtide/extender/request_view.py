@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ebbtide.errors import MalformedObjectError
 from ebbtide.extender.name_rows import NameRows
 from ebbtide.extender.protocol import BadRequestError, ExtenderArgs
 from ebbtide.extender.request_nodes import RequestNodes
 from ebbtide.scoring.node_table import IntArray, NodeTable
-from ebbtide.scoring.shapes import MalformedObjectError
 
 
 @dataclass(frozen=True, eq=False, slots=True)

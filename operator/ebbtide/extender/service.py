@@ -20,6 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ebbtide.api.resources import NodeName, Resources
+from ebbtide.errors import MalformedObjectError
 from ebbtide.extender.config import ScoringSettings
 from ebbtide.extender.load_board import LoadBoard
 from ebbtide.extender.protocol import (
@@ -37,9 +39,8 @@ from ebbtide.scoring.kube_objects import read_pod
 from ebbtide.scoring.node_table import NodeTable, gather
 from ebbtide.scoring.overload import overloaded
 from ebbtide.scoring.profiles import ScoringProfile
-from ebbtide.scoring.shapes import MalformedObjectError
 from ebbtide.scoring.snapshot import ClusterSnapshot
-from ebbtide.scoring.values import NodeName, PodFacts, ResourceAmounts
+from ebbtide.scoring.values import PodFacts
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class ClusterSource(Protocol):
 
     def snapshot(self) -> ClusterSnapshot: ...
 
-    def assume(self, *, uid: str, nodes: Sequence[NodeName], requests: ResourceAmounts) -> None: ...
+    def assume(self, *, uid: str, nodes: Sequence[NodeName], requests: Resources) -> None: ...
 
 
 class ExtenderService:

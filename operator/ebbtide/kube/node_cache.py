@@ -29,13 +29,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ebbtide.api.resources import NodeFacts, NodeName, Resources, read_node
+from ebbtide.errors import MalformedObjectError
 from ebbtide.kube.informer import Informer
-from ebbtide.scoring.kube_objects import pod_uid, read_bound_pod, read_node
+from ebbtide.scoring.kube_objects import pod_uid, read_bound_pod
 from ebbtide.scoring.node_table import NodeTable, frozen
 from ebbtide.scoring.ring import DEFAULT_VIRTUAL_NODES, HashRing
-from ebbtide.scoring.shapes import MalformedObjectError
 from ebbtide.scoring.snapshot import ClusterSnapshot, ring_for
-from ebbtide.scoring.values import BoundPod, NodeFacts, NodeName, ResourceAmounts
+from ebbtide.scoring.values import BoundPod
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class NodeCache:
                     self._publish_locked()
         return self._snapshot
 
-    def assume(self, *, uid: str, nodes: Sequence[NodeName], requests: ResourceAmounts) -> None:
+    def assume(self, *, uid: str, nodes: Sequence[NodeName], requests: Resources) -> None:
         """Charge a pod the scheduler is placing to ``nodes``, each carrying an equal share.
 
         Replaces an earlier assumption for the same pod; ignored for a pod already bound, for a
@@ -113,8 +114,8 @@ class NodeCache:
             return
         assumption = _Assumption(
             nodes=tuple(nodes),
-            cpu_share=requests.cpu / len(nodes),
-            memory_share=requests.memory / len(nodes),
+            cpu_share=requests.cpu_millis / len(nodes),
+            memory_share=requests.memory_bytes / len(nodes),
             expires_at=self._clock() + self.assume_ttl,
         )
         with self._lock:
@@ -256,7 +257,9 @@ class NodeCache:
             self._memory[row] += memory
 
     def _charge_pod_locked(self, pod: BoundPod, *, sign: float) -> None:
-        self._charge_locked(pod.node, cpu=sign * pod.requests.cpu, memory=sign * pod.requests.memory)
+        self._charge_locked(
+            pod.node, cpu=sign * pod.requests.cpu_millis, memory=sign * pod.requests.memory_bytes
+        )
 
     def _charge_assumption_locked(self, assumption: _Assumption, *, sign: float) -> None:
         for node in assumption.nodes:

@@ -9,14 +9,10 @@ workload waits in :mod:`.reasons`; :func:`resume_cursors` (:mod:`.cursors`) find
 queues' turns again after a restart. Nothing here performs I/O.
 """
 
+from ebbtide.api.resources import Resources
+from ebbtide.errors import InvalidSnapshotError, QueueingError
 from ebbtide.queueing.cursors import PastAdmission, resume_cursors
-from ebbtide.queueing.durations import (
-    EXPECTED_DURATION_ANNOTATION,
-    expected_duration_from_annotations,
-    parse_duration,
-)
 from ebbtide.queueing.entitlement import Entitlement, QueueDemand, cohort_entitlements
-from ebbtide.queueing.errors import InvalidDurationError, InvalidSnapshotError, QueueingError
 from ebbtide.queueing.model import (
     DEFAULT_COHORT,
     AdmittedWorkload,
@@ -30,7 +26,7 @@ from ebbtide.queueing.model import (
 from ebbtide.queueing.plan import Admission, AdmissionPlan, QueueStatus, WaitingWorkload
 from ebbtide.queueing.planner import plan_admissions
 from ebbtide.queueing.reasons import NEVER_ADMITTABLE, WaitReason
-from ebbtide.queueing.resources import ResourceLimit, Resources
+from ebbtide.queueing.resources import ResourceLimit
 from ebbtide.queueing.shares import (
     Share,
     ShareAfterAdmission,
@@ -40,13 +36,11 @@ from ebbtide.queueing.shares import (
 
 __all__ = [
     "DEFAULT_COHORT",
-    "EXPECTED_DURATION_ANNOTATION",
     "NEVER_ADMITTABLE",
     "Admission",
     "AdmissionPlan",
     "AdmittedWorkload",
     "Entitlement",
-    "InvalidDurationError",
     "InvalidSnapshotError",
     "PastAdmission",
     "PendingWorkload",
@@ -66,8 +60,6 @@ __all__ = [
     "WorkloadRef",
     "cohort_entitlements",
     "dominant_share",
-    "expected_duration_from_annotations",
-    "parse_duration",
     "plan_admissions",
     "resume_cursors",
     "usage_by_queue",

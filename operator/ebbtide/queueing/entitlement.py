@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ebbtide.api.resources import RESOURCE_NAMES, ResourceName, Resources
 from ebbtide.queueing.model import QueueSpec
-from ebbtide.queueing.resources import RESOURCE_NAMES, ResourceName, Resources
 from ebbtide.queueing.waterfill import Claim, water_fill
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Final
 
-from ebbtide.queueing.resources import Resources
+from ebbtide.api.resources import Resources
 
 _BINARY_SUFFIXES: Final = (("Ti", 1024**4), ("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024))
 

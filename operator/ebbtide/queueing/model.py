@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final, NamedTuple
 
-from ebbtide.queueing.resources import ResourceLimit, Resources
+from ebbtide.api.resources import Resources
+from ebbtide.queueing.resources import ResourceLimit
 
 DEFAULT_COHORT: Final = ""
 """The cohort of queues that name none: the whole cluster."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ebbtide.api.resources import Resources
 from ebbtide.queueing.entitlement import Entitlement
 from ebbtide.queueing.model import PendingWorkload
 from ebbtide.queueing.reasons import WaitReason
-from ebbtide.queueing.resources import Resources
 from ebbtide.queueing.shares import Share, ShareAfterAdmission, ShareBeforeAdmission
 
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+from ebbtide.api.resources import Resources
 from ebbtide.queueing.entitlement import QueueDemand, cohort_entitlements
 from ebbtide.queueing.fair_walk import CohortState, QueueState, walk
 from ebbtide.queueing.model import PendingWorkload, QueueOrder, QueueSpec, Snapshot
 from ebbtide.queueing.orders import order_workloads
 from ebbtide.queueing.plan import AdmissionPlan, QueueStatus, WaitingWorkload
 from ebbtide.queueing.positions import cohort_positions
-from ebbtide.queueing.resources import Resources
 from ebbtide.queueing.shares import dominant_share
 from ebbtide.queueing.triage import never_admittable
 from ebbtide.queueing.validation import validate_snapshot

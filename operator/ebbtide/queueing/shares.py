@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import NewType
 
+from ebbtide.api.resources import Resources
+from ebbtide.errors import QueueingError
 from ebbtide.queueing.entitlement import Entitlement
-from ebbtide.queueing.errors import QueueingError
-from ebbtide.queueing.resources import Resources
 
 
 @dataclass(frozen=True, slots=True, eq=False)

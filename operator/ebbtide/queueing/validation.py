@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 
-from ebbtide.queueing.errors import InvalidSnapshotError
+from ebbtide.errors import InvalidSnapshotError
 from ebbtide.queueing.model import Snapshot
 
 

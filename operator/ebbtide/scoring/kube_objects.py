@@ -2,7 +2,7 @@
 
 Objects arrive from two places: the scheduler's requests and the node cache's watch. Both are
 untrusted in shape, so every field read here is type-checked and a malformed object raises
-:class:`~ebbtide.scoring.shapes.MalformedObjectError` naming the offending field; absent optional
+:class:`~ebbtide.errors.MalformedObjectError` naming the offending field; absent optional
 fields get their Kubernetes defaults. Affinity requirements the API server would reject (``Gt``
 with two values, ``In`` with none) are malformed too.
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ebbtide.scoring import shapes
+from ebbtide.api import shapes
+from ebbtide.api.resources import SCHEDULER_NON_ZERO, TERMINAL_PHASES, NodeName, pod_requests
+from ebbtide.errors import MalformedObjectError
 from ebbtide.scoring.affinity_terms import (
     INTEGER,
     NODE_NAME_FIELD,
@@ -21,36 +23,11 @@ from ebbtide.scoring.affinity_terms import (
     Operator,
     PreferredTerm,
 )
-from ebbtide.scoring.pod_requests import effective_requests, resource_amounts
-from ebbtide.scoring.shapes import MalformedObjectError
-from ebbtide.scoring.values import (
-    AFFINITY_KEY,
-    SCORING_PROFILE_ANNOTATION,
-    BoundPod,
-    NodeFacts,
-    NodeName,
-    PodFacts,
-)
+from ebbtide.scoring.values import AFFINITY_KEY, SCORING_PROFILE_ANNOTATION, BoundPod, PodFacts
 
-_TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 _VALUELESS = frozenset({Operator.EXISTS, Operator.DOES_NOT_EXIST})
 _NUMERIC = frozenset({Operator.GT, Operator.LT})
 _PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
-
-
-def read_node(node: object) -> NodeFacts:
-    """A node's name, labels, allocatable CPU and memory, and whether it is cordoned."""
-    node = shapes.mapping(node, "node")
-    metadata = shapes.mapping(node.get("metadata"), "node.metadata")
-    spec = shapes.optional_mapping(node.get("spec"), "node.spec")
-    status = shapes.optional_mapping(node.get("status"), "node.status")
-    allocatable = shapes.optional_mapping(status.get("allocatable"), "node.status.allocatable")
-    return NodeFacts(
-        name=NodeName(shapes.text(metadata.get("name"), "node.metadata.name")),
-        allocatable=resource_amounts(allocatable, "node.status.allocatable"),
-        labels=shapes.string_map(metadata.get("labels"), "node.metadata.labels"),
-        schedulable=spec.get("unschedulable") is not True,
-    )
 
 
 def read_pod(pod: object) -> PodFacts:
@@ -64,7 +41,7 @@ def read_pod(pod: object) -> PodFacts:
         uid=shapes.text(metadata.get("uid", ""), "Pod.metadata.uid"),
         namespace=shapes.text(metadata.get("namespace", ""), "Pod.metadata.namespace"),
         name=shapes.text(metadata.get("name", ""), "Pod.metadata.name"),
-        requests=effective_requests(spec, path="Pod.spec"),
+        requests=pod_requests(spec, path="Pod.spec", unrequested=SCHEDULER_NON_ZERO),
         preferred_terms=_preferred_terms(spec),
         affinity_key=labels.get(AFFINITY_KEY, annotations.get(AFFINITY_KEY)),
         profile_name=annotations.get(SCORING_PROFILE_ANNOTATION),
@@ -77,13 +54,13 @@ def read_bound_pod(pod: object) -> BoundPod | None:
     spec = shapes.optional_mapping(pod.get("spec"), "pod.spec")
     status = shapes.optional_mapping(pod.get("status"), "pod.status")
     node = spec.get("nodeName")
-    if not node or status.get("phase") in _TERMINAL_PHASES:
+    if not node or status.get("phase") in TERMINAL_PHASES:
         return None
     metadata = shapes.optional_mapping(pod.get("metadata"), "pod.metadata")
     return BoundPod(
         uid=shapes.text(metadata.get("uid"), "pod.metadata.uid"),
         node=NodeName(shapes.text(node, "pod.spec.nodeName")),
-        requests=effective_requests(spec, path="pod.spec"),
+        requests=pod_requests(spec, path="pod.spec", unrequested=SCHEDULER_NON_ZERO),
     )
 
 

@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from ebbtide.scoring.values import NodeFacts, NodeName
+from ebbtide.api.resources import NodeFacts, NodeName
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -49,9 +49,11 @@ class NodeTable:
         return cls(
             names=tuple(node.name for node in ordered),
             index={node.name: row for row, node in enumerate(ordered)},
-            allocatable_cpu=frozen(np.array([node.allocatable.cpu for node in ordered], dtype=np.float64)),
+            allocatable_cpu=frozen(
+                np.array([node.allocatable.cpu_millis for node in ordered], dtype=np.float64)
+            ),
             allocatable_memory=frozen(
-                np.array([node.allocatable.memory for node in ordered], dtype=np.float64)
+                np.array([node.allocatable.memory_bytes for node in ordered], dtype=np.float64)
             ),
             schedulable=frozen(np.array([node.schedulable for node in ordered], dtype=np.bool_)),
             labels=_index_labels(ordered),

@@ -74,8 +74,8 @@ def factor_scores(
         allocatable_memory=table.allocatable_memory[rows],
         requested_cpu=candidates.requested_cpu,
         requested_memory=candidates.requested_memory,
-        pod_cpu=float(pod.requests.cpu),
-        pod_memory=float(pod.requests.memory),
+        pod_cpu=float(pod.requests.cpu_millis),
+        pod_memory=float(pod.requests.memory_bytes),
     )
     scores: dict[Factor, FloatArray | None] = {}
     for factor in _FACTORS:

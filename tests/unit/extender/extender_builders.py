@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from ebbtide.api.resources import read_node
 from ebbtide.extender.config import ExtenderConfig
 from ebbtide.extender.config_reload import ConfigHolder
 from ebbtide.extender.runtime import Extender
 from ebbtide.kube.node_cache import NodeCache
 from ebbtide.metrics.node_load import LoadSample, NodeLoadReport
-from ebbtide.scoring.kube_objects import read_bound_pod, read_node
+from ebbtide.scoring.kube_objects import read_bound_pod
 from ebbtide.scoring.values import Utilisation
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -40,7 +41,10 @@ def node_object(
     return {
         "metadata": {"name": name, "resourceVersion": version, "labels": dict(labels or {})},
         "spec": {"unschedulable": True} if unschedulable else {},
-        "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": "110"}},
+        "status": {
+            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
     }
 
 

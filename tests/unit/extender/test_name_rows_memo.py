@@ -4,9 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ebbtide.api.resources import NodeFacts, NodeName, Resources
 from ebbtide.extender.name_rows import NameRows
 from ebbtide.scoring.node_table import NodeTable
-from ebbtide.scoring.values import NO_RESOURCES, NodeFacts, NodeName
 
 pytestmark = pytest.mark.unit
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 UNTIMED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 NAMES = [f"node-{index}" for index in range(12)]
-TABLE = NodeTable.build([NodeFacts(name=NodeName(name), allocatable=NO_RESOURCES) for name in NAMES])
+TABLE = NodeTable.build([NodeFacts(name=NodeName(name), allocatable=Resources.ZERO) for name in NAMES])
 
 requests = st.lists(
     st.one_of(
@@ -42,7 +42,7 @@ def test_a_new_table_is_never_answered_from_the_old_one() -> None:
     memo = NameRows()
     memo.resolve(TABLE, NAMES)
     smaller = NodeTable.build(
-        [NodeFacts(name=NodeName(name), allocatable=NO_RESOURCES) for name in NAMES[6:]]
+        [NodeFacts(name=NodeName(name), allocatable=Resources.ZERO) for name in NAMES[6:]]
     )
     rows, unknown = memo.resolve(smaller, NAMES)
     assert [smaller.names[row] for row in rows.tolist()] == NAMES[6:]

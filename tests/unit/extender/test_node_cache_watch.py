@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from extender_builders import filled_cache, node_object, pod_object
 
+from ebbtide.api.resources import NodeName, Resources, read_node
 from ebbtide.kube.node_cache import POD_FIELD_SELECTOR, NodeCache
-from ebbtide.scoring.kube_objects import read_bound_pod, read_node
-from ebbtide.scoring.values import Bytes, Millicores, NodeName, ResourceAmounts
+from ebbtide.scoring.kube_objects import read_bound_pod
 
 pytestmark = pytest.mark.unit
 
@@ -81,7 +81,7 @@ def test_cordoned_nodes_stay_in_the_table_but_leave_the_ring() -> None:
     assert snapshot.ring.member_ids.tolist() == [snapshot.table.index["n1"]]
 
 
-POD_REQUESTS = ResourceAmounts(cpu=Millicores(1000), memory=Bytes(GI))
+POD_REQUESTS = Resources(cpu_millis=1000, memory_bytes=GI)
 
 
 def test_an_assumed_pod_counts_at_once_and_is_replaced_by_its_binding() -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from requests import ConnectionError as RequestsConnectionError
 
+from ebbtide.api.resources import NodeFacts, NodeName, Resources
 from ebbtide.extender.load_board import LoadBoard, refresh_forever
 from ebbtide.metrics.node_load import (
     LoadSample,
@@ -18,7 +19,7 @@ from ebbtide.metrics.node_load import (
     samples_by_node,
 )
 from ebbtide.scoring.node_table import NodeTable
-from ebbtide.scoring.values import Bytes, Millicores, NodeFacts, NodeName, ResourceAmounts, Utilisation
+from ebbtide.scoring.values import Utilisation
 
 pytestmark = pytest.mark.unit
 
@@ -91,7 +92,7 @@ def test_an_unreachable_prometheus_is_a_load_error() -> None:
 
 TABLE = NodeTable.build(
     [
-        NodeFacts(name=NodeName(name), allocatable=ResourceAmounts(cpu=Millicores(1000), memory=Bytes(1)))
+        NodeFacts(name=NodeName(name), allocatable=Resources(cpu_millis=1000, memory_bytes=1))
         for name in ("n1", "n2", "n3")
     ]
 )

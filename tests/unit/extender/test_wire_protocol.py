@@ -8,6 +8,7 @@ from extender_builders import FIXTURES, fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ebbtide.api.resources import NodeFacts, NodeName, Resources
 from ebbtide.extender.protocol import (
     PriorityEncoder,
     decode_args,
@@ -16,7 +17,6 @@ from ebbtide.extender.protocol import (
     encode_priorities,
 )
 from ebbtide.scoring.node_table import NodeTable
-from ebbtide.scoring.values import NO_RESOURCES, NodeFacts, NodeName
 
 pytestmark = pytest.mark.unit
 
@@ -69,7 +69,9 @@ names = st.lists(st.text(min_size=1, max_size=20), min_size=0, max_size=30, uniq
 @settings(UNTIMED)
 @given(names, st.data())
 def test_the_precomputed_encoder_writes_what_json_would(all_names: list[str], data: st.DataObject) -> None:
-    table = NodeTable.build([NodeFacts(name=NodeName(name), allocatable=NO_RESOURCES) for name in all_names])
+    table = NodeTable.build(
+        [NodeFacts(name=NodeName(name), allocatable=Resources.ZERO) for name in all_names]
+    )
     chosen = data.draw(st.lists(st.sampled_from(all_names), unique=True) if all_names else st.just([]))
     rows, _ = table.rows_of(chosen)
     scores = np.array(

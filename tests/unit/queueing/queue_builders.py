@@ -5,16 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from ebbtide.queueing import (
-    PendingWorkload,
-    QueueOrder,
-    QueueSpec,
-    ResourceLimit,
-    Resources,
-    Snapshot,
-    parse_duration,
-    plan_admissions,
-)
+from ebbtide.api.duration import parse_duration
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import PendingWorkload, QueueOrder, QueueSpec, ResourceLimit, Snapshot, plan_admissions
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 GI = 1024**3

@@ -2,7 +2,8 @@ from fractions import Fraction
 
 import pytest
 
-from ebbtide.queueing import Entitlement, QueueingError, Resources, Share, dominant_share
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import Entitlement, QueueingError, Share, dominant_share
 
 pytestmark = pytest.mark.unit
 

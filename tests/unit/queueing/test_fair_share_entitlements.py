@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from queue_builders import GI, QueueBuilder, cores, queue
 
-from ebbtide.queueing import QueueDemand, QueueSpec, ResourceLimit, Resources, cohort_entitlements
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import QueueDemand, QueueSpec, ResourceLimit, cohort_entitlements
 from ebbtide.queueing.waterfill import Claim, water_fill
 
 pytestmark = pytest.mark.unit

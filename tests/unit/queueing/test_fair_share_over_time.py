@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from queue_builders import T0
 
-from ebbtide.queueing import PendingWorkload, QueueSpec, Resources, Snapshot, plan_admissions
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import PendingWorkload, QueueSpec, Snapshot, plan_admissions
 
 pytestmark = pytest.mark.unit
 

@@ -9,15 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from queue_builders import GI, T0
 
-from ebbtide.queueing import (
-    PendingWorkload,
-    QueueOrder,
-    QueueSpec,
-    ResourceLimit,
-    Resources,
-    Snapshot,
-    plan_admissions,
-)
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import PendingWorkload, QueueOrder, QueueSpec, ResourceLimit, Snapshot, plan_admissions
 from ebbtide.queueing.orders import order_workloads
 
 pytestmark = pytest.mark.unit

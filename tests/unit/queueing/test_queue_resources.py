@@ -1,12 +1,7 @@
 import pytest
 
-from ebbtide.queueing import (
-    AdmittedWorkload,
-    InvalidSnapshotError,
-    ResourceLimit,
-    Resources,
-    usage_by_queue,
-)
+from ebbtide.api.resources import Resources
+from ebbtide.queueing import AdmittedWorkload, InvalidSnapshotError, ResourceLimit, usage_by_queue
 
 pytestmark = pytest.mark.unit
 

@@ -6,25 +6,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ebbtide.api.resources import NodeFacts, NodeName, Resources
 from ebbtide.scoring.affinity_terms import LabelRequirement, Operator, PreferredTerm
 from ebbtide.scoring.node_table import NodeTable
 from ebbtide.scoring.scorer import Candidates
 from ebbtide.scoring.snapshot import ClusterSnapshot
-from ebbtide.scoring.values import (
-    Bytes,
-    Millicores,
-    NodeFacts,
-    NodeName,
-    PodFacts,
-    ResourceAmounts,
-)
+from ebbtide.scoring.values import PodFacts
 
 GI = 1024**3
 
 
-def amounts(cpu: int = 0, memory_gi: float = 0) -> ResourceAmounts:
+def amounts(cpu: int = 0, memory_gi: float = 0) -> Resources:
     """CPU in millicores, memory in GiB."""
-    return ResourceAmounts(cpu=Millicores(cpu), memory=Bytes(int(memory_gi * GI)))
+    return Resources(cpu_millis=cpu, memory_bytes=int(memory_gi * GI))
 
 
 def node(
@@ -91,11 +85,11 @@ def candidates(
 
 
 def snapshot_of(
-    nodes: Sequence[NodeFacts], *, requested: Mapping[str, ResourceAmounts] | None = None
+    nodes: Sequence[NodeFacts], *, requested: Mapping[str, Resources] | None = None
 ) -> ClusterSnapshot:
     """A snapshot of the nodes with the given amounts already requested on them."""
     table = NodeTable.build(nodes)
     used = requested or {}
-    cpu = np.array([used.get(name, amounts()).cpu for name in table.names], dtype=np.float64)
-    memory = np.array([used.get(name, amounts()).memory for name in table.names], dtype=np.float64)
+    cpu = np.array([used.get(name, amounts()).cpu_millis for name in table.names], dtype=np.float64)
+    memory = np.array([used.get(name, amounts()).memory_bytes for name in table.names], dtype=np.float64)
     return ClusterSnapshot.of(table=table, requested_cpu=cpu, requested_memory=memory)

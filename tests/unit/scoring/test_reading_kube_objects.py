@@ -4,11 +4,10 @@ from typing import Any
 
 import pytest
 
+from ebbtide.api.resources import SCHEDULER_NON_ZERO, millicores, read_node, whole_units
+from ebbtide.errors import InvalidQuantityError, MalformedObjectError
 from ebbtide.scoring.affinity_terms import LabelRequirement, NameRequirement, Operator, PreferredTerm
-from ebbtide.scoring.kube_objects import read_bound_pod, read_node, read_pod
-from ebbtide.scoring.pod_requests import DEFAULT_CPU_REQUEST, DEFAULT_MEMORY_REQUEST
-from ebbtide.scoring.quantity import InvalidQuantityError, millicores, whole_units
-from ebbtide.scoring.shapes import MalformedObjectError
+from ebbtide.scoring.kube_objects import read_bound_pod, read_pod
 
 pytestmark = pytest.mark.unit
 
@@ -22,7 +21,7 @@ def container(cpu: str | None = None, memory: str | None = None, **extra: Any) -
 
 def pod_requests(spec: dict[str, Any]) -> tuple[int, int]:
     facts = read_pod({"metadata": {"uid": "u"}, "spec": spec})
-    return facts.requests.cpu, facts.requests.memory
+    return facts.requests.cpu_millis, facts.requests.memory_bytes
 
 
 @pytest.mark.parametrize(
@@ -35,7 +34,7 @@ def pod_requests(spec: dict[str, Any]) -> tuple[int, int]:
         ),
         pytest.param(
             {"containers": [container()]},
-            (DEFAULT_CPU_REQUEST, DEFAULT_MEMORY_REQUEST),
+            (SCHEDULER_NON_ZERO.cpu_millis, SCHEDULER_NON_ZERO.memory_bytes),
             id="no requests count as the scheduler's non-zero defaults",
         ),
         pytest.param(
@@ -171,7 +170,11 @@ def test_nodes_are_read_with_allocatable_labels_and_cordon() -> None:
             "status": {"allocatable": {"cpu": "3800m", "memory": "15Gi", "pods": "110"}},
         }
     )
-    assert (facts.name, facts.allocatable.cpu, facts.allocatable.memory) == ("n1", 3800, 15 * 1024**3)
+    assert (facts.name, facts.allocatable.cpu_millis, facts.allocatable.memory_bytes) == (
+        "n1",
+        3800,
+        15 * 1024**3,
+    )
     assert facts.labels == {"zone": "a"}
     assert facts.schedulable is False
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ebbtide.controllers.fairqueue.records import NodeRecord, QueueRecord, declared
-from ebbtide.queueing import Resources
+from ebbtide.api.resources import NodeFacts, Resources
+from ebbtide.controllers.fairqueue.records import QueueRecord, declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class CohortCapacity:
     declared_memory: bool
 
 
-def node_capacity(nodes: Iterable[NodeRecord]) -> Resources:
+def node_capacity(nodes: Iterable[NodeFacts]) -> Resources:
     """The allocatable total of the schedulable nodes."""
     return sum((node.allocatable for node in nodes if node.schedulable), Resources.ZERO)
 

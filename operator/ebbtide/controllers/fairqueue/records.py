@@ -1,4 +1,5 @@
-"""FairQueues, nodes and namespaces as the admission cycle needs them: plain records.
+"""FairQueues and namespaces as the admission cycle needs them: plain records (nodes are
+:func:`ebbtide.api.resources.read_node`'s).
 
 A FairQueue whose spec does not parse (it passed the API server's schema, so this means an
 operator older than the CRD) is kept with its error, so its status can say so, and takes no
@@ -7,7 +8,6 @@ part in admission: its workloads wait as if it did not exist.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,19 +15,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from ebbtide.api import FairQueueSpec, Quantity, ResourceAmounts, error_messages
-from ebbtide.kube.workload_requests import resource_list
-from ebbtide.queueing import QueueOrder, QueueSpec, ResourceLimit, Resources
+from ebbtide.api.resources import Resources, millicores, whole_units
+from ebbtide.queueing import QueueOrder, QueueSpec, ResourceLimit
 
 #: A declared amount per resource; None where the spec leaves the resource out.
 DeclaredAmounts = tuple[int | None, int | None]
 
 
 def _millis(quantity: Quantity | None) -> int | None:
-    return None if quantity is None else math.ceil(quantity.value * 1000)
+    return None if quantity is None else millicores(str(quantity))
 
 
 def _units(quantity: Quantity | None) -> int | None:
-    return None if quantity is None else math.ceil(quantity.value)
+    return None if quantity is None else whole_units(str(quantity))
 
 
 def declared(amounts: ResourceAmounts | None) -> DeclaredAmounts:
@@ -81,29 +81,6 @@ def read_queue(obj: Mapping[str, Any]) -> QueueRecord:
         message = "; ".join(error_messages(error)) or str(error)
         return QueueRecord(name=name, generation=generation, spec=None, error=message, status=status)
     return QueueRecord(name=name, generation=generation, spec=spec, status=status)
-
-
-@dataclass(frozen=True, slots=True)
-class NodeRecord:
-    """A node's allocatable resources, and whether new pods may be placed on it."""
-
-    name: str
-    allocatable: Resources
-    schedulable: bool
-
-
-def read_node(obj: Mapping[str, Any]) -> NodeRecord:
-    """A node is schedulable when it is not cordoned and its Ready condition is True."""
-    status = obj.get("status") or {}
-    ready = any(
-        condition.get("type") == "Ready" and condition.get("status") == "True"
-        for condition in status.get("conditions") or ()
-    )
-    return NodeRecord(
-        name=str((obj.get("metadata") or {}).get("name", "")),
-        allocatable=resource_list(status.get("allocatable")),
-        schedulable=ready and not (obj.get("spec") or {}).get("unschedulable", False),
-    )
 
 
 def read_namespace_labels(obj: Mapping[str, Any]) -> dict[str, str]:

@@ -15,19 +15,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from ebbtide.api.resources import Resources
 from ebbtide.api.workloads import WorkloadRecord, WorkloadState, parse_timestamp
 from ebbtide.controllers.fairqueue.capacity import CohortCapacity, cohort_capacities, node_capacity
 from ebbtide.controllers.fairqueue.records import QueueRecord
 from ebbtide.controllers.fairqueue.store import StoreView
-from ebbtide.queueing import (
-    PastAdmission,
-    PendingWorkload,
-    QueueOrder,
-    Resources,
-    Snapshot,
-    WorkloadRef,
-    resume_cursors,
-)
+from ebbtide.queueing import PastAdmission, PendingWorkload, QueueOrder, Snapshot, WorkloadRef, resume_cursors
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ebbtide.api import Condition, ConditionStatus, Quantity, set_condition
+from ebbtide.api.resources import Resources
 from ebbtide.controllers.fairqueue.records import QueueRecord
 from ebbtide.kube.queue_keys import (
     CONDITION_ACTIVE,
@@ -36,7 +37,7 @@ from ebbtide.kube.queue_keys import (
     REASON_INVALID_SPEC,
     REASON_NO_BACKLOG,
 )
-from ebbtide.queueing import NEVER_ADMITTABLE, Entitlement, QueueStatus, Resources, WaitingWorkload
+from ebbtide.queueing import NEVER_ADMITTABLE, Entitlement, QueueStatus, WaitingWorkload
 
 
 def amounts(cpu_millis: int, memory_bytes: int) -> dict[str, str]:

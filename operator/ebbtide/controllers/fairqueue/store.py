@@ -26,14 +26,9 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ebbtide.api.resources import NodeFacts, read_node
 from ebbtide.api.workloads import PodRecord, WorkloadRecord, WorkloadState, read_job, read_pod
-from ebbtide.controllers.fairqueue.records import (
-    NodeRecord,
-    QueueRecord,
-    read_namespace_labels,
-    read_node,
-    read_queue,
-)
+from ebbtide.controllers.fairqueue.records import QueueRecord, read_namespace_labels, read_queue
 
 Obj = Mapping[str, Any]
 KINDS = ("queues", "pods", "jobs", "nodes", "namespaces")
@@ -48,7 +43,7 @@ class StoreView:
     queues: Mapping[str, QueueRecord]
     workloads: Sequence[WorkloadRecord]
     active_pods: Sequence[PodRecord]
-    nodes: Sequence[NodeRecord]
+    nodes: Sequence[NodeFacts]
     namespaces: Mapping[str, Mapping[str, str]]
 
 
@@ -88,7 +83,7 @@ class QueueStore:
         self._queues: dict[str, QueueRecord] = {}
         self._pods: dict[str, PodRecord] = {}
         self._jobs: dict[str, WorkloadRecord] = {}
-        self._nodes: dict[str, NodeRecord] = {}
+        self._nodes: dict[str, NodeFacts] = {}
         self._namespaces: dict[str, dict[str, str]] = {}
         self._assumed: dict[str, tuple[WorkloadRecord, float]] = {}
 
@@ -211,6 +206,6 @@ def _signature(value: Any) -> Hashable:
     if isinstance(value, QueueRecord):
         # The generation moves with every spec change; status writes leave it alone.
         return (value.name, value.generation, value.error)
-    if isinstance(value, NodeRecord):
+    if isinstance(value, NodeFacts):
         return value
     return tuple(sorted(dict(value).items()))  # a namespace's labels

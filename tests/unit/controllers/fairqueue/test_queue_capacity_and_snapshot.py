@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ebbtide.api import FairQueueSpec
+from ebbtide.api.resources import NodeFacts, Resources
 from ebbtide.api.workloads import PodRecord, WorkloadRecord, WorkloadState
 from ebbtide.controllers.fairqueue.capacity import cohort_capacities, node_capacity
-from ebbtide.controllers.fairqueue.records import NodeRecord, QueueRecord
+from ebbtide.controllers.fairqueue.records import QueueRecord
 from ebbtide.controllers.fairqueue.snapshot import build_cycle_input
 from ebbtide.controllers.fairqueue.store import StoreView
-from ebbtide.queueing import Resources, WorkloadRef
+from ebbtide.queueing import WorkloadRef
 
 GI = 1024**3
 
@@ -20,8 +21,8 @@ def fq(name: str, **spec: Any) -> QueueRecord:
     return QueueRecord(name=name, generation=1, spec=FairQueueSpec.model_validate(spec))
 
 
-def node(name: str, cpu: int, *, schedulable: bool = True) -> NodeRecord:
-    return NodeRecord(name=name, allocatable=Resources(cpu * 1000, 32 * GI), schedulable=schedulable)
+def node(name: str, cpu: int, *, schedulable: bool = True) -> NodeFacts:
+    return NodeFacts(name=name, allocatable=Resources(cpu * 1000, 32 * GI), schedulable=schedulable)
 
 
 def workload(

@@ -6,16 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ebbtide.api import FairQueueSpec
+from ebbtide.api.resources import Resources
 from ebbtide.controllers.fairqueue.records import QueueRecord
 from ebbtide.controllers.fairqueue.status import desired_status
-from ebbtide.queueing import (
-    PendingWorkload,
-    QueueSpec,
-    Resources,
-    Snapshot,
-    WaitingWorkload,
-    plan_admissions,
-)
+from ebbtide.queueing import PendingWorkload, QueueSpec, Snapshot, WaitingWorkload, plan_admissions
 
 GI = 1024**3
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)

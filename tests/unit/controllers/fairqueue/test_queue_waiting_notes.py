@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ebbtide.api.resources import Resources
 from ebbtide.api.workloads import WorkloadRecord, WorkloadState
 from ebbtide.controllers.fairqueue.waiting import WaitingNote, WaitingNotes, position_label
-from ebbtide.queueing import Resources
 
 
 @pytest.mark.parametrize(

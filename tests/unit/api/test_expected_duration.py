@@ -2,12 +2,9 @@ from datetime import timedelta
 
 import pytest
 
-from ebbtide.queueing import (
-    EXPECTED_DURATION_ANNOTATION,
-    InvalidDurationError,
-    expected_duration_from_annotations,
-    parse_duration,
-)
+from ebbtide.api.duration import parse_duration
+from ebbtide.api.workloads import EXPECTED_DURATION_ANNOTATION, expected_duration_from_annotations
+from ebbtide.errors import InvalidDurationError
 
 pytestmark = pytest.mark.unit
 
@@ -44,3 +41,22 @@ def test_absent_annotation_means_no_expected_duration() -> None:
 def test_present_annotation_is_parsed() -> None:
     annotations = {EXPECTED_DURATION_ANNOTATION: "2m"}
     assert expected_duration_from_annotations(annotations) == timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("\u0665s", id="an Arabic-Indic five"),
+        pytest.param("1\uff10m", id="a fullwidth zero"),
+        pytest.param("\u00b2s", id="a superscript two"),
+    ],
+)
+def test_digits_other_than_ascii_are_rejected(text: str) -> None:
+    with pytest.raises(InvalidDurationError):
+        expected_duration_from_annotations({EXPECTED_DURATION_ANNOTATION: text})
+
+
+@pytest.mark.parametrize("text", ["9" * 60 + "h", "1" * 10_000 + "s", "99999999999999999999h"])
+def test_huge_durations_are_a_clear_error_not_an_overflow(text: str) -> None:
+    with pytest.raises(InvalidDurationError, match="duration"):
+        expected_duration_from_annotations({EXPECTED_DURATION_ANNOTATION: text})

@@ -9,11 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ebbtide.scoring.quantity import InvalidQuantityError
-
-
-class MalformedObjectError(ValueError):
-    """A Kubernetes object does not have the shape its API defines."""
+from ebbtide.errors import InvalidQuantityError, MalformedObjectError
 
 
 def mapping(value: object, path: str) -> Mapping[str, Any]:
