@@ -41,3 +41,8 @@ class QueueingError(InvalidInputError):
 
 class InvalidSnapshotError(QueueingError):
     """The snapshot breaks an invariant: a negative amount, a bad weight, a duplicate name."""
+
+
+class KubeError(EbbtideError):
+    """A Kubernetes API request failed. The classes that answer an HTTP status are in
+    :mod:`ebbtide.kube.errors` (they are also the client's ``ApiException``)."""

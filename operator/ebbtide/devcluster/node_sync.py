@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 
 from ebbtide.devcluster.nodes import DEV_NODE_LABEL, NodeSpec
+from ebbtide.kube.errors import ConflictError, NotFoundError, translated
 
 
 def _core(kubeconfig: Path) -> client.CoreV1Api:
@@ -26,11 +27,8 @@ def reconcile_nodes(kubeconfig: Path, nodes: list[NodeSpec]) -> None:
     wanted = {node.name for node in nodes}
     for node in nodes:
         if node.name not in existing:
-            try:
+            with contextlib.suppress(ConflictError), translated():
                 core.create_node(node.manifest())
-            except ApiException as error:
-                if error.status != 409:
-                    raise
     for name in sorted(existing - wanted):
         core.delete_node(name)
 
@@ -63,10 +61,10 @@ def wait_service_account(kubeconfig: Path, *, namespace: str, timeout_seconds: f
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         try:
-            core.read_namespaced_service_account("default", namespace)
+            with translated():
+                core.read_namespaced_service_account("default", namespace)
             return
-        except ApiException as error:
-            if error.status != 404:
-                raise
+        except NotFoundError:
+            pass
         time.sleep(0.2)
     raise TimeoutError(f"service account {namespace}/default not created after {timeout_seconds:.0f}s")

@@ -7,11 +7,13 @@ extender read access to nodes and pods.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
+
+from ebbtide.kube.errors import ConflictError, translated
 
 EXTENDER_USER = "ebbtide-extender"
 SCHEDULER_USER = "ebbtide-scheduler"
@@ -106,8 +108,5 @@ def ensure_component_rbac(kubeconfig: Path) -> None:
         "RoleBinding": lambda body: rbac.create_namespaced_role_binding(body["metadata"]["namespace"], body),
     }
     for kind, body in _objects():
-        try:
+        with contextlib.suppress(ConflictError), translated():
             create[kind](body)
-        except ApiException as error:
-            if error.status != 409:
-                raise

@@ -15,6 +15,7 @@ from typing import Any
 from kubernetes import client
 
 from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
+from ebbtide.kube.errors import NotFoundError
 from ebbtide.kube.retrying import with_retries
 
 
@@ -57,7 +58,7 @@ class ScaleResolver:
         """The resource for ``kind`` in ``api_version`` (blocking, cached).
 
         Raises :class:`TargetKindError` when the group/version does not serve the kind, or the
-        kind has no /scale subresource; ``ApiException`` for other API errors.
+        kind has no /scale subresource; an :mod:`ebbtide.kube.errors` class for other API errors.
         """
         key = (api_version, kind)
         with self._lock:
@@ -75,10 +76,8 @@ class ScaleResolver:
             raise TargetKindError(f"the API server does not serve {api_version}")
         try:
             listing = with_retries(lambda: self._list_resources(group, version), attempts=CALL_ATTEMPTS)
-        except client.exceptions.ApiException as error:
-            if error.status == 404:
-                raise TargetKindError(f"the API server does not serve {api_version}") from error
-            raise
+        except NotFoundError as error:
+            raise TargetKindError(f"the API server does not serve {api_version}") from error
         names = {entry.name: entry for entry in listing.resources or []}
         plural = next((name for name, entry in names.items() if entry.kind == kind and "/" not in name), None)
         if plural is None:

@@ -19,12 +19,12 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
+
+from ebbtide.kube.errors import ApiError, GoneError, status_error, translated
 
 logger = logging.getLogger(__name__)
 
-HTTP_GONE = 410
 Obj = Mapping[str, Any]
 
 
@@ -77,18 +77,19 @@ class Informer:
         backoff = 0.2
         while not self._stopping.is_set():
             try:
-                if version is None:
-                    version = self._list()
-                    self.synced.set()
-                version = self._watch_from(version)
+                with translated():
+                    if version is None:
+                        version = self._list()
+                        self.synced.set()
+                    version = self._watch_from(version)
                 backoff = 0.2
                 continue
-            except ApiException as error:
-                if error.status == HTTP_GONE:
-                    logger.info("%s watch expired (410 Gone): listing again", self.kind)
-                    version = None
-                    continue
-                logger.warning("listing/watching %s failed: %s %s", self.kind, error.status, error.reason)
+            except GoneError:
+                logger.info("%s watch expired (410 Gone): listing again", self.kind)
+                version = None
+                continue
+            except ApiError as error:
+                logger.warning("listing/watching %s failed: %s", self.kind, error)
             except Exception as error:  # a dropped connection, a bad answer: retry, never die
                 if self._stopping.is_set():
                     return
@@ -142,7 +143,7 @@ class Informer:
                 if not isinstance(obj, Mapping):
                     continue
                 if event_type == "ERROR":
-                    raise ApiException(status=int(obj.get("code") or 500), reason=str(obj.get("message")))
+                    raise status_error(obj)
                 seen = (obj.get("metadata") or {}).get("resourceVersion")
                 if event_type != "BOOKMARK":
                     try:

@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 
+from ebbtide.kube.errors import ApiError, ConflictError, ForbiddenError, NotFoundError, translated
 from ebbtide.kube.lease_election import Obj
 
 logger = logging.getLogger(__name__)
 
-HTTP_FORBIDDEN = 403
-HTTP_NOT_FOUND = 404
-HTTP_CONFLICT = 409
 #: Where a pod finds its own namespace (the service account's projected token volume).
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -45,35 +42,38 @@ class KubeLeases:
 
     def read(self, *, namespace: str, name: str) -> Obj | None:
         try:
-            answer = self._api.read_namespaced_lease(name, namespace, **self._options)
-        except ApiException as error:
-            if error.status == HTTP_NOT_FOUND:
-                return None
+            with translated():
+                answer = self._api.read_namespaced_lease(name, namespace, **self._options)
+        except NotFoundError:
+            return None
+        except ApiError as error:
             raise _refused("get", namespace, name, error) from error
         return _json(answer)
 
     def create(self, *, namespace: str, body: Obj) -> Obj | None:
         try:
-            answer = self._api.create_namespaced_lease(namespace, dict(body), **self._options)
-        except ApiException as error:
-            if error.status == HTTP_CONFLICT:
-                return None
+            with translated():
+                answer = self._api.create_namespaced_lease(namespace, dict(body), **self._options)
+        except ConflictError:
+            return None
+        except ApiError as error:
             raise _refused("create", namespace, body["metadata"]["name"], error) from error
         return _json(answer)
 
     def replace(self, *, namespace: str, name: str, body: Obj) -> Obj | None:
         try:
-            answer = self._api.replace_namespaced_lease(name, namespace, dict(body), **self._options)
-        except ApiException as error:
-            if error.status in (HTTP_CONFLICT, HTTP_NOT_FOUND):
-                return None
+            with translated():
+                answer = self._api.replace_namespaced_lease(name, namespace, dict(body), **self._options)
+        except (ConflictError, NotFoundError):
+            return None
+        except ApiError as error:
             raise _refused("update", namespace, name, error) from error
         return _json(answer)
 
 
-def _refused(verb: str, namespace: str, name: str, error: ApiException) -> LeaseRequestError:
+def _refused(verb: str, namespace: str, name: str, error: ApiError) -> LeaseRequestError:
     message = f"{verb} lease {namespace}/{name}: {error.status} {error.reason}"
-    if error.status == HTTP_FORBIDDEN:
+    if isinstance(error, ForbiddenError):
         # The usual cause: the Lease is looked for outside the namespace the operator's Role covers.
         message += (
             f" (the operator needs get and update on leases/{name} and create on leases in "

@@ -20,6 +20,8 @@ from typing import Final, TypeVar
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
+from ebbtide.kube.errors import ApiError, api_error
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -77,6 +79,8 @@ def with_retries(
         except Exception as error:
             attempt += 1
             if not is_retryable(error) or attempt >= limit:
+                if isinstance(error, ApiException) and not isinstance(error, ApiError):
+                    raise api_error(error) from error
                 raise
             delay = backoff.delay(attempt - 1)
             logger.info("%s failed (%s); retrying in %.2fs", what, _describe(error), delay)

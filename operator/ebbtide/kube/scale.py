@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.discovery import ScalableResource
+from ebbtide.kube.errors import NotFoundError
 from ebbtide.kube.retrying import with_retries
 
 #: The field manager of ebbtide's writes (``metadata.managedFields`` shows who set replicas).
@@ -41,10 +41,8 @@ def read_scale(
         answer = with_retries(
             lambda: _get(api_client, resource, namespace=namespace, name=name), attempts=CALL_ATTEMPTS
         )
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
+    except NotFoundError:
+        return None
     return scale_from_dict(answer)
 
 
@@ -63,10 +61,8 @@ def write_replicas(
             lambda: _patch(api_client, resource, namespace=namespace, name=name, body=body),
             attempts=CALL_ATTEMPTS,
         )
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
+    except NotFoundError:
+        return None
     return scale_from_dict(answer)
 
 

@@ -21,16 +21,13 @@ from enum import StrEnum
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from ebbtide.api.gates import admission_patch, waiting_patch
 from ebbtide.api.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
+from ebbtide.kube.errors import ConflictError, NotFoundError
 from ebbtide.kube.queue_keys import FIELD_MANAGER
 from ebbtide.kube.retrying import REQUEST_TIMEOUT, with_retries
-
-MERGE_PATCH = "application/merge-patch+json"
-HTTP_NOT_FOUND = 404
-HTTP_CONFLICT = 409
+from ebbtide.kube.status import MERGE_PATCH
 
 
 class AdmitResult(StrEnum):
@@ -69,11 +66,10 @@ class WorkloadWriter:
                 answer = with_retries(
                     functools.partial(self._patch, current, body), what=f"admitting {_name(current)}"
                 )
-            except ApiException as error:
-                if error.status == HTTP_NOT_FOUND:
-                    return AdmitOutcome(AdmitResult.GONE, None)
-                if error.status != HTTP_CONFLICT:
-                    raise
+            except NotFoundError:
+                return AdmitOutcome(AdmitResult.GONE, None)
+            except ConflictError:
+                pass
             else:
                 return AdmitOutcome(AdmitResult.ADMITTED, _read(current.kind, answer))
             fresh = self.read(current)
@@ -99,20 +95,16 @@ class WorkloadWriter:
         body = waiting_patch(reason=reason, message=message, position=position)
         try:
             with_retries(lambda: self._patch(workload, body), what=f"annotating {_name(workload)}")
-        except ApiException as error:
-            if error.status == HTTP_NOT_FOUND:
-                return False
-            raise
+        except NotFoundError:
+            return False
         return True
 
     def read(self, workload: WorkloadRecord) -> WorkloadRecord | None:
         """The workload as it is now, or None if it is gone."""
         try:
             answer = with_retries(lambda: self._get(workload), what=f"reading {_name(workload)}")
-        except ApiException as error:
-            if error.status == HTTP_NOT_FOUND:
-                return None
-            raise
+        except NotFoundError:
+            return None
         return _read(workload.kind, answer)
 
     def _patch(self, workload: WorkloadRecord, body: Mapping[str, Any]) -> Any:

@@ -28,10 +28,10 @@ from ebbtide.controllers.fairqueue.loop import AdmissionLoop
 from ebbtide.controllers.fairqueue.reporting import Reporter
 from ebbtide.controllers.fairqueue.store import QueueStore
 from ebbtide.controllers.fairqueue.waiting import WaitingNotes
-from ebbtide.kube.fairqueue_status import patch_fairqueue_status
 from ebbtide.kube.informer import Informer
 from ebbtide.kube.queue_events import EventRecorder
-from ebbtide.kube.queue_keys import QUEUE_LABEL
+from ebbtide.kube.queue_keys import FIELD_MANAGER, QUEUE_LABEL
+from ebbtide.kube.status import patch_status
 from ebbtide.kube.workload_writes import WorkloadWriter
 from ebbtide.metrics import queue_metrics as metrics
 
@@ -84,9 +84,7 @@ class QueueEngine:
             writer=writer,
             reporter=Reporter(
                 writer=writer,
-                write_status=lambda name, status: patch_fairqueue_status(
-                    self.api_client, name=name, status=status
-                ),
+                write_status=self._write_status,
                 events=self.events,
                 pool=self.report_pool,
                 notes=WaitingNotes(budget=settings.waiting_budget),
@@ -115,7 +113,16 @@ class QueueEngine:
         self.api_client.close()
 
     def _write_status(self, name: str, status: Mapping[str, object]) -> bool:
-        return patch_fairqueue_status(self.api_client, name=name, status=status)
+        return patch_status(
+            self.api_client,
+            group=API_GROUP,
+            version=API_VERSION,
+            plural=FairQueue.PLURAL,
+            name=name,
+            namespace=None,
+            status=status,
+            field_manager=FIELD_MANAGER,
+        )
 
     def _run_cycle(self) -> CycleResult:
         if not self._synced_reported and all(informer.synced.is_set() for informer in self.informers):

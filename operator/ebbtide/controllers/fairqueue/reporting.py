@@ -93,7 +93,7 @@ class Reporter:
             self._in_flight = len(statuses) + len(notes)
         for name, status in statuses:
             written = self._pool.submit(self._write_status, name, status)
-            written.add_done_callback(functools.partial(self._status_written, name))
+            written.add_done_callback(functools.partial(self._status_written, name, _comparable(status)))
         for note in notes:
             annotated = self._pool.submit(self._annotate, note)
             annotated.add_done_callback(functools.partial(self._note_written, note))
@@ -119,7 +119,6 @@ class Reporter:
             if status is None:
                 self._written_status.pop(name, None)  # the watch shows what was written
             elif self._written_status.get(name) != _comparable(status):
-                self._written_status[name] = _comparable(status)
                 writes.append((name, status))
         return writes
 
@@ -184,14 +183,17 @@ class Reporter:
                 )
         self._done()
 
-    def _status_written(self, name: str, future: Future[bool]) -> None:
+    def _status_written(self, name: str, written: Mapping[str, object], future: Future[bool]) -> None:
+        # Only a write that landed is remembered; a failed one is written again by a later batch.
         try:
-            future.result()
-            metrics.WRITES.labels(kind="status", outcome="ok").inc()
+            exists = future.result()
         except Exception as error:
-            self._written_status.pop(name, None)  # written again by a later batch
             metrics.WRITES.labels(kind="status", outcome="error").inc()
             logger.warning("writing the status of FairQueue %s failed: %s", name, error)
+        else:
+            metrics.WRITES.labels(kind="status", outcome="ok").inc()
+            if exists:
+                self._written_status[name] = written
         self._done()
 
     def _done(self) -> None:

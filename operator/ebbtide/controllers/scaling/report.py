@@ -21,7 +21,9 @@ from ebbtide.controllers.scaling.events import PlannedEvent, not_ready_events
 from ebbtide.controllers.scaling.memory import PolicyMemory
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.controllers.scaling.target import Target
+from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.events import ObjectRef, post_event
+from ebbtide.kube.scale import FIELD_MANAGER
 from ebbtide.kube.status import patch_status
 from ebbtide.metrics import scaling_metrics
 from ebbtide.scaling.decision import Decision
@@ -87,7 +89,12 @@ class Reporter:
     ) -> None:
         """Write ``after`` if it differs from the status before (see the module's docstring),
         then post ``events`` (on the policy, and on the target when it is known and the event is
-        meant for it too)."""
+        meant for it too).
+
+        Only a write that landed is remembered: after a failed one, the memory still holds the
+        status last written, so the next round finds the same difference and writes again;
+        the events, which follow the status, wait for that write.
+        """
         memory, services = self.memory, self.services
         if self._worth_writing(after):
             try:
@@ -100,13 +107,18 @@ class Reporter:
                     namespace=memory.namespace,
                     name=memory.name,
                     status=status_of.status_patch(after),
+                    field_manager=FIELD_MANAGER,
+                    timeout=CALL_TIMEOUT,
+                    attempts=CALL_ATTEMPTS,
                 )
-            except Exception as error:  # the next round writes a fresh status anyway
+            except Exception as error:
+                # Not remembered as written, so the next round sends it again (and its events
+                # with it), even when nothing in it changes.
                 scaling_metrics.ERRORS.labels(kind="status_write").inc()
                 logger.warning("writing the status of %s/%s failed: %r", memory.namespace, memory.name, error)
-            else:
-                if not exists:
-                    return  # the policy is gone; its loop is about to be stopped
+                return
+            if not exists:
+                return  # the policy is gone; its loop is about to be stopped
             memory.status, memory.written_at = after, self.now
         policy = ObjectRef(GROUP_VERSION, ScalingPolicy.KIND, memory.namespace, memory.name, memory.uid)
         for event in events:

@@ -6,7 +6,6 @@ of the operator: the round reports it (Ready=False and an event) and tries again
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from ebbtide.api.scalingpolicy import TargetRef
 from ebbtide.controllers.scaling import reasons as why
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.kube.discovery import ScalableResource, TargetKindError
+from ebbtide.kube.errors import api_error
 from ebbtide.kube.scale import ScaleReading, read_scale
 from ebbtide.metrics import scaling_metrics
 
@@ -72,13 +72,8 @@ async def read_target(services: ScalingServices, *, ref: TargetRef, namespace: s
 def api_error_text(error: BaseException) -> str:
     """A short description of a Kubernetes API failure (the API server's message if it sent one)."""
     if isinstance(error, ApiException):
-        return f"HTTP {error.status} {error.reason or ''}".strip() + _status_message(error.body)
+        error = api_error(error)
+        return f"HTTP {error.status} {error.reason or ''}".strip() + (
+            f": {error.message}" if error.message else ""
+        )
     return f"{type(error).__name__}: {error}"[:500]
-
-
-def _status_message(body: object) -> str:
-    try:
-        message = json.loads(body).get("message") if isinstance(body, (str, bytes)) else None
-    except (ValueError, AttributeError):
-        message = None
-    return f": {message}" if message else ""

@@ -42,6 +42,7 @@ class FakeCluster:
         self.queues: dict[str, dict[str, Any]] = {}
         self.writes: list[tuple[str, str]] = []
         self.events: list[tuple[str, str]] = []
+        self.status_error: Exception | None = None
 
     def add_queue(self, name: str, **spec: Any) -> None:
         self.queues[name] = {"metadata": {"name": name, "generation": 1}, "spec": spec, "status": {}}
@@ -86,6 +87,8 @@ class FakeCluster:
     # the status writer and the event recorder
     def write_status(self, name: str, status: Mapping[str, object]) -> bool:
         self.writes.append(("status", name))
+        if self.status_error is not None:
+            raise self.status_error
         merge(self.queues[name]["status"], status)
         return True
 
@@ -205,6 +208,20 @@ def test_a_second_cycle_before_the_watch_catches_up_repeats_no_write(pool: Threa
     writes = len(cluster.writes)
     running.run()  # the store has not seen any write yet: only its memory of them
     assert cluster.writes[writes:] == []
+
+
+def test_a_status_write_that_fails_is_sent_again_by_the_next_cycle(pool: ThreadPoolExecutor) -> None:
+    cluster = backlog()
+    cluster.status_error = OSError("connection reset")
+    running = engine(cluster, pool)
+    running.run()
+    assert cluster.queues["heavy"]["status"] == {}
+    cluster.status_error = None
+    cluster.feed(running.store)
+    writes = len(cluster.writes)
+    running.run()
+    assert sorted(name for kind, name in cluster.writes[writes:] if kind == "status") == ["heavy", "light"]
+    assert cluster.queues["heavy"]["status"]["admitted"] == 3
 
 
 def test_a_finished_workload_makes_room_for_the_queue_furthest_below_its_share(

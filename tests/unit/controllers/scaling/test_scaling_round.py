@@ -59,6 +59,7 @@ class World:
 
     replicas: int | None = 1
     scale_error: Exception | None = None
+    status_error: Exception | None = None
     writes: list[int] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)
@@ -84,6 +85,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         return ScaleReading(replicas=replicas, observed=replicas, selector="app=web", uid="u-1")
 
     def patch_status(api_client: Any, *, status: dict[str, Any], **_: Any) -> bool:
+        if world.status_error is not None:
+            raise world.status_error
         world.statuses.append(status)
         return True
 
@@ -184,6 +187,20 @@ def test_a_missing_target_is_reported_and_retried(world: World) -> None:
     assert world.writes == [5]
     assert condition(world.statuses[-1], why.READY)["status"] == "True"
     assert world.events[0][1] == why.EVENT_TARGET_NOT_FOUND
+
+
+def test_a_status_write_that_fails_is_sent_again_though_nothing_changed(world: World) -> None:
+    world.status_error = ApiException(status=500, reason="Internal Server Error")
+    policy = body(minReplicas=5, maxReplicas=2)  # InvalidSpec: a status that never changes
+    memory = run(world, policy)
+    assert (world.statuses, world.events) == ([], [])
+    assert memory.status is None
+    world.status_error = None
+    run(world, policy, memory, now=NOW + 2)
+    assert condition(world.statuses[-1], why.READY)["reason"] == why.INVALID_SPEC
+    assert [reason for _, reason, _ in world.events] == [why.EVENT_INVALID_SPEC]
+    run(world, policy, memory, now=NOW + 4)
+    assert len(world.statuses) == 1  # written once it landed, and not again
 
 
 def test_a_kind_without_scale_is_not_scalable(world: World) -> None:
