@@ -38,9 +38,9 @@ from typing import Any
 from kubernetes import client, config
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE, WEBHOOK_CONFIGURATION
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
-from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE, WEBHOOK_CONFIGURATION
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "admission_throughput.json"

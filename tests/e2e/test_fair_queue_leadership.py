@@ -39,9 +39,9 @@ from tests.support.cluster import E2ECluster
 from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
 
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT
 from ebbtide.controllers.fairqueue.leadership import LEASE_NAME
 from ebbtide.kube.lease_election import DEFAULT_TIMING
-from ebbtide.kube.queue_keys import ADMITTED_AT
 
 LEASE = DEFAULT_TIMING.lease_duration
 RETRY = DEFAULT_TIMING.retry_period

@@ -21,8 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ebbtide.api.workloads import WorkloadRecord, controlling_job_uid
-from ebbtide.kube.queue_keys import (
+from ebbtide.api.fairqueue_vocabulary import (
     ADMISSION_DECISION,
     ADMITTED_AT,
     QUEUE_POSITION,
@@ -31,6 +30,7 @@ from ebbtide.kube.queue_keys import (
     WAITING_MESSAGE,
     WAITING_REASON,
 )
+from ebbtide.api.workloads import WorkloadRecord, controlling_job_uid
 
 
 def gates_with_ours(pod: Mapping[str, Any]) -> list[dict[str, str]] | None:

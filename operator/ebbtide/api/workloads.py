@@ -24,16 +24,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from ebbtide.api.duration import parse_duration
+from ebbtide.api.fairqueue_vocabulary import (
+    ADMITTED_AT,
+    EXPECTED_DURATION_ANNOTATION,
+    QUEUE_LABEL,
+    QUEUE_POSITION,
+    SCHEDULING_GATE,
+    WAITING_REASON,
+)
 from ebbtide.api.resources import TERMINAL_PHASES, Resources, pod_requests
 from ebbtide.errors import InvalidDurationError
-from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, QUEUE_POSITION, SCHEDULING_GATE, WAITING_REASON
 
-#: How long a workload expects to run (a duration such as ``90s`` or ``1h30m``); read by the
-#: ShortestJobFirst order.
-EXPECTED_DURATION_ANNOTATION: Final = "ebbtide.io/expected-duration"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

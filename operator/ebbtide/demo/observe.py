@@ -23,11 +23,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue, ScalingPolicy
 from ebbtide.api.fairqueue import FairQueueStatus
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT
 from ebbtide.api.scalingpolicy import ScalingPolicyStatus
 from ebbtide.demo.ledger import JobLedger, JobTally
 from ebbtide.demo.timeline import QueueSample, Sample
 from ebbtide.demo.workloads import admitted, queue_of
-from ebbtide.kube.queue_keys import ADMITTED_AT
 
 logger = logging.getLogger(__name__)
 

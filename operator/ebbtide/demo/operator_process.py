@@ -18,11 +18,11 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from ebbtide.api.fairqueue_vocabulary import QUEUE_LABEL, SCHEDULING_GATE
 from ebbtide.devcluster import process
 from ebbtide.devcluster.cluster import ClusterInfo
 from ebbtide.devcluster.layout import LOOPBACK, Layout
 from ebbtide.devcluster.probes import HttpProbe
-from ebbtide.kube.queue_keys import QUEUE_LABEL, SCHEDULING_GATE
 
 COMPONENT = "ebbtide-demo-operator"
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ebbtide.api.scalingpolicy_vocabulary import SCALE_UP_ON_FORECAST
 from ebbtide.demo.timeline import Sample
 from ebbtide.scaling.backtest_summary import OVERLOAD_UTILISATION
-from ebbtide.scaling.reasons import SCALE_UP_ON_FORECAST
 
 
 def capacity(ready: int | None, *, target_per_replica: float) -> float | None:

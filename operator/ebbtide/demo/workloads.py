@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, QUEUE_LABEL
 
 #: The label every object the demo makes carries.
 PART_OF = "app.kubernetes.io/part-of"

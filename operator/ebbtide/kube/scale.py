@@ -13,13 +13,11 @@ from typing import Any
 
 from kubernetes import client
 
+from ebbtide.api.scalingpolicy_vocabulary import FIELD_MANAGER
 from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.errors import NotFoundError
 from ebbtide.kube.retrying import with_retries
-
-#: The field manager of ebbtide's writes (``metadata.managedFields`` shows who set replicas).
-FIELD_MANAGER = "ebbtide"
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from typing import Any
 
 from kubernetes import client
 
+from ebbtide.api.fairqueue_vocabulary import FIELD_MANAGER
 from ebbtide.api.gates import admission_patch, waiting_patch
 from ebbtide.api.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
 from ebbtide.kube.errors import ConflictError, NotFoundError
-from ebbtide.kube.queue_keys import FIELD_MANAGER
 from ebbtide.kube.retrying import REQUEST_TIMEOUT, with_retries
 from ebbtide.kube.status import MERGE_PATCH
 

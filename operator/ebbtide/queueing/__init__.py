@@ -5,10 +5,12 @@ queue's share is its dominant-resource usage over its entitlement (:mod:`.shares
 cycle admits, in fair order, as many workloads as fit (:mod:`.fair_walk`), each queue
 keeping its own order (:mod:`.orders`). :func:`plan_admissions` (:mod:`.planner`) is the
 entry point; its inputs are in :mod:`.model`, its output in :mod:`.plan`, and the reasons a
-workload waits in :mod:`.reasons`; :func:`resume_cursors` (:mod:`.cursors`) finds RoundRobin
-queues' turns again after a restart. Nothing here performs I/O.
+workload waits in :mod:`ebbtide.api.fairqueue_vocabulary`; :func:`resume_cursors`
+(:mod:`.cursors`) finds RoundRobin queues' turns again after a restart. Nothing here performs
+I/O.
 """
 
+from ebbtide.api.fairqueue_vocabulary import NEVER_ADMITTABLE, WaitReason
 from ebbtide.api.resources import Resources
 from ebbtide.errors import InvalidSnapshotError, QueueingError
 from ebbtide.queueing.cursors import PastAdmission, resume_cursors
@@ -25,7 +27,6 @@ from ebbtide.queueing.model import (
 )
 from ebbtide.queueing.plan import Admission, AdmissionPlan, QueueStatus, WaitingWorkload
 from ebbtide.queueing.planner import plan_admissions
-from ebbtide.queueing.reasons import NEVER_ADMITTABLE, WaitReason
 from ebbtide.queueing.resources import ResourceLimit
 from ebbtide.queueing.shares import (
     Share,

@@ -50,12 +50,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from ebbtide.api.fairqueue_vocabulary import WaitReason
 from ebbtide.api.resources import Resources
 from ebbtide.queueing.entitlement import Entitlement
 from ebbtide.queueing.formatting import format_cohort, format_resources
 from ebbtide.queueing.model import PendingWorkload, QueueSpec
 from ebbtide.queueing.plan import Admission
-from ebbtide.queueing.reasons import WaitReason
 from ebbtide.queueing.shares import ShareAfterAdmission, ShareBeforeAdmission, dominant_share
 
 CandidateKey = tuple[int, ShareBeforeAdmission, datetime, str, ShareAfterAdmission]

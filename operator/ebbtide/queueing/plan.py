@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ebbtide.api.fairqueue_vocabulary import WaitReason
 from ebbtide.api.resources import Resources
 from ebbtide.queueing.entitlement import Entitlement
 from ebbtide.queueing.model import PendingWorkload
-from ebbtide.queueing.reasons import WaitReason
 from ebbtide.queueing.shares import Share, ShareAfterAdmission, ShareBeforeAdmission
 
 
@@ -31,7 +31,7 @@ class WaitingWorkload:
     admit every waiting workload of the cohort if capacity, limits and reservations were not
     in the way and nothing else changed (cohorts do not compete, so positions across
     cohorts would mean nothing). Both are ``None`` for a workload that is never admittable
-    as things stand (see :data:`ebbtide.queueing.reasons.NEVER_ADMITTABLE`).
+    as things stand (see :data:`ebbtide.api.fairqueue_vocabulary.NEVER_ADMITTABLE`).
     """
 
     workload: PendingWorkload

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ebbtide.api.fairqueue_vocabulary import WaitReason
 from ebbtide.api.resources import Resources
 from ebbtide.queueing.formatting import format_cohort, format_resources
 from ebbtide.queueing.model import PendingWorkload, QueueSpec
 from ebbtide.queueing.plan import WaitingWorkload
-from ebbtide.queueing.reasons import WaitReason
 
 
 def never_admittable(

@@ -2,7 +2,7 @@
 
 * :mod:`.planner` - :func:`~.planner.plan`, the replica decision the controller and the backtest
   both run; its inputs and outputs are in :mod:`.settings` and :mod:`.decision`, its reasons in
-  :mod:`.reasons`;
+  :mod:`ebbtide.api.scalingpolicy_vocabulary`;
 * the rules it combines: :mod:`.hpa` (the reactive HPA formula), :mod:`.prediction` and
   :mod:`.forecasting` (the forecast for now + horizon), :mod:`.stabilisation`, :mod:`.limits`
   (cooldown, rate limits, min/max) and :mod:`.fallback` (what a failed load read means);

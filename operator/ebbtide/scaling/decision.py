@@ -14,7 +14,7 @@ from ebbtide.scaling.stabilisation import TimedRecommendation
 class Decision:
     """The replica count to set and why.
 
-    ``reason`` is one of :mod:`ebbtide.scaling.reasons`; ``message`` is for people. ``load`` is
+    ``reason`` is one of :mod:`ebbtide.api.scalingpolicy_vocabulary`; ``message`` is for people. ``load`` is
     the observed load used (None when it could not be read); ``predicted_load`` and ``model`` are
     the forecast for ``now + horizon`` and the model that made it (None without one).
     ``forecast_warnings`` are warnings the model's fitting raised, recorded for status.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from ebbtide.scaling import reasons
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.decision import Decision, PlannerState
 from ebbtide.scaling.series import LoadSeries, ReadFailure
 from ebbtide.scaling.settings import FallbackAction, PlannerSettings

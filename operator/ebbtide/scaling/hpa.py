@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ebbtide.scaling import reasons
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.settings import PlannerSettings
 
 # Ratios of floats land a hair off the exact value (0.3 / 0.1 is 2.9999999999999996, 550 / 500

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ebbtide.scaling import reasons
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.decision import Decision, PlannerState
 from ebbtide.scaling.decision_message import describe
 from ebbtide.scaling.fallback import on_failure, unusable

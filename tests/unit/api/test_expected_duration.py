@@ -3,7 +3,8 @@ from datetime import timedelta
 import pytest
 
 from ebbtide.api.duration import parse_duration
-from ebbtide.api.workloads import EXPECTED_DURATION_ANNOTATION, expected_duration_from_annotations
+from ebbtide.api.fairqueue_vocabulary import EXPECTED_DURATION_ANNOTATION
+from ebbtide.api.workloads import expected_duration_from_annotations
 from ebbtide.errors import InvalidDurationError
 
 pytestmark = pytest.mark.unit

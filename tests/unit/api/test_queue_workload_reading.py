@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
 from ebbtide.api.resources import Resources, pod_requests
 from ebbtide.api.workloads import WorkloadState, job_requests, read_job, read_pod
-from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
 
 GI = 1024**3
 

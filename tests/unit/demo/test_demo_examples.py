@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 
 from ebbtide.api import FairQueue, ScalingPolicy
+from ebbtide.api.fairqueue_vocabulary import QUEUE_LABEL
 from ebbtide.demo.exporter import LOAD_METRIC
-from ebbtide.kube.queue_keys import QUEUE_LABEL
 
 DEMO = Path(__file__).resolve().parents[3] / "examples" / "demo"
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.demo.summary import capacity, summarise
 from ebbtide.demo.timeline import QueueSample, Sample
-from ebbtide.scaling import reasons
 
 
 def sample(

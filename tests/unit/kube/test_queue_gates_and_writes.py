@@ -11,9 +11,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from ebbtide.api.gates import admission_patch, gates_with_ours
-from ebbtide.api.workloads import read_job, read_pod
-from ebbtide.kube.queue_keys import (
+from ebbtide.api.fairqueue_vocabulary import (
     ADMISSION_DECISION,
     ADMITTED_AT,
     QUEUE_LABEL,
@@ -22,6 +20,8 @@ from ebbtide.kube.queue_keys import (
     WAITING_MESSAGE,
     WAITING_REASON,
 )
+from ebbtide.api.gates import admission_patch, gates_with_ours
+from ebbtide.api.workloads import read_job, read_pod
 from ebbtide.kube.workload_writes import AdmitResult, WorkloadWriter
 
 NOW = datetime(2024, 5, 1, 12, 0, 1, 250000, tzinfo=UTC)

@@ -13,7 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from scaling_builders import Scaler, predictive, series, settings
 
-from ebbtide.scaling import reasons
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.decision import PlannerState
 from ebbtide.scaling.forecasting.base import Forecast, ModelName
 from ebbtide.scaling.planner import plan

@@ -11,7 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from scaling_builders import T0, constant, settings
 
-from ebbtide.scaling import reasons
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.decision import PlannerState
 from ebbtide.scaling.hpa import replicas_for_load
 from ebbtide.scaling.planner import plan

@@ -7,7 +7,7 @@ import math
 import pytest
 from scaling_builders import Scaler, series, settings
 
-from ebbtide.scaling import reasons
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.series import LoadSeries, ReadFailure
 from ebbtide.scaling.settings import FallbackAction, FallbackSettings
 

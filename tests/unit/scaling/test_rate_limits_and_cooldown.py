@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scaling_builders import Scaler, settings
 
-from ebbtide.scaling import reasons
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.settings import RateLimit
 
 pytestmark = pytest.mark.unit

@@ -13,10 +13,10 @@ from typing import Any
 
 import kopf
 
+from ebbtide.api.fairqueue_vocabulary import WEBHOOK_CONFIGURATION
 from ebbtide.controllers.fairqueue.leadership import LeaderElectedEngine
 from ebbtide.controllers.fairqueue.webhook import SelfSignedWebhookServer, register_webhooks
 from ebbtide.controllers.runtime import OperatorConfig, OperatorContext
-from ebbtide.kube.queue_keys import WEBHOOK_CONFIGURATION
 
 
 def webhook_server(config: OperatorConfig) -> kopf.WebhookServer:

@@ -33,12 +33,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ebbtide.api.fairqueue_vocabulary import EVENT_ADMITTED
 from ebbtide.api.workloads import WorkloadRecord
 from ebbtide.controllers.fairqueue.reporting import Reporter
 from ebbtide.controllers.fairqueue.snapshot import CycleInput, build_cycle_input
 from ebbtide.controllers.fairqueue.store import QueueStore
 from ebbtide.kube.queue_events import EventRecorder
-from ebbtide.kube.queue_keys import EVENT_ADMITTED
 from ebbtide.kube.workload_writes import AdmitOutcome, AdmitResult, WorkloadWriter
 from ebbtide.metrics import queue_metrics as metrics
 from ebbtide.queueing import Admission, plan_admissions

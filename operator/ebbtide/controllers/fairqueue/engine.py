@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from kubernetes import client
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
+from ebbtide.api.fairqueue_vocabulary import FIELD_MANAGER, QUEUE_LABEL
 from ebbtide.controllers.fairqueue.cycle import AdmissionCycle, CycleResult
 from ebbtide.controllers.fairqueue.loop import AdmissionLoop
 from ebbtide.controllers.fairqueue.reporting import Reporter
@@ -30,7 +31,6 @@ from ebbtide.controllers.fairqueue.store import QueueStore
 from ebbtide.controllers.fairqueue.waiting import WaitingNotes
 from ebbtide.kube.informer import Informer
 from ebbtide.kube.queue_events import EventRecorder
-from ebbtide.kube.queue_keys import FIELD_MANAGER, QUEUE_LABEL
 from ebbtide.kube.status import patch_status
 from ebbtide.kube.workload_writes import WorkloadWriter
 from ebbtide.metrics import queue_metrics as metrics

@@ -1,7 +1,7 @@
 """A FairQueue's status after a cycle, and whether it differs from what is written.
 
 Figures count this cycle's admissions as done (``pending`` without them, ``admitted``,
-``usage`` and ``share`` with them). Conditions (types in :mod:`ebbtide.kube.queue_keys`):
+``usage`` and ``share`` with them). Conditions (types in :mod:`ebbtide.api.fairqueue_vocabulary`):
 
 * ``Active``: True (``Admitting``) for a valid spec; False (``InvalidSpec``) with the reason
   the spec was refused, in which case the queue admits nothing and its workloads wait.
@@ -26,9 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ebbtide.api import Condition, ConditionStatus, Quantity, set_condition
-from ebbtide.api.resources import Resources
-from ebbtide.controllers.fairqueue.records import QueueRecord
-from ebbtide.kube.queue_keys import (
+from ebbtide.api.fairqueue_vocabulary import (
     CONDITION_ACTIVE,
     CONDITION_BACKLOGGED,
     CONDITION_INADMISSIBLE,
@@ -37,6 +35,8 @@ from ebbtide.kube.queue_keys import (
     REASON_INVALID_SPEC,
     REASON_NO_BACKLOG,
 )
+from ebbtide.api.resources import Resources
+from ebbtide.controllers.fairqueue.records import QueueRecord
 from ebbtide.queueing import NEVER_ADMITTABLE, Entitlement, QueueStatus, WaitingWorkload
 
 

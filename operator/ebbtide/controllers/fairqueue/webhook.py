@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ebbtide.api.fairqueue_vocabulary import QUEUE_LABEL
 from ebbtide.api.gates import gates_with_ours
-from ebbtide.kube.queue_keys import QUEUE_LABEL
 
 _CERTIFICATE_VALIDITY = dt.timedelta(days=365)
 

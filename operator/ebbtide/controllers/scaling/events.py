@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.scalingpolicy import ScalingPolicyStatus
-from ebbtide.controllers.scaling import reasons as why
 from ebbtide.controllers.scaling.status import condition_reason, condition_status
 from ebbtide.kube.events import EventType
 from ebbtide.scaling.decision import Decision

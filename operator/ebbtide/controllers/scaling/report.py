@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ebbtide.api.base import GROUP_VERSION
 from ebbtide.api.scalingpolicy import ScalingPolicy, ScalingPolicyStatus, TargetRef
+from ebbtide.api.scalingpolicy_vocabulary import FIELD_MANAGER
 from ebbtide.controllers.scaling import status as status_of
 from ebbtide.controllers.scaling.events import PlannedEvent, not_ready_events
 from ebbtide.controllers.scaling.memory import PolicyMemory
@@ -23,7 +24,6 @@ from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.controllers.scaling.target import Target
 from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.events import ObjectRef, post_event
-from ebbtide.kube.scale import FIELD_MANAGER
 from ebbtide.kube.status import patch_status
 from ebbtide.metrics import scaling_metrics
 from ebbtide.scaling.decision import Decision

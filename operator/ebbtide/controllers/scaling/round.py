@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ebbtide.api import error_messages
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.scalingpolicy import ScalingPolicySpec, ScalingPolicyStatus
-from ebbtide.controllers.scaling import reasons as why
 from ebbtide.controllers.scaling import status as status_of
 from ebbtide.controllers.scaling.events import PlannedEvent, conflict_events, decision_events
 from ebbtide.controllers.scaling.memory import PolicyMemory

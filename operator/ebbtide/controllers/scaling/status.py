@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ebbtide.api import scalingpolicy_vocabulary as decisions
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.conditions import ConditionStatus, remove_condition, set_condition
 from ebbtide.api.scalingpolicy import ScalingDecision, ScalingPolicyStatus
-from ebbtide.controllers.scaling import reasons as why
-from ebbtide.scaling import reasons as decisions
 from ebbtide.scaling.decision import Decision
 
 #: Status fields the controller owns: sent every time, as null when unset, so a stale value

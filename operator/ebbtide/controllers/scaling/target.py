@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
 
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.scalingpolicy import TargetRef
-from ebbtide.controllers.scaling import reasons as why
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.kube.discovery import ScalableResource, TargetKindError
 from ebbtide.kube.errors import api_error

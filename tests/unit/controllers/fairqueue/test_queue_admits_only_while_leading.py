@@ -18,13 +18,13 @@ from tests.unit.controllers.fairqueue import test_queue_cycle
 from tests.unit.controllers.fairqueue.test_queue_cycle import NOW, FakeCluster
 from tests.unit.kube.lease_builders import NAME, NAMESPACE, LeaseServer, Link
 
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT
 from ebbtide.controllers.fairqueue.cycle import AdmissionCycle
 from ebbtide.controllers.fairqueue.leadership import LeaderElectedEngine
 from ebbtide.controllers.fairqueue.reporting import Reporter
 from ebbtide.controllers.fairqueue.snapshot import build_cycle_input
 from ebbtide.controllers.fairqueue.store import QueueStore, StoreView
 from ebbtide.kube.lease_election import ElectionTiming
-from ebbtide.kube.queue_keys import ADMITTED_AT
 from ebbtide.metrics import queue_metrics
 
 pytestmark = pytest.mark.unit

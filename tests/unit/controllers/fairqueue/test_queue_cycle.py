@@ -11,13 +11,19 @@ from typing import Any
 
 import pytest
 
+from ebbtide.api.fairqueue_vocabulary import (
+    ADMITTED_AT,
+    QUEUE_LABEL,
+    QUEUE_POSITION,
+    SCHEDULING_GATE,
+    WAITING_REASON,
+)
 from ebbtide.api.gates import admission_patch, waiting_patch
 from ebbtide.api.workloads import WorkloadRecord, read_pod
 from ebbtide.controllers.fairqueue.cycle import AdmissionCycle, CycleResult
 from ebbtide.controllers.fairqueue.reporting import Reporter
 from ebbtide.controllers.fairqueue.store import QueueStore
 from ebbtide.controllers.fairqueue.waiting import WaitingNotes
-from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, QUEUE_POSITION, SCHEDULING_GATE, WAITING_REASON
 from ebbtide.kube.workload_writes import AdmitOutcome, AdmitResult
 
 NOW = datetime(2024, 5, 1, 12, 0, 30, tzinfo=UTC)

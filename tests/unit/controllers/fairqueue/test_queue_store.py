@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE, WAITING_REASON
 from ebbtide.api.workloads import WorkloadState, read_pod
 from ebbtide.controllers.fairqueue.store import QueueStore
-from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE, WAITING_REASON
 
 
 def pod(

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from tests.unit.controllers.scaling.scaling_builders import T0, decision
 
+from ebbtide.api import scalingpolicy_vocabulary as reasons
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.scalingpolicy import ScalingPolicyStatus
-from ebbtide.controllers.scaling import reasons as why
 from ebbtide.controllers.scaling.status import (
     OWNED_FIELDS,
     after_decision,
@@ -18,7 +19,6 @@ from ebbtide.controllers.scaling.status import (
     status_patch,
     with_conflict,
 )
-from ebbtide.scaling import reasons
 from ebbtide.scaling.forecasting import ModelName
 
 pytestmark = pytest.mark.unit

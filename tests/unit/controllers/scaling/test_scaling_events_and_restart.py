@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from tests.unit.controllers.scaling.scaling_builders import T0, decision, spec
 
+from ebbtide.api import scalingpolicy_vocabulary as reasons
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.scalingpolicy import ScalingPolicyStatus
-from ebbtide.controllers.scaling import reasons as why
 from ebbtide.controllers.scaling.events import (
     conflict_events,
     decision_events,
@@ -15,7 +16,6 @@ from ebbtide.controllers.scaling.events import (
 )
 from ebbtide.controllers.scaling.restart import restored_state
 from ebbtide.controllers.scaling.status import after_decision, not_ready, with_conflict
-from ebbtide.scaling import reasons
 from ebbtide.scaling.planner import plan
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import settings_from_spec

@@ -11,7 +11,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 from tests.unit.controllers.scaling.scaling_builders import T0, spec_dict
 
-from ebbtide.controllers.scaling import reasons as why
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.controllers.scaling import report as scaling_report
 from ebbtide.controllers.scaling import round as scaling_round
 from ebbtide.controllers.scaling import target as scaling_target

@@ -1,15 +1,17 @@
-"""Every name the fair-queue machinery writes into the cluster, in one place.
+"""FairQueue's vocabulary: every name the fair-queue machinery writes into the cluster.
 
-Labels, the scheduling gate, annotation keys, Event reasons and condition types are part of
-ebbtide's user-visible contract (``kubectl describe`` shows them, scripts read them), so they
-are defined once here and imported by the webhook, the controller and the tests.
+Labels, the scheduling gate, annotation keys, wait reasons, Event reasons and condition types
+are part of ebbtide's user-visible contract (``kubectl describe`` shows them, scripts read
+them), so they are defined once here, beside the model (:mod:`ebbtide.api.fairqueue`), and
+imported by the planner, the webhook, the controller and the tests.
 
-Wait reasons are not repeated here: a waiting workload's reason is the planner's
-:class:`ebbtide.queueing.WaitReason` value, used verbatim as annotation value and Event reason.
+A waiting workload's reason is a :class:`WaitReason` value, used verbatim as annotation value,
+Event reason and the reason of the queue's Backlogged and InadmissibleWorkloads conditions.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 #: The label a Pod or Job carries to join a queue; its value is the FairQueue's name.
@@ -37,6 +39,43 @@ QUEUE_POSITION: Final = "ebbtide.io/queue-position"
 
 #: Annotations that describe a wait; an admission removes them all.
 WAITING_ANNOTATIONS: Final = (WAITING_REASON, WAITING_MESSAGE, QUEUE_POSITION)
+#: How long a workload expects to run (a duration such as ``90s`` or ``1h30m``); read by the
+#: ShortestJobFirst order.
+EXPECTED_DURATION_ANNOTATION: Final = "ebbtide.io/expected-duration"
+
+
+# -- wait reasons ------------------------------------------------------------------------------
+# Each value is a CamelCase reason as Kubernetes conditions and events use them. The first four
+# are *never admittable* as things stand (the snapshot itself would have to change); the others
+# are transient and resolve as capacity frees or shares move.
+class WaitReason(StrEnum):
+    # Never admittable with the current queue definitions and capacity.
+    QUEUE_NOT_FOUND = "QueueNotFound"
+    """The workload names a queue that does not exist."""
+    NAMESPACE_NOT_ALLOWED = "NamespaceNotAllowed"
+    """The queue's namespace selector does not admit the workload's namespace."""
+    EXCEEDS_QUEUE_LIMIT = "ExceedsQueueLimit"
+    """The workload alone asks for more than the queue's limit."""
+    EXCEEDS_COHORT_CAPACITY = "ExceedsCohortCapacity"
+    """The workload alone asks for more than its cohort's whole capacity."""
+
+    # Transient.
+    WAITING_FOR_CAPACITY = "WaitingForCapacity"
+    """Not enough free capacity in the cohort (it, or its queue's head, waits for some to free)."""
+    WAITING_FOR_FAIR_SHARE = "WaitingForFairShare"
+    """Free capacity exists but is held for a queue with a stronger claim (fair walk rule 4)."""
+    WAITING_FOR_QUEUE_LIMIT = "WaitingForQueueLimit"
+    """Admitting it would take the queue's usage above its limit; waits for the queue's own work."""
+
+
+NEVER_ADMITTABLE = frozenset(
+    {
+        WaitReason.QUEUE_NOT_FOUND,
+        WaitReason.NAMESPACE_NOT_ALLOWED,
+        WaitReason.EXCEEDS_QUEUE_LIMIT,
+        WaitReason.EXCEEDS_COHORT_CAPACITY,
+    }
+)
 
 # -- Event reasons ----------------------------------------------------------------------------
 # A workload gets an Event with its wait reason each time that reason changes (Warning for the
