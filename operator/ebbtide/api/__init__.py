@@ -24,7 +24,7 @@ from ebbtide.api.conditions import (
 from ebbtide.api.duration import Duration, format_duration, parse_duration
 from ebbtide.api.fairqueue import FairQueue, FairQueueSpec, FairQueueStatus, ResourceAmounts
 from ebbtide.api.quantity import Quantity
-from ebbtide.api.rules import Rule, TransitionError, error_messages, validate_transition
+from ebbtide.api.rules import Rule, error_messages, validate_transition
 from ebbtide.api.scalingpolicy import (
     ScalingDecision,
     ScalingPolicy,
@@ -32,6 +32,7 @@ from ebbtide.api.scalingpolicy import (
     ScalingPolicyStatus,
 )
 from ebbtide.api.selectors import LabelSelector, LabelSelectorRequirement
+from ebbtide.errors import TransitionError
 
 __all__ = [
     "API_GROUP",

@@ -22,6 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
+from ebbtide.errors import TransitionError
+
 #: The pydantic error type of a failed rule (``ValidationError.errors()[i]["type"]``).
 RULE_ERROR_TYPE = "ebbtide_rule"
 
@@ -81,14 +83,6 @@ def _rules_error(failed: list[Rule]) -> PydanticCustomError:
         "; ".join(rule.message for rule in failed),
         {"rules": [(rule.field_path or "", rule.message) for rule in failed]},
     )
-
-
-class TransitionError(ValueError):
-    """An update breaks one or more transition rules; ``messages`` holds ``path: message`` lines."""
-
-    def __init__(self, messages: list[str]) -> None:
-        super().__init__("; ".join(messages))
-        self.messages = messages
 
 
 def validate_transition(new: BaseModel, old: BaseModel) -> None:

@@ -14,13 +14,14 @@ from typing import Any, TextIO
 import click
 import numpy as np
 
+from ebbtide.errors import TraceFormatError
 from ebbtide.scaling.backtest import BacktestResult, ReplayConditions, reactive_only, run_backtest
 from ebbtide.scaling.backtest_report import report
 from ebbtide.scaling.forecasting.base import ModelName
 from ebbtide.scaling.load_source import is_prom_uri, parse_prom_uri
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import PlannerSettings, settings_from_spec
-from ebbtide.scaling.trace_csv import TraceFormatError, parse_trace_csv
+from ebbtide.scaling.trace_csv import parse_trace_csv
 
 
 class _Duration(click.ParamType[float]):

@@ -17,20 +17,25 @@ import click
 
 from ebbtide.api import parse_duration
 from ebbtide.demo.exporter import SCRAPE_JOB
-from ebbtide.demo.files import DemoFiles, FilesMissing
-from ebbtide.demo.kubectl import KubectlError
-from ebbtide.demo.operator_process import OperatorFailed
+from ebbtide.demo.files import DemoFiles
 from ebbtide.demo.steps import NAMESPACE, DemoRun
-from ebbtide.devcluster.build import BuildError
-from ebbtide.devcluster.cluster import ComponentFailed, DevCluster, PrometheusMissing
+from ebbtide.devcluster.cluster import DevCluster
+from ebbtide.errors import (
+    BuildError,
+    ComponentFailedError,
+    FilesMissingError,
+    KubectlError,
+    OperatorFailedError,
+    PrometheusMissingError,
+)
 
 _FAILURES = (
     BuildError,
-    ComponentFailed,
-    FilesMissing,
+    ComponentFailedError,
+    FilesMissingError,
     KubectlError,
-    OperatorFailed,
-    PrometheusMissing,
+    OperatorFailedError,
+    PrometheusMissingError,
     TimeoutError,
 )
 

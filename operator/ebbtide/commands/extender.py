@@ -51,7 +51,8 @@ def extender(
     from aiohttp import web
     from kubernetes import client, config
 
-    from ebbtide.extender.config import ExtenderConfig, InvalidConfigError, load_config
+    from ebbtide.errors import InvalidConfigError
+    from ebbtide.extender.config import ExtenderConfig, load_config
     from ebbtide.extender.config_reload import ConfigHolder
     from ebbtide.extender.event_loop import new_event_loop
     from ebbtide.extender.runtime import Extender

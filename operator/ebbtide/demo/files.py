@@ -6,10 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ebbtide
-
-
-class FilesMissing(RuntimeError):
-    """Neither the working directory nor the package's checkout holds ``crds/`` and ``examples/``."""
+from ebbtide.errors import FilesMissingError
 
 
 @dataclass(frozen=True)
@@ -33,12 +30,12 @@ class DemoFiles:
     @classmethod
     def locate(cls) -> DemoFiles:
         """The working directory if it is a checkout, else the checkout the package runs from
-        (an editable install, as ``make demo`` makes); raises :class:`FilesMissing`."""
+        (an editable install, as ``make demo`` makes); raises :class:`FilesMissingError`."""
         package_checkout = Path(ebbtide.__file__).resolve().parents[2]
         for root in (Path.cwd(), package_checkout):
             if (root / "crds").is_dir() and (root / "examples" / "demo").is_dir():
                 return cls(root)
-        raise FilesMissing(
+        raise FilesMissingError(
             "ebbtide demo applies the repository's crds/ and examples/: run it from a checkout "
             "of ebbtide (e.g. `make demo`)"
         )

@@ -6,12 +6,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ebbtide.errors import KubectlError
+
 #: The field manager of everything the demo applies.
 FIELD_MANAGER = "ebbtide-demo"
-
-
-class KubectlError(RuntimeError):
-    """kubectl failed; the message quotes the command and what kubectl said."""
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,9 @@ from ebbtide.devcluster import process
 from ebbtide.devcluster.cluster import ClusterInfo
 from ebbtide.devcluster.layout import LOOPBACK, Layout
 from ebbtide.devcluster.probes import HttpProbe
+from ebbtide.errors import OperatorFailedError
 
 COMPONENT = "ebbtide-demo-operator"
-
-
-class OperatorFailed(RuntimeError):
-    """The operator exited or did not become ready; the message quotes its log."""
 
 
 def free_port() -> int:
@@ -89,14 +86,14 @@ def start_operator(layout: Layout, info: ClusterInfo) -> OperatorRun:
 
 
 def wait_healthy(run: OperatorRun, *, timeout: float = 90.0) -> None:
-    """Wait for the operator's /healthz; raises :class:`OperatorFailed`."""
+    """Wait for the operator's /healthz; raises :class:`OperatorFailedError`."""
     healthy = HttpProbe(f"http://{LOOPBACK}:{run.health_port}/healthz")
     _wait(run, healthy, timeout=timeout, what="answer on /healthz")
 
 
 def wait_for_webhook(run: OperatorRun, core: client.CoreV1Api, *, timeout: float = 90.0) -> None:
     """Wait until the API server has the fair-queue webhook gate a labelled pod (a dry run:
-    nothing is created); raises :class:`OperatorFailed`."""
+    nothing is created); raises :class:`OperatorFailedError`."""
 
     def gated() -> bool:
         try:
@@ -112,13 +109,13 @@ def _wait(run: OperatorRun, ready: Callable[[], bool], *, timeout: float, what: 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not run.running():
-            raise OperatorFailed(
+            raise OperatorFailedError(
                 f"the operator exited; last lines of {run.log}:\n{process.log_tail(run.log)}"
             )
         if ready():
             return
         time.sleep(0.5)
-    raise OperatorFailed(
+    raise OperatorFailedError(
         f"the operator did not {what} within {timeout:.0f}s; last lines of {run.log}:\n"
         f"{process.log_tail(run.log)}"
     )

@@ -34,6 +34,7 @@ from ebbtide.devcluster.versions import (
     KUBERNETES_VERSION,
     KWOK_VERSION,
 )
+from ebbtide.errors import BuildError
 
 Progress = Callable[[str], None]
 
@@ -44,10 +45,6 @@ GO_INSTALLED = {
     "kubeconform": f"github.com/yannh/kubeconform/cmd/kubeconform@{KUBECONFORM_VERSION}",
 }
 ALL_BINARIES = (*KUBERNETES_BINARIES, "etcd", *GO_INSTALLED)
-
-
-class BuildError(RuntimeError):
-    """A Go build failed; the message carries the tail of its output."""
 
 
 def missing_binaries() -> list[str]:

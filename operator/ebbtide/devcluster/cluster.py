@@ -31,23 +31,12 @@ from ebbtide.devcluster.paths import bin_dir, cluster_dir
 from ebbtide.devcluster.rbac import ensure_component_rbac
 from ebbtide.devcluster.scheduling import ebbtide_scheduler_configuration, ebbtide_scheduling
 from ebbtide.devcluster.versions import ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION
+from ebbtide.errors import ComponentFailedError, PrometheusMissingError
 
 Progress = Callable[[str], None]
 DEFAULT_NAME = "dev"
 START_TIMEOUT_SECONDS = 90.0
 _EXTENDER_COMPONENTS = ("ebbtide-extender", "ebbtide-scheduler")
-
-
-class ComponentFailed(RuntimeError):
-    """A component exited or never became ready; the message names it and quotes its log."""
-
-    def __init__(self, component: str, reason: str, log: Path) -> None:
-        self.component = component
-        super().__init__(f"{component} {reason}; last lines of {log}:\n{process.log_tail(log)}")
-
-
-class PrometheusMissing(RuntimeError):
-    """The Prometheus server binary is not installed."""
 
 
 @dataclass(frozen=True)
@@ -249,11 +238,11 @@ class DevCluster:
         log = self.layout.log_file(component.name)
         while time.monotonic() < deadline:
             if process.find(self.layout.pid_file(component.name)) is None:
-                raise ComponentFailed(component.name, "exited during start-up", log)
+                raise _failed(component.name, "exited during start-up", log)
             if component.ready():
                 return
             time.sleep(0.1)
-        raise ComponentFailed(component.name, f"not ready after {START_TIMEOUT_SECONDS:.0f}s", log)
+        raise _failed(component.name, f"not ready after {START_TIMEOUT_SECONDS:.0f}s", log)
 
 
 def _prometheus_binary(*, required: bool) -> str:
@@ -262,8 +251,14 @@ def _prometheus_binary(*, required: bool) -> str:
     if found is None and not required:
         return "prometheus"
     if found is None:
-        raise PrometheusMissing(
+        raise PrometheusMissingError(
             "the Prometheus server is not installed: `sudo apt-get install prometheus` "
             "(ebbtide starts it by hand with its own configuration)"
         )
     return found
+
+
+def _failed(component: str, reason: str, log: Path) -> ComponentFailedError:
+    return ComponentFailedError(
+        component, f"{component} {reason}; last lines of {log}:\n{process.log_tail(log)}"
+    )

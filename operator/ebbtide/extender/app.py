@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ebbtide.extender.protocol import BadRequestError, decode_args, encode_error
-from ebbtide.extender.service import ExtenderService, NotReadyError
+from ebbtide.errors import BadRequestError, NotReadyError
+from ebbtide.extender.protocol import decode_args, encode_error
+from ebbtide.extender.service import ExtenderService
 from ebbtide.extender.telemetry import Telemetry
 
 logger = logging.getLogger(__name__)

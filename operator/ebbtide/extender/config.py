@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from ebbtide.errors import InvalidConfigError
 from ebbtide.metrics.node_load import DEFAULT_CPU_QUERY, DEFAULT_NODE_LABEL, PrometheusSettings
 from ebbtide.scoring.profiles import (
     DEFAULT_PROFILE_NAME,
@@ -50,10 +51,6 @@ class ScoringSettings:
     load: LoadSettings
     ceilings: Mapping[LoadResource, float]
     max_load_age: float
-
-
-class InvalidConfigError(ValueError):
-    """The configuration file cannot be read or does not validate."""
 
 
 class _Section(BaseModel):

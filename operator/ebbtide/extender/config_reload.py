@@ -14,12 +14,8 @@ import logging
 import os
 from pathlib import Path
 
-from ebbtide.extender.config import (
-    ExtenderConfig,
-    InvalidConfigError,
-    ScoringSettings,
-    load_config,
-)
+from ebbtide.errors import InvalidConfigError
+from ebbtide.extender.config import ExtenderConfig, ScoringSettings, load_config
 from ebbtide.extender.telemetry import Telemetry
 
 logger = logging.getLogger(__name__)

@@ -18,13 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ebbtide.metrics.node_load import (
-    LoadSource,
-    NodeLoadError,
-    NodeLoadReport,
-    PrometheusNodeLoad,
-    PrometheusSettings,
-)
+from ebbtide.errors import NodeLoadError
+from ebbtide.metrics.node_load import LoadSource, NodeLoadReport, PrometheusNodeLoad, PrometheusSettings
 from ebbtide.scoring.imbalance import imbalance
 from ebbtide.scoring.node_table import FloatArray, IntArray, NodeTable, frozen, gather
 from ebbtide.scoring.values import LoadResource

@@ -17,12 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ebbtide.errors import BadRequestError
 from ebbtide.scoring.node_table import IntArray, NodeTable
 from ebbtide.scoring.scorer import MAX_SCORE, ScoreArray
-
-
-class BadRequestError(ValueError):
-    """The request is not a valid ``ExtenderArgs``; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)

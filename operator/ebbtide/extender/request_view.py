@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ebbtide.errors import MalformedObjectError
+from ebbtide.errors import BadRequestError, MalformedObjectError
 from ebbtide.extender.name_rows import NameRows
-from ebbtide.extender.protocol import BadRequestError, ExtenderArgs
+from ebbtide.extender.protocol import ExtenderArgs
 from ebbtide.extender.request_nodes import RequestNodes
 from ebbtide.scoring.node_table import IntArray, NodeTable
 

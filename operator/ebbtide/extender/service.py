@@ -21,11 +21,10 @@ from typing import Protocol
 import numpy as np
 
 from ebbtide.api.resources import NodeName, Resources
-from ebbtide.errors import MalformedObjectError
+from ebbtide.errors import BadRequestError, MalformedObjectError, NotReadyError
 from ebbtide.extender.config import ScoringSettings
 from ebbtide.extender.load_board import LoadBoard
 from ebbtide.extender.protocol import (
-    BadRequestError,
     ExtenderArgs,
     PriorityEncoder,
     encode_filter_names,
@@ -48,10 +47,6 @@ logger = logging.getLogger(__name__)
 MAX_ASSUMED_NODES = 16
 # Unknown profile names are logged once each, up to this many (the annotation is user input).
 _MAX_REMEMBERED_UNKNOWN_PROFILES = 256
-
-
-class NotReadyError(Exception):
-    """The node cache has not listed the cluster yet."""
 
 
 class ClusterSource(Protocol):

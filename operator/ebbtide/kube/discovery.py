@@ -14,13 +14,10 @@ from typing import Any
 
 from kubernetes import client
 
+from ebbtide.errors import TargetKindError
 from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.errors import NotFoundError
 from ebbtide.kube.retrying import with_retries
-
-
-class TargetKindError(Exception):
-    """The target's kind is not served, or it has no /scale subresource; the message says which."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from kubernetes import client, config
 
+from ebbtide.errors import LeaseRequestError
 from ebbtide.kube.errors import ApiError, ConflictError, ForbiddenError, NotFoundError, translated
 from ebbtide.kube.lease_election import Obj
 
@@ -23,10 +24,6 @@ logger = logging.getLogger(__name__)
 
 #: Where a pod finds its own namespace (the service account's projected token volume).
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-
-
-class LeaseRequestError(Exception):
-    """A Lease request the API server refused or failed, said in one line."""
 
 
 class KubeLeases:

@@ -20,6 +20,7 @@ from prometheus_api_client.prometheus_connect import PrometheusConnect
 from requests import RequestException
 from urllib3.util.retry import Retry
 
+from ebbtide.errors import NodeLoadError
 from ebbtide.scoring.values import LoadResource, Utilisation
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,6 @@ logger = logging.getLogger(__name__)
 # (or recording rule) must put the Kubernetes node name in the ``node`` label.
 DEFAULT_CPU_QUERY = '1 - avg by (node) (rate(node_cpu_seconds_total{mode="idle"}[2m]))'
 DEFAULT_NODE_LABEL = "node"
-
-
-class NodeLoadError(Exception):
-    """The load figures could not be read (Prometheus unreachable, an error, a bad answer)."""
 
 
 @dataclass(frozen=True, slots=True)

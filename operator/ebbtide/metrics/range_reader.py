@@ -12,14 +12,11 @@ from datetime import UTC, datetime
 
 from prometheus_api_client import PrometheusConnect
 
+from ebbtide.errors import RangeReadError
 from ebbtide.scaling.series import LoadSeries
 
 # Below Prometheus' limit of 11,000 points per series and query.
 MAX_POINTS_PER_QUERY = 10_000
-
-
-class RangeReadError(RuntimeError):
-    """The query failed or did not return exactly one series."""
 
 
 def read_range(*, url: str, query: str, start: float, end: float, step: float) -> list[tuple[float, float]]:

@@ -13,11 +13,8 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from ebbtide.errors import TraceFormatError
 from ebbtide.scaling.series import LoadSeries
-
-
-class TraceFormatError(ValueError):
-    """A trace that cannot be read; the message names the source and the line."""
 
 
 def parse_trace_csv(lines: Iterable[str], *, source: str = "<trace>") -> LoadSeries:

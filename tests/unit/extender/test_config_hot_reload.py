@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from extender_builders import client_for, extender, filled_cache, names_args, node_object, pod_object, run
 
-from ebbtide.extender.config import ExtenderConfig, InvalidConfigError, load_config, parse_config
+from ebbtide.errors import InvalidConfigError
+from ebbtide.extender.config import ExtenderConfig, load_config, parse_config
 from ebbtide.extender.config_reload import ConfigHolder
 from ebbtide.extender.telemetry import Telemetry
 

@@ -9,10 +9,10 @@ import pytest
 from requests import ConnectionError as RequestsConnectionError
 
 from ebbtide.api.resources import NodeFacts, NodeName, Resources
+from ebbtide.errors import NodeLoadError
 from ebbtide.extender.load_board import LoadBoard, refresh_forever
 from ebbtide.metrics.node_load import (
     LoadSample,
-    NodeLoadError,
     NodeLoadReport,
     PrometheusNodeLoad,
     PrometheusSettings,

@@ -12,8 +12,9 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from ebbtide.errors import LeaseRequestError
 from ebbtide.kube import leases
-from ebbtide.kube.leases import KubeLeases, LeaseRequestError, default_identity, default_namespace
+from ebbtide.kube.leases import KubeLeases, default_identity, default_namespace
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from ebbtide.scaling.trace_csv import TraceFormatError, parse_trace_csv
+from ebbtide.errors import TraceFormatError
+from ebbtide.scaling.trace_csv import parse_trace_csv
 
 pytestmark = pytest.mark.unit
 

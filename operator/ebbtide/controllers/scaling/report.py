@@ -16,15 +16,12 @@ from datetime import datetime
 
 from ebbtide.api.base import GROUP_VERSION
 from ebbtide.api.scalingpolicy import ScalingPolicy, ScalingPolicyStatus, TargetRef
-from ebbtide.api.scalingpolicy_vocabulary import FIELD_MANAGER
 from ebbtide.controllers.scaling import status as status_of
 from ebbtide.controllers.scaling.events import PlannedEvent, not_ready_events
 from ebbtide.controllers.scaling.memory import PolicyMemory
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.controllers.scaling.target import Target
-from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
-from ebbtide.kube.events import ObjectRef, post_event
-from ebbtide.kube.status import patch_status
+from ebbtide.kube.events import ObjectRef
 from ebbtide.metrics import scaling_metrics
 from ebbtide.scaling.decision import Decision
 from ebbtide.scaling.series import LoadSeries, ReadFailure
@@ -99,17 +96,10 @@ class Reporter:
         if self._worth_writing(after):
             try:
                 exists = await services.kube(
-                    patch_status,
-                    services.api_client,
-                    group=ScalingPolicy.API_GROUP,
-                    version=ScalingPolicy.API_VERSION,
-                    plural=ScalingPolicy.PLURAL,
+                    services.cluster.patch_status,
                     namespace=memory.namespace,
                     name=memory.name,
                     status=status_of.status_patch(after),
-                    field_manager=FIELD_MANAGER,
-                    timeout=CALL_TIMEOUT,
-                    attempts=CALL_ATTEMPTS,
                 )
             except Exception as error:
                 # Not remembered as written, so the next round sends it again (and its events
@@ -123,8 +113,7 @@ class Reporter:
         policy = ObjectRef(GROUP_VERSION, ScalingPolicy.KIND, memory.namespace, memory.name, memory.uid)
         for event in events:
             await services.kube(
-                post_event,
-                services.api_client,
+                services.cluster.post_event,
                 regarding=policy,
                 type_=event.type_,
                 reason=event.reason,
@@ -133,8 +122,7 @@ class Reporter:
             if event.on_target and target is not None and ref is not None:  # also on the workload
                 workload = ObjectRef(ref.api_version, ref.kind, memory.namespace, ref.name, target.scale.uid)
                 await services.kube(
-                    post_event,
-                    services.api_client,
+                    services.cluster.post_event,
                     regarding=workload,
                     type_=event.type_,
                     reason=event.reason,

@@ -27,7 +27,6 @@ from ebbtide.controllers.scaling.restart import restored_state
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.controllers.scaling.target import Target, TargetProblem, api_error_text, describe, read_target
 from ebbtide.kube.hpa import TargetKey, conflict_message, target_key
-from ebbtide.kube.scale import write_replicas
 from ebbtide.metrics import scaling_metrics
 from ebbtide.scaling.decision import Decision
 from ebbtide.scaling.forecasting import ModelName
@@ -129,8 +128,7 @@ async def _decide(
     elif decision.desired_replicas != current:
         try:
             written = await services.kube(
-                write_replicas,
-                services.api_client,
+                services.cluster.write_replicas,
                 target.resource,
                 namespace=memory.namespace,
                 name=ref.name,

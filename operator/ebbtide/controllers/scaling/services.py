@@ -1,4 +1,5 @@
-"""What every policy's loop shares: the load source, the target resolver, and a bounded thread
+"""What every policy's loop shares: the load source, the target resolver, the port to
+Kubernetes (:class:`~ebbtide.controllers.scaling.cluster.ScalingCluster`), and a bounded thread
 pool for the blocking Kubernetes client.
 
 Both the kubernetes client and prometheus-api-client are synchronous. Their calls run in
@@ -29,6 +30,7 @@ from typing import ParamSpec, TypeVar
 from kubernetes import client
 
 from ebbtide.controllers.runtime import OperatorConfig
+from ebbtide.controllers.scaling.cluster import KubeScalingCluster, ScalingCluster
 from ebbtide.kube.discovery import ScaleResolver
 from ebbtide.metrics import scaling_metrics
 from ebbtide.metrics.prometheus_source import PrometheusLoadSource
@@ -55,6 +57,7 @@ class ScalingServices:
     api_client: client.ApiClient
     source: PrometheusLoadSource
     resolver: ScaleResolver
+    cluster: ScalingCluster
     kube_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(
             max_workers=KUBE_CONCURRENCY, thread_name_prefix="ebbtide-kube"
@@ -68,6 +71,7 @@ class ScalingServices:
             api_client=pooled,
             source=PrometheusLoadSource(url=config.prometheus_url, concurrency=config.prometheus_concurrency),
             resolver=ScaleResolver(pooled),
+            cluster=KubeScalingCluster(pooled),
         )
 
     async def kube(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

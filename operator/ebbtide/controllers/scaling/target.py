@@ -14,9 +14,10 @@ from kubernetes.client.exceptions import ApiException
 from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.scalingpolicy import TargetRef
 from ebbtide.controllers.scaling.services import ScalingServices
-from ebbtide.kube.discovery import ScalableResource, TargetKindError
+from ebbtide.errors import TargetKindError
+from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.errors import api_error
-from ebbtide.kube.scale import ScaleReading, read_scale
+from ebbtide.kube.scale import ScaleReading
 from ebbtide.metrics import scaling_metrics
 
 logger = logging.getLogger(__name__)
@@ -47,9 +48,7 @@ async def read_target(services: ScalingServices, *, ref: TargetRef, namespace: s
     """The target's /scale, or the problem that stopped reading it."""
     try:
         resource = await services.kube(services.resolver.resolve, api_version=ref.api_version, kind=ref.kind)
-        scale = await services.kube(
-            read_scale, services.api_client, resource, namespace=namespace, name=ref.name
-        )
+        scale = await services.kube(services.cluster.read_scale, resource, namespace=namespace, name=ref.name)
     except TargetKindError as error:
         scaling_metrics.ERRORS.labels(kind="target_kind").inc()
         return TargetProblem(why.TARGET_NOT_SCALABLE, f"cannot scale {describe(ref)}: {error}")

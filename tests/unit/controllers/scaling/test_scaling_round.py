@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,13 +11,11 @@ from kubernetes.client.exceptions import ApiException
 from tests.unit.controllers.scaling.scaling_builders import T0, spec_dict
 
 from ebbtide.api import scalingpolicy_vocabulary as why
-from ebbtide.controllers.scaling import report as scaling_report
-from ebbtide.controllers.scaling import round as scaling_round
-from ebbtide.controllers.scaling import target as scaling_target
 from ebbtide.controllers.scaling.memory import PolicyMemory
 from ebbtide.controllers.scaling.round import run_round
 from ebbtide.controllers.scaling.services import ScalingServices
-from ebbtide.kube.discovery import ScalableResource, TargetKindError
+from ebbtide.errors import TargetKindError
+from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.hpa import TargetKey
 from ebbtide.kube.scale import ScaleReading
 from ebbtide.scaling.series import LoadSeries, ReadFailure
@@ -68,37 +65,39 @@ class World:
     hpas: dict[TargetKey, list[str]] = field(default_factory=dict)
 
 
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    world = World()
+@dataclass
+class FakeCluster:
+    """The round's port to Kubernetes, answering from and recording into the world."""
 
-    def read_scale(api_client: Any, resource: ScalableResource, *, namespace: str, name: str) -> Any:
-        if world.replicas is None:
+    world: World
+
+    def read_scale(self, resource: ScalableResource, *, namespace: str, name: str) -> Any:
+        if self.world.replicas is None:
             return None
-        return ScaleReading(replicas=world.replicas, observed=world.replicas, selector="app=web", uid="u-1")
-
-    def write_replicas(api_client: Any, resource: Any, *, namespace: str, name: str, replicas: int) -> Any:
-        if world.scale_error is not None:
-            raise world.scale_error
-        world.writes.append(replicas)
-        world.replicas = replicas
+        replicas = self.world.replicas
         return ScaleReading(replicas=replicas, observed=replicas, selector="app=web", uid="u-1")
 
-    def patch_status(api_client: Any, *, status: dict[str, Any], **_: Any) -> bool:
-        if world.status_error is not None:
-            raise world.status_error
-        world.statuses.append(status)
+    def write_replicas(self, resource: Any, *, namespace: str, name: str, replicas: int) -> Any:
+        if self.world.scale_error is not None:
+            raise self.world.scale_error
+        self.world.writes.append(replicas)
+        self.world.replicas = replicas
+        return ScaleReading(replicas=replicas, observed=replicas, selector="app=web", uid="u-1")
+
+    def patch_status(self, *, status: dict[str, Any], **_: Any) -> bool:
+        if self.world.status_error is not None:
+            raise self.world.status_error
+        self.world.statuses.append(status)
         return True
 
-    def post_event(api_client: Any, *, regarding: Any, type_: str, reason: str, message: str) -> bool:
-        world.events.append((regarding.kind, reason, message))
+    def post_event(self, *, regarding: Any, type_: str, reason: str, message: str) -> bool:
+        self.world.events.append((regarding.kind, reason, message))
         return True
 
-    monkeypatch.setattr(scaling_target, "read_scale", read_scale)
-    monkeypatch.setattr(scaling_round, "write_replicas", write_replicas)
-    monkeypatch.setattr(scaling_report, "patch_status", patch_status)
-    monkeypatch.setattr(scaling_report, "post_event", post_event)
-    yield world
+
+@pytest.fixture
+def world() -> World:
+    return World()
 
 
 def body(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
@@ -113,7 +112,12 @@ def run(
     world: World, policy: dict[str, Any], memory: PolicyMemory | None = None, *, now: float = NOW
 ) -> PolicyMemory:
     memory = memory or PolicyMemory(namespace="ns", name="web", uid="p-1")
-    services = ScalingServices(api_client=None, source=world.source, resolver=world.resolver)  # type: ignore[arg-type]
+    services = ScalingServices(
+        api_client=None,  # type: ignore[arg-type]
+        source=world.source,  # type: ignore[arg-type]
+        resolver=world.resolver,  # type: ignore[arg-type]
+        cluster=FakeCluster(world),
+    )
     try:
         asyncio.run(
             run_round(

@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from ebbtide.errors import RangeReadError
 from ebbtide.metrics import range_reader
-from ebbtide.metrics.range_reader import MAX_POINTS_PER_QUERY, RangeReadError, read_range
+from ebbtide.metrics.range_reader import MAX_POINTS_PER_QUERY, read_range
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from extender_builders import filled_cache, node_object, pod_object
+from tests.unit.extender.extender_builders import filled_cache, node_object, pod_object
 
 from ebbtide.api.resources import NodeName, Resources, read_node
 from ebbtide.kube.node_cache import POD_FIELD_SELECTOR, NodeCache
