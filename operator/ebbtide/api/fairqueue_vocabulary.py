@@ -100,7 +100,9 @@ REASON_ALL_ADMISSIBLE: Final = "AllAdmissible"
 
 # -- identities ------------------------------------------------------------------------------
 
-#: The field manager of every write, and the Events' reporting component.
+#: The field manager of the fair-queue controller's writes: admissions, waiting annotations and
+#: FairQueue statuses (``metadata.managedFields`` shows them). Events name their reporting
+#: component themselves (:data:`ebbtide.kube.events.COMPONENT`).
 FIELD_MANAGER: Final = "ebbtide-fairqueue"
 #: The name of the MutatingWebhookConfiguration kopf manages for the queue webhooks.
 WEBHOOK_CONFIGURATION: Final = "fairqueue.ebbtide.io"

@@ -38,15 +38,14 @@ DRY_RUN: Final = "DryRun"
 HPA_FOUND: Final = "HorizontalPodAutoscalerFound"
 
 # -- event reasons (besides the decision reasons of scale events) ----------------------------
+# A round that cannot decide posts a Warning whose reason is the Ready condition's reason
+# (InvalidSpec, TargetNotFound, TargetNotScalable, KubernetesAPIError, ScaleFailed); the
+# events below are the others.
 
 EVENT_METRICS_UNAVAILABLE: Final = "MetricsUnavailable"
 """Warning: the load cannot be read (first failure after a success); replicas are held."""
 EVENT_METRICS_AVAILABLE: Final = "MetricsAvailable"
 """Normal: the load can be read again."""
-EVENT_TARGET_NOT_FOUND: Final = "TargetNotFound"
-EVENT_TARGET_NOT_SCALABLE: Final = "TargetNotScalable"
-EVENT_INVALID_SPEC: Final = "InvalidSpec"
-EVENT_SCALE_FAILED: Final = "ScaleFailed"
 EVENT_AUTOSCALER_CONFLICT: Final = "AutoscalerConflict"
 EVENT_DRY_RUN_PREFIX: Final = "DryRun"
 """A DryRun policy's decision event is ``DryRun`` + the decision's reason, e.g.

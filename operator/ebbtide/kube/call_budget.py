@@ -1,9 +1,12 @@
 """How long one Kubernetes call of a scaling round may take, and how many times it is tried.
 
 A round runs every ``spec.interval`` (15 s by default), and the next round is the natural retry of
-anything that failed, so a call gets a short budget: a 10 s read timeout and one retry for
-network errors and 5xx (see :mod:`ebbtide.kube.retrying`), at most about 20 s in the worst case.
-A longer budget would only make a stuck round hold a thread of the pool that every policy shares.
+anything that failed, so a call gets a short budget: 3 s to connect, 10 s for each read, and one
+retry for network errors, 429 and 5xx (see :mod:`ebbtide.kube.retrying`). A server that accepts
+the connection and never answers costs two tries of 3 + 10 s and the backoff between them
+(about 0.1 s): about 26 s. The read timeout bounds each wait for data, not the whole answer, so
+an answer that keeps trickling in can take longer. A longer budget would only make a stuck
+round hold a thread of the pool that every policy shares.
 """
 
 from __future__ import annotations

@@ -65,4 +65,3 @@ class ProfileBook:
 
 
 DEFAULT_PROFILE_NAME = "default"
-DEFAULT_BOOK = ProfileBook(default=ScoringProfile(name=DEFAULT_PROFILE_NAME))

@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from queue_builders import SnapshotBuilder, job, queue, snapshot
@@ -291,6 +291,8 @@ def test_round_robin_cursor_advances_to_the_last_admitted_namespace() -> None:
     assert second.round_robin_cursors == {"rr": "y"}
 
 
-def test_plan_is_deterministic() -> None:
-    snap = CASES[2].snapshot.build()
-    assert plan_admissions(snap) == plan_admissions(snap)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_the_plan_does_not_depend_on_the_order_the_cluster_lists_objects_in(case: Case) -> None:
+    snap = case.snapshot.build()
+    reordered = replace(snap, queues=list(reversed(snap.queues)), pending=list(reversed(snap.pending)))
+    assert plan_admissions(reordered) == plan_admissions(snap)

@@ -176,7 +176,7 @@ def test_a_spec_the_models_refuse_is_reported_with_the_rule_message(world: World
     ready = condition(status, why.READY)
     assert (ready["status"], ready["reason"]) == ("False", why.INVALID_SPEC)
     assert "minReplicas must be less than or equal to maxReplicas" in ready["message"]
-    assert [reason for _, reason, _ in world.events] == [why.EVENT_INVALID_SPEC]
+    assert [reason for _, reason, _ in world.events] == [why.INVALID_SPEC]
 
 
 def test_a_missing_target_is_reported_and_retried(world: World) -> None:
@@ -190,7 +190,7 @@ def test_a_missing_target_is_reported_and_retried(world: World) -> None:
     run(world, body(), memory, now=NOW + 4)
     assert world.writes == [5]
     assert condition(world.statuses[-1], why.READY)["status"] == "True"
-    assert world.events[0][1] == why.EVENT_TARGET_NOT_FOUND
+    assert world.events[0][1] == why.TARGET_NOT_FOUND
 
 
 def test_a_status_write_that_fails_is_sent_again_though_nothing_changed(world: World) -> None:
@@ -202,7 +202,7 @@ def test_a_status_write_that_fails_is_sent_again_though_nothing_changed(world: W
     world.status_error = None
     run(world, policy, memory, now=NOW + 2)
     assert condition(world.statuses[-1], why.READY)["reason"] == why.INVALID_SPEC
-    assert [reason for _, reason, _ in world.events] == [why.EVENT_INVALID_SPEC]
+    assert [reason for _, reason, _ in world.events] == [why.INVALID_SPEC]
     run(world, policy, memory, now=NOW + 4)
     assert len(world.statuses) == 1  # written once it landed, and not again
 
