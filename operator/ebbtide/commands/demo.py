@@ -20,24 +20,10 @@ from ebbtide.demo.exporter import SCRAPE_JOB
 from ebbtide.demo.files import DemoFiles
 from ebbtide.demo.steps import NAMESPACE, DemoRun
 from ebbtide.devcluster.cluster import DevCluster
-from ebbtide.errors import (
-    BuildError,
-    ComponentFailedError,
-    FilesMissingError,
-    KubectlError,
-    OperatorFailedError,
-    PrometheusMissingError,
-)
+from ebbtide.errors import LocalClusterError
 
-_FAILURES = (
-    BuildError,
-    ComponentFailedError,
-    FilesMissingError,
-    KubectlError,
-    OperatorFailedError,
-    PrometheusMissingError,
-    TimeoutError,
-)
+# A demo that fails says why in one line: the cluster, a build, the operator, kubectl, a wait.
+_FAILURES = (LocalClusterError, TimeoutError)
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:

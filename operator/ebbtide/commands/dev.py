@@ -10,7 +10,7 @@ from ebbtide.devcluster.build import ensure_binaries, missing_binaries
 from ebbtide.devcluster.cluster import DEFAULT_NAME, DevCluster
 from ebbtide.devcluster.nodes import parse_labels, uniform_nodes
 from ebbtide.devcluster.paths import bin_dir
-from ebbtide.errors import BuildError, ComponentFailedError, PrometheusMissingError
+from ebbtide.errors import BuildError, LocalClusterError
 
 _name_option = click.option(
     "--name",
@@ -90,7 +90,7 @@ def up(
     nodes = uniform_nodes(count=node_count, cpu=node_cpu, memory=node_memory, pods=node_pods, labels=labels)
     try:
         info = DevCluster(name).up(nodes=nodes, extender=extender, progress=_progress)
-    except (BuildError, ComponentFailedError, PrometheusMissingError, TimeoutError) as error:
+    except (LocalClusterError, TimeoutError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"kubeconfig: {info.kubeconfig}")
     click.echo(f"prometheus: {info.prometheus_url}")

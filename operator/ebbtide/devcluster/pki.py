@@ -3,8 +3,8 @@
 As in a production cluster there are three trust roots: the cluster CA (API serving and client
 certificates), the etcd CA (etcd is reachable only with a client certificate it issued) and the
 front-proxy CA (aggregated APIs trust requests forwarded by the apiserver). Service-account
-tokens are signed with a key pair of their own. Keys are ECDSA P-256: quick to make and accepted
-everywhere in Kubernetes.
+tokens are signed with a key pair of their own. Keys and the certificate builder are
+:mod:`ebbtide.certificates`'.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ebbtide.certificates import certificate_builder, key_pem, new_key
 
 _VALIDITY = dt.timedelta(days=365)
 
@@ -34,13 +36,7 @@ class CertPair:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    path.write_bytes(key_pem(key))
     path.chmod(0o600)
 
 
@@ -55,17 +51,10 @@ def make_ca(directory: Path, *, name: str, common_name: str) -> CertPair:
     if pair.exists():
         return pair
     directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
+    key = new_key()
     subject = _name(common_name)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + 10 * _VALIDITY)
+        certificate_builder(subject=subject, issuer=subject, key=key, validity=10 * _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -113,17 +102,12 @@ def issue(
     ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
+    key = new_key()
     usages = [ExtendedKeyUsageOID.SERVER_AUTH] * server + [ExtendedKeyUsageOID.CLIENT_AUTH] * client
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name, organisations))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + _VALIDITY)
+        certificate_builder(
+            subject=_name(common_name, organisations), issuer=ca_cert.subject, key=key, validity=_VALIDITY
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(
@@ -146,7 +130,7 @@ def make_signing_key(directory: Path, *, name: str) -> CertPair:
     if pair.exists():
         return pair
     directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = new_key()
     _write_key(pair.key, key)
     pair.cert.write_bytes(
         key.public_key().public_bytes(

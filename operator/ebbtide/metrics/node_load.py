@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from requests import RequestException
-from urllib3.util.retry import Retry
 
 from ebbtide.errors import NodeLoadError
+from ebbtide.metrics.prometheus_connection import connect
 from ebbtide.scoring.values import LoadResource, Utilisation
 
 logger = logging.getLogger(__name__)
@@ -133,5 +133,4 @@ def _sample(series: Any, node_label: str) -> tuple[str, LoadSample] | None:
 def _connect(settings: PrometheusSettings) -> PrometheusConnect:
     # One quick retry at most: the next background refresh is the real retry, and a long backoff
     # would only make the figures older.
-    retry = Retry(total=1, backoff_factor=0.2, status_forcelist=[502, 503, 504])
-    return PrometheusConnect(url=settings.url, retry=retry)
+    return connect(settings.url, retries=1)

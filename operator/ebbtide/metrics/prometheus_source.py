@@ -23,9 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from prometheus_api_client.prometheus_connect import PrometheusConnect
-from urllib3.util.retry import Retry
 
-from ebbtide.metrics import scaling_metrics
+from ebbtide.metrics import prometheus_connection, scaling_metrics
 from ebbtide.metrics.load_history import LoadHistoryCache, RangeRead, grid_step
 from ebbtide.metrics.prometheus_errors import QueryError, describe_error
 from ebbtide.metrics.prometheus_result import latest_problem, merge, series_from_matrix
@@ -41,21 +40,8 @@ Connect = Callable[[str], PrometheusConnect]
 
 
 def connect(url: str) -> PrometheusConnect:
-    """A client whose retries follow the project's rule: network errors and 502/503/504 are
-    retried briefly, 4xx never (a bad query stays bad). A query that timed out is not repeated:
-    that would double the load on a Prometheus that is already slow. After the last retry the
-    error answer itself is kept, so its text reaches the user."""
-    retry = Retry(
-        total=2,
-        connect=2,
-        read=False,  # a read timeout is raised as such, not retried
-        status=1,
-        backoff_factor=0.2,
-        status_forcelist=(502, 503, 504),
-        allowed_methods=frozenset({"GET", "POST"}),
-        raise_on_status=False,
-    )
-    return PrometheusConnect(url=url, retry=retry)
+    """A client for the load source: two retries (see :mod:`.prometheus_connection`)."""
+    return prometheus_connection.connect(url, retries=2)
 
 
 class PrometheusLoadSource:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from prometheus_api_client import PrometheusConnect
-
 from ebbtide.errors import RangeReadError
+from ebbtide.metrics.prometheus_connection import connect
 from ebbtide.scaling.series import LoadSeries
 
 # Below Prometheus' limit of 11,000 points per series and query.
@@ -26,7 +25,7 @@ def read_range(*, url: str, query: str, start: float, end: float, step: float) -
     Raises :class:`RangeReadError` when Prometheus fails or the query returns more than one
     series (aggregate it, e.g. with ``sum(...)``).
     """
-    client = PrometheusConnect(url=url, disable_ssl=False)
+    client = connect(url, retries=2)
     samples: list[tuple[float, float]] = []
     chunk = MAX_POINTS_PER_QUERY * step
     chunk_start = start

@@ -22,7 +22,7 @@ class FakePrometheus:
     series: ClassVar[int] = 1
     error: ClassVar[Exception | None] = None
 
-    def __init__(self, url: str, disable_ssl: bool = False) -> None:
+    def __init__(self, url: str, retries: int = 0) -> None:
         self.url = url
 
     def custom_query_range(
@@ -44,7 +44,7 @@ class FakePrometheus:
 @pytest.fixture
 def prometheus(monkeypatch: pytest.MonkeyPatch) -> type[FakePrometheus]:
     FakePrometheus.asked, FakePrometheus.series, FakePrometheus.error = [], 1, None
-    monkeypatch.setattr(range_reader, "PrometheusConnect", FakePrometheus)
+    monkeypatch.setattr(range_reader, "connect", FakePrometheus)
     return FakePrometheus
 
 

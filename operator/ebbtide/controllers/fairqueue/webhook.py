@@ -28,11 +28,11 @@ from typing import Any
 import kopf
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ebbtide.api.fairqueue_vocabulary import QUEUE_LABEL
 from ebbtide.api.gates import gates_with_ours
+from ebbtide.certificates import certificate_builder, key_pem, new_key
 
 _CERTIFICATE_VALIDITY = dt.timedelta(days=365)
 
@@ -48,7 +48,7 @@ class SelfSignedWebhookServer(kopf.WebhookServer):
     @staticmethod
     def build_certificate(hostnames: Collection[str], password: str | None = None) -> tuple[bytes, bytes]:
         """A self-signed ECDSA P-256 certificate for ``hostnames`` and its key, both PEM."""
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = new_key()
         names: list[x509.GeneralName] = []
         for hostname in dict.fromkeys(hostnames):
             try:
@@ -60,28 +60,15 @@ class SelfSignedWebhookServer(kopf.WebhookServer):
                 names.append(x509.IPAddress(address))
         common_name = next(iter(hostnames), "localhost")
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = dt.datetime.now(dt.UTC)
         certificate = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + _CERTIFICATE_VALIDITY)
+            certificate_builder(subject=subject, issuer=subject, key=key, validity=_CERTIFICATE_VALIDITY)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             # Its own CA: the caBundle the API server trusts is this very certificate.
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(key, hashes.SHA256())
         )
-        encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(password.encode())
-            if password
-            else serialization.NoEncryption()
-        )
-        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-        return certificate.public_bytes(serialization.Encoding.PEM), key_pem
+        return certificate.public_bytes(serialization.Encoding.PEM), key_pem(key, password)
 
 
 def register_webhooks(registry: kopf.OperatorRegistry) -> None:

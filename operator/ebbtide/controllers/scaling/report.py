@@ -111,19 +111,16 @@ class Reporter:
                 return  # the policy is gone; its loop is about to be stopped
             memory.status, memory.written_at = after, self.now
         policy = ObjectRef(GROUP_VERSION, ScalingPolicy.KIND, memory.namespace, memory.name, memory.uid)
+        workload = None
+        if target is not None and ref is not None:
+            workload = ObjectRef(ref.api_version, ref.kind, memory.namespace, ref.name, target.scale.uid)
         for event in events:
-            await services.kube(
-                services.cluster.post_event,
-                regarding=policy,
-                type_=event.type_,
-                reason=event.reason,
-                message=event.message,
-            )
-            if event.on_target and target is not None and ref is not None:  # also on the workload
-                workload = ObjectRef(ref.api_version, ref.kind, memory.namespace, ref.name, target.scale.uid)
+            # Meant for the target too, and it is known: the workload's events show it as well.
+            on = [policy] if workload is None or not event.on_target else [policy, workload]
+            for regarding in on:
                 await services.kube(
                     services.cluster.post_event,
-                    regarding=workload,
+                    regarding=regarding,
                     type_=event.type_,
                     reason=event.reason,
                     message=event.message,

@@ -1,0 +1,27 @@
+"""The one place Prometheus clients are made, with the project's rule for retrying.
+
+Network errors and 502/503/504 are retried briefly (backoff 0.2 s, 0.4 s, ...), a 4xx never
+(a bad query stays bad), and a query that timed out is not repeated: that would double the load
+on a Prometheus that is already slow. After the last retry the error answer itself is kept, so
+its text reaches the user. Callers choose only how many retries their work is worth.
+"""
+
+from __future__ import annotations
+
+from prometheus_api_client.prometheus_connect import PrometheusConnect
+from urllib3.util.retry import Retry
+
+
+def connect(url: str, *, retries: int) -> PrometheusConnect:
+    """A client of the Prometheus server at ``url`` that retries at most ``retries`` times."""
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=False,  # a read timeout is raised as such, not retried
+        status=min(1, retries),
+        backoff_factor=0.2,
+        status_forcelist=(502, 503, 504),
+        allowed_methods=frozenset({"GET", "POST"}),
+        raise_on_status=False,
+    )
+    return PrometheusConnect(url=url, retry=retry)
