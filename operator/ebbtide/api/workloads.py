@@ -16,6 +16,10 @@ rebuild its view after a restart:
 
 Pods whose controlling owner is a Job are never workloads of their own: the Job is. The webhook
 does not gate them, and here they carry no queue (:attr:`PodRecord.job_uid` links them to it).
+
+A pod asks for :func:`ebbtide.api.resources.pod_requests` of its spec, a Job for its pod
+template's times the pods it runs at once (:func:`job_requests`). A resource nobody requests
+counts as zero: a queue charges only what a workload declares.
 """
 
 from __future__ import annotations
