@@ -2,7 +2,8 @@
 
 Sub-commands live in ``ebbtide.commands.<name>`` and are imported only when invoked, so
 ``ebbtide --help`` stays fast and a sub-command's heavy dependencies (statsmodels, aiohttp,
-kopf) load only for the sub-command that needs them.
+kopf) load only for the sub-command that needs them. Every option of every sub-command can also
+be set from an ``EBBTIDE_...`` environment variable (:mod:`ebbtide.commands.environment`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib.util
 import click
 
 from ebbtide import __version__
+from ebbtide.commands.environment import bind_environment
 
 # name -> "module:attribute" of a click command or group.
 _SUBCOMMANDS: dict[str, str] = {
@@ -39,7 +41,7 @@ class _LazyGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{target} is not a click command")
-        return command
+        return bind_environment(command)
 
 
 def _is_available(name: str) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 
 import click
+
+from ebbtide.commands.cluster_options import cluster_options, connect
+from ebbtide.commands.logging_options import configure_logging, logging_options
+from ebbtide.kube.client import ClusterAccess
+from ebbtide.metrics.prometheus_probe import PrometheusUnusable, check_url
 
 DEFAULT_PORT = 8888
 
@@ -19,12 +22,7 @@ DEFAULT_PORT = 8888
     default=None,
     help="YAML configuration, re-read when it changes (defaults apply without one).",
 )
-@click.option(
-    "--kubeconfig",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Kubeconfig to reach the API server (in-cluster configuration without one).",
-)
+@cluster_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -32,24 +30,21 @@ DEFAULT_PORT = 8888
     default=None,
     help="Prometheus to read node load from (overrides the configuration's load.prometheusUrl).",
 )
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
+@logging_options
 def extender(
     config_path: Path | None,
     kubeconfig: Path | None,
+    context: str | None,
     host: str,
     port: int,
     prometheus_url: str | None,
     log_level: str,
+    log_format: str,
 ) -> None:
     """Serve filter and prioritize for the kube-scheduler (nodeCacheCapable, ignorable)."""
     # Imported here so `ebbtide --help` does not load aiohttp, numpy and the Kubernetes client.
     from aiohttp import web
-    from kubernetes import client, config
+    from kubernetes import client
 
     from ebbtide.errors import InvalidConfigError
     from ebbtide.extender.config import ExtenderConfig, load_config
@@ -59,18 +54,14 @@ def extender(
     from ebbtide.extender.telemetry import Telemetry
     from ebbtide.kube.node_cache import NodeCache
 
-    logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(level=log_level, log_format=log_format)
     try:
         initial = load_config(config_path) if config_path is not None else ExtenderConfig()
-    except InvalidConfigError as error:
+        if prometheus_url is not None:
+            check_url(prometheus_url)
+    except (InvalidConfigError, PrometheusUnusable) as error:
         raise click.ClickException(str(error)) from error
-    if kubeconfig is not None:
-        api_client = config.new_client_from_config(config_file=str(kubeconfig))
-    else:
-        config.load_incluster_config()
-        api_client = client.ApiClient()
+    api_client = connect(ClusterAccess(kubeconfig=kubeconfig, context=context))
     telemetry = Telemetry()
     holder = ConfigHolder(
         initial=initial, path=config_path, prometheus_url=prometheus_url, telemetry=telemetry

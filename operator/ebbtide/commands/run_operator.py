@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
+from ebbtide.commands.cluster_options import cluster_options, connect
+from ebbtide.commands.logging_options import configure_logging, logging_options
+from ebbtide.controllers.registration import CONTROLLERS
 from ebbtide.controllers.runtime import OperatorConfig, run
+from ebbtide.kube.client import ClusterAccess
+from ebbtide.metrics.prometheus_probe import PrometheusUnusable, probe_prometheus
 
 #: ``--priority auto`` priorities fall in ``[0, AUTO_PRIORITY_RANGE)``.
 AUTO_PRIORITY_RANGE = 1_000_000
@@ -40,12 +45,22 @@ def _peering_priority(ctx: click.Context, param: click.Parameter, value: str) ->
         raise click.BadParameter(f"{value!r} is neither an integer nor 'auto'", ctx, param) from None
 
 
+def _controller_names(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    """``--controllers``: comma-separated names, each one of :data:`CONTROLLERS`."""
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in CONTROLLERS]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown controller {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"known: {', '.join(sorted(CONTROLLERS))}",
+            ctx,
+            param,
+        )
+    return names
+
+
 @click.command("operator")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Kubeconfig to use; in a pod, the service account is used instead.",
-)
+@cluster_options
 @click.option(
     "--prometheus-url",
     envvar="EBBTIDE_PROMETHEUS_URL",
@@ -60,7 +75,11 @@ def _peering_priority(ctx: click.Context, param: click.Parameter, value: str) ->
     help="Watch only these namespaces (repeatable); default: the whole cluster.",
 )
 @click.option(
-    "--controllers", default="scaling,queueing", show_default=True, help="Comma-separated controllers to run."
+    "--controllers",
+    default="scaling,queueing",
+    show_default=True,
+    callback=_controller_names,
+    help="Comma-separated controllers to run.",
 )
 @click.option("--metrics-host", default="0.0.0.0", show_default=True)
 @click.option(
@@ -112,11 +131,13 @@ def _peering_priority(ctx: click.Context, param: click.Parameter, value: str) ->
     default=None,
     help="PEM private key of --webhook-cert-file.",
 )
+@logging_options
 def run_operator(
     kubeconfig: Path | None,
+    context: str | None,
     prometheus_url: str,
     namespaces: tuple[str, ...],
-    controllers: str,
+    controllers: tuple[str, ...],
     metrics_host: str,
     metrics_port: int,
     health_port: int,
@@ -127,12 +148,26 @@ def run_operator(
     webhook_public_host: str | None,
     webhook_cert_file: Path | None,
     webhook_key_file: Path | None,
+    log_level: str,
+    log_format: str,
 ) -> None:
-    """Run the ebbtide operator until interrupted."""
+    """Run the ebbtide operator until interrupted.
+
+    Before starting, it checks that the cluster answers and, when the scaling controller runs,
+    that Prometheus does: a mistake there ends it at once with one line saying which.
+    """
     if (webhook_cert_file is None) != (webhook_key_file is None):
         raise click.UsageError("--webhook-cert-file and --webhook-key-file must be given together")
+    configure_logging(level=log_level, log_format=log_format)
+    connect(ClusterAccess(kubeconfig=kubeconfig, context=context))
+    if "scaling" in controllers:
+        try:
+            probe_prometheus(prometheus_url)
+        except PrometheusUnusable as error:
+            raise click.ClickException(str(error)) from error
     config = OperatorConfig(
         kubeconfig=kubeconfig,
+        context=context,
         prometheus_url=prometheus_url,
         namespaces=namespaces,
         metrics_host=metrics_host,
@@ -145,6 +180,6 @@ def run_operator(
         webhook_public_host=webhook_public_host,
         webhook_cert_file=webhook_cert_file,
         webhook_key_file=webhook_key_file,
-        controllers=tuple(c.strip() for c in controllers.split(",") if c.strip()),
+        controllers=controllers,
     )
     run(config)

@@ -20,7 +20,7 @@ def register_all(registry: kopf.OperatorRegistry, context: OperatorContext) -> N
     """Register the handlers of every controller selected in the configuration."""
     _register_startup(registry, context)
     for name in context.config.controllers:
-        if name not in CONTROLLERS:
+        if name not in CONTROLLERS:  # ``ebbtide operator`` refuses unknown names before this
             raise ValueError(f"unknown controller {name!r}; known: {', '.join(sorted(CONTROLLERS))}")
         module = importlib.import_module(CONTROLLERS[name])
         module.register(registry, context)
@@ -35,8 +35,8 @@ def _register_startup(registry: kopf.OperatorRegistry, context: OperatorContext)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        # kopf reads the same kubeconfig (KUBECONFIG is set from --kubeconfig) or, in a pod,
-        # the service account's token: the operator acts with exactly the chart's RBAC.
-        if context.config.kubeconfig is not None:
-            return kopf.login_with_kubeconfig(**kwargs)
-        return kopf.login_with_service_account(**kwargs)
+        # kopf uses the same cluster and credentials as the operator's own client: in a pod,
+        # the service account's token, so the operator acts with exactly the chart's RBAC.
+        from ebbtide.kube.login import login as cluster_login
+
+        return cluster_login(context.config.cluster_access, **kwargs)

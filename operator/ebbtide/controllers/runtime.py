@@ -18,7 +18,7 @@ import kopf
 from kubernetes import client
 from prometheus_client import start_http_server
 
-from ebbtide.kube.client import load_api_client
+from ebbtide.kube.client import ClusterAccess, load_api_client
 
 ANNOTATION_PREFIX = "ebbtide.io"
 logger = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ class OperatorConfig:
     """What the operator was started with (``ebbtide operator`` options)."""
 
     kubeconfig: Path | None = None
+    #: The kubeconfig context (``--context``); None: the current one.
+    context: str | None = None
     prometheus_url: str = "http://127.0.0.1:9090"
     namespaces: tuple[str, ...] = ()
     metrics_host: str = "0.0.0.0"
@@ -46,6 +48,10 @@ class OperatorConfig:
     webhook_key_file: Path | None = None
     prometheus_concurrency: int = 8
     controllers: tuple[str, ...] = ("scaling", "queueing")
+
+    @property
+    def cluster_access(self) -> ClusterAccess:
+        return ClusterAccess(kubeconfig=self.kubeconfig, context=self.context)
 
 
 @dataclass
@@ -82,9 +88,11 @@ def run(config: OperatorConfig) -> None:
     liveness probe on ``health_port``; both bind ``metrics_host``.
     """
     if config.kubeconfig is not None:
-        # kopf's own login (kopf.login_via_client) reads the same kubeconfig.
+        # Whatever reads $KUBECONFIG later (the Lease's namespace) reads the same file.
         os.environ["KUBECONFIG"] = str(config.kubeconfig)
-    context = OperatorContext(config=config, api_client=load_api_client(config.kubeconfig))
+    context = OperatorContext(
+        config=config, api_client=load_api_client(config.kubeconfig, context=config.context)
+    )
     start_http_server(config.metrics_port, addr=config.metrics_host)
     registry = kopf.OperatorRegistry()
     _register(registry, context)

@@ -27,6 +27,8 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[OperatorConfig]:
     """The configurations the command would have run the operator with (nothing is started)."""
     configs: list[OperatorConfig] = []
     monkeypatch.setattr(run_operator, "run", configs.append)
+    monkeypatch.setattr(run_operator, "connect", lambda access: None)
+    monkeypatch.setattr(run_operator, "probe_prometheus", lambda url: None)
     monkeypatch.delenv("POD_NAME", raising=False)
     return configs
 
