@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cache/ebbtide/go-1.26.8/bin:$(PATH)
 
-.PHONY: demo test unit e2e lint bootstrap crds clean-clusters
+.PHONY: demo test unit e2e lint bootstrap crds bench clean-clusters
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -32,6 +32,17 @@ lint: bootstrap
 
 crds: bootstrap
 	.venv/bin/ebbtide crds
+
+# Every benchmark in bench/, one after the other; each prints its figures and writes JSON to
+# bench/results/ (created when missing). The cluster benchmarks start a local cluster of their own.
+# One or a few: make bench BENCH="queue_policies queue_planner_speed" BENCH_ARGS="--repeats 3".
+BENCH ?= queue_planner_speed queue_policies backtest_traces extender_latency admission_throughput \
+	operator_cost scheduler_throughput
+BENCH_ARGS ?=
+bench: bootstrap
+	@set -e; for name in $(BENCH); do \
+	  echo "==> bench/$$name.py"; .venv/bin/python bench/$$name.py $(BENCH_ARGS); \
+	done
 
 clean-clusters:
 	-.venv/bin/ebbtide dev down --name test

@@ -41,9 +41,10 @@ from ebbtide.api import API_GROUP, API_VERSION, FairQueue
 from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE, WEBHOOK_CONFIGURATION
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
+from result_files import result_path
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results" / "admission_throughput.json"
+RESULTS = result_path("admission_throughput.json")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -228,7 +229,7 @@ def main() -> None:
     print(f"created in {creation:.1f}s ({args.pods / creation:.0f} pods/s)")
 
     metrics_port, health_port = free_port(), free_port()
-    log = REPO / "bench" / "results" / "admission_throughput.operator.log"
+    log = result_path("admission_throughput.operator.log")
     argv = [
         sys.executable,
         "-m",

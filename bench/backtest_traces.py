@@ -57,9 +57,10 @@ from ebbtide.scaling.grid import hold_on_grid
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import PlannerSettings, settings_from_spec
 from ebbtide.scaling.trace_csv import parse_trace_csv
+from result_files import result_path
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results" / "backtest_traces.json"
+RESULTS = result_path("backtest_traces.json")
 MODELS = ("None", "Linear", "HoltWinters", "SeasonalNaive", "Auto")
 REPLICAS_FOR_MEAN_LOAD = 7.5
 METRICS_LAG = 60.0

@@ -47,8 +47,9 @@ from ebbtide.extender.telemetry import Telemetry
 from ebbtide.kube.node_cache import NodeCache
 from ebbtide.metrics.node_load import LoadSample, NodeLoadReport
 from ebbtide.scoring.values import BoundPod, Utilisation
+from result_files import result_path
 
-RESULTS = Path(__file__).parent / "results" / "extender_latency.json"
+RESULTS = result_path("extender_latency.json")
 TARGET_P99_MS = 5.0
 WARM_UP = 50
 GI = 1024**3

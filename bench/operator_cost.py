@@ -53,9 +53,10 @@ from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
 from ebbtide.api.duration import parse_duration
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.configs import write_scrape_targets
+from result_files import result_path
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results" / "operator_cost.json"
+RESULTS = result_path("operator_cost.json")
 METRIC = "ebbtide_bench_load"
 TARGET_PER_REPLICA = 10.0
 LOAD_PERIOD_SECONDS = 600.0  # one sine period; each policy is out of phase with the others
@@ -126,7 +127,7 @@ def main() -> None:
     server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     write_scrape_targets(dev.layout, job=job, targets=[f"127.0.0.1:{port}"])
     operator: subprocess.Popen[bytes] | None = None
-    log = REPO / "bench" / "results" / "operator_cost.log"
+    log = result_path("operator_cost.log")
     try:
         started = time.monotonic()
         _create_objects(api, namespace=namespace, job=job, args=args)

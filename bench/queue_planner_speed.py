@@ -30,12 +30,12 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from ebbtide.api.resources import Resources
 from ebbtide.queueing import PendingWorkload, QueueOrder, QueueSpec, Snapshot, plan_admissions
+from result_files import result_path
 
-RESULTS = Path(__file__).parent / "results" / "queue_planner_speed.json"
+RESULTS = result_path("queue_planner_speed.json")
 GI = 1024**3
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 SIZES = ((1_000, 50), (10_000, 50), (10_000, 500), (50_000, 50))

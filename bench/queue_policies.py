@@ -52,8 +52,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ebbtide.api.resources import Resources
 from ebbtide.queueing import QueueOrder, QueueSpec
 from queue_sim import Job, SimResult, simulate
+from result_files import RESULTS_DIR
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = RESULTS_DIR
 GI = 1024**3
 MEMORY_PER_CORE = 4 * GI
 

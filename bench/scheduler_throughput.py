@@ -69,8 +69,9 @@ from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
 from ebbtide.devcluster.scheduling import SCHEDULER_NAME
 from ebbtide.scoring.values import AFFINITY_KEY
+from result_files import result_path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "scheduler_throughput.json"
+RESULTS = result_path("scheduler_throughput.json")
 TARGET_RATIO = 0.8
 NAMESPACE = "sched-bench"
 HOLD_GATE = "bench.ebbtide.io/hold"
