@@ -24,6 +24,10 @@ _SUBCOMMANDS: dict[str, str] = {
     "extender": "ebbtide.commands.extender:extender",
     "operator": "ebbtide.commands.run_operator:run_operator",
     "demo": "ebbtide.commands.demo:demo",
+    "queues": "ebbtide.commands.inspect:queues",
+    "queue": "ebbtide.commands.inspect:queue",
+    "policies": "ebbtide.commands.inspect:policies",
+    "why": "ebbtide.commands.inspect:why",
 }
 
 
