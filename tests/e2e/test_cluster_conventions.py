@@ -127,7 +127,10 @@ def test_operator_with_only_kubeconfig_set_reconciles_and_logs_json(
     records = [json.loads(line) for line in operator.log_text().splitlines() if line.startswith("{")]
     assert records, operator.log_text()[-2000:]
     assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
-    assert any(record.get("object") == f"{namespace}/env-only" for record in records), records[-5:]
+    assert any(
+        record["logger"].startswith("ebbtide.") and f"{namespace}/env-only" in record["message"]
+        for record in records
+    ), records[-5:]
 
 
 def test_context_picks_the_working_context_of_a_kubeconfig(
