@@ -183,13 +183,32 @@ class FairQueue(Resource):
             description="Dominant-resource share of the entitlement",
         ),
         PrinterColumn(
+            name="Ready",
+            type="string",
+            json_path='.status.conditions[?(@.type=="Active")].status',
+            description="Whether the queue takes part in admission (its Active condition)",
+        ),
+        PrinterColumn(
             name="Age",
             type="date",
             json_path=".metadata.creationTimestamp",
             description="Time since the queue was created",
         ),
         PrinterColumn(
+            name="Message",
+            type="string",
+            json_path='.status.conditions[?(@.type=="Active")].message',
+            description="Why the queue is not active, if it is not",
+        ),
+        PrinterColumn(
             name="Cohort", type="string", json_path=".spec.cohort", description="Cohort", priority=1
+        ),
+        PrinterColumn(
+            name="Waiting",
+            type="string",
+            json_path='.status.conditions[?(@.type=="Backlogged")].message',
+            description="Why the queue's first workload waits",
+            priority=1,
         ),
     )
 

@@ -287,7 +287,7 @@ class ScalingDecision(StatusModel):
     replicas: int = Field(ge=0)
     """The replica count decided."""
     reason: str = Field(min_length=1, max_length=128, pattern=REASON_PATTERN)
-    """Why, as a short CamelCase word, e.g. ScaleUpPredicted, ScaleDownStabilised, Fallback."""
+    """Why, as a short CamelCase word, e.g. ScaleUpOnForecast, ScaleDownStabilising, FallbackHold."""
     message: str = Field(default="", max_length=4096)
     """Why, in a sentence a person can read."""
 
@@ -354,10 +354,22 @@ class ScalingPolicy(Resource):
         ),
         PrinterColumn(name="Mode", type="string", json_path=".spec.mode", description="Active or DryRun"),
         PrinterColumn(
+            name="Ready",
+            type="string",
+            json_path='.status.conditions[?(@.type=="Ready")].status',
+            description="Whether the last round ran through (the Ready condition)",
+        ),
+        PrinterColumn(
             name="Age",
             type="date",
             json_path=".metadata.creationTimestamp",
             description="Time since the policy was created",
+        ),
+        PrinterColumn(
+            name="Message",
+            type="string",
+            json_path='.status.conditions[?(@.type=="Ready")].message',
+            description="Why the policy is not ready, if it is not",
         ),
         PrinterColumn(
             name="Kind",
@@ -385,6 +397,13 @@ class ScalingPolicy(Resource):
             type="string",
             json_path=".status.lastDecision.reason",
             description="Reason of the last decision",
+            priority=1,
+        ),
+        PrinterColumn(
+            name="Decision",
+            type="string",
+            json_path=".status.lastDecision.message",
+            description="The last decision, in words",
             priority=1,
         ),
     )

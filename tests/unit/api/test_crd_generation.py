@@ -152,9 +152,11 @@ def test_names_scope_subresources_and_columns() -> None:
         "Desired",
         "Predicted",
         "Mode",
+        "Ready",
         "Age",
+        "Message",
     ]
-    assert columns(queue) == ["Weight", "Order", "Pending", "Admitted", "Share", "Age"]
+    assert columns(queue) == ["Weight", "Order", "Pending", "Admitted", "Share", "Ready", "Age", "Message"]
 
 
 def _apply_defaults(obj: Any, node: dict[str, Any]) -> Any:
