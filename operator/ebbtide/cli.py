@@ -24,6 +24,7 @@ _SUBCOMMANDS: dict[str, str] = {
     "extender": "ebbtide.commands.extender:extender",
     "operator": "ebbtide.commands.run_operator:run_operator",
     "demo": "ebbtide.commands.demo:demo",
+    "release-all": "ebbtide.commands.release_all:release_all",
     "queues": "ebbtide.commands.inspect:queues",
     "queue": "ebbtide.commands.inspect:queue",
     "policies": "ebbtide.commands.inspect:policies",

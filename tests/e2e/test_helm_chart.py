@@ -479,3 +479,24 @@ def test_upgrade_rolls_out_keeps_the_certificate_and_uninstall_keeps_only_the_cr
     eventually(lambda: release.objects() == kept or None, what="everything but the CRDs to be gone")
     for crd in crds:
         assert cluster.apiext.read_custom_resource_definition(crd).status.conditions
+
+
+# -- CRDs applied with kubectl, and the chart ------------------------------------------------------
+
+
+def test_kubectl_applied_crds_and_a_default_install_do_not_collide(
+    cluster: E2ECluster, release: Release, crds: list[str]
+) -> None:
+    # The session's CRDs were applied with kubectl (or kept by an uninstalled release): with the
+    # default crds.install=auto the chart leaves them alone instead of failing to import them.
+    def owner(crd: str) -> str | None:
+        annotations = cluster.apiext.read_custom_resource_definition(crd).metadata.annotations or {}
+        return annotations.get("meta.helm.sh/release-name")
+
+    before = {crd: owner(crd) for crd in crds}
+    result = release.helm("install", release.name, str(CHART), *set_args(release.values()), *release._wait())
+    assert "These CRDs existed already and are not this release's" in result.stdout, result.stdout
+    for crd in crds:
+        assert crd in result.stdout
+        assert owner(crd) == before[crd] != release.name
+    assert not any(name.startswith("customresourcedefinition") for name in release.objects())

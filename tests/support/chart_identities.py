@@ -51,6 +51,8 @@ class ChartIdentities:
     operator: Path
     extender: Path
     scheduler: Path
+    #: The identity of the chart's pre-delete hook (``ebbtide release-all``).
+    uninstall: Path
     peering: str
     manifests: tuple[dict[str, Any], ...]
     #: (namespace, name) of the one lease the chart lets its scheduler's account renew.
@@ -133,6 +135,7 @@ def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdent
         operator=kubeconfig("operator"),
         extender=kubeconfig("extender"),
         scheduler=kubeconfig("scheduler"),
+        uninstall=kubeconfig("uninstall"),
         peering=peering,
         manifests=manifests,
         scheduler_lease=granted_lease(identities, service_account=accounts["scheduler"]),

@@ -127,3 +127,31 @@ podAntiAffinity:
             {{- include "ebbtide.selectorLabels" . | nindent 12 }}
 {{- end }}
 {{- end }}
+
+{{- /*
+"true" when the chart renders the CRD named .name (in a dict with the root context as .ctx).
+crds.install true: always; false: never; "auto": unless the CRD exists and is not this
+release's (applied with `kubectl apply -f crds/`, or kept by another release), which Helm would
+refuse to import. lookup sees nothing under `helm template` and client-side dry runs, so "auto"
+renders the CRDs there, as true does.
+*/}}
+{{- define "ebbtide.rendersCrd" -}}
+{{- $install := .ctx.Values.crds.install -}}
+{{- if eq (toString $install) "auto" -}}
+{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name -}}
+{{- $owner := list (dig "metadata" "annotations" "meta.helm.sh/release-name" "" $existing) (dig "metadata" "annotations" "meta.helm.sh/release-namespace" "" $existing) -}}
+{{- if or (not $existing) (eq (join "/" $owner) (printf "%s/%s" .ctx.Release.Name .ctx.Release.Namespace)) -}}true{{- end -}}
+{{- else if $install -}}true{{- end -}}
+{{- end -}}
+
+{{- /* The ebbtide CRDs crds.install "auto" leaves to someone else, space-separated. */}}
+{{- define "ebbtide.crdsManagedElsewhere" -}}
+{{- $names := list -}}
+{{- range $path, $_ := .Files.Glob "files/crds/*.yaml" -}}
+{{- $name := (fromYaml ($.Files.Get $path)).metadata.name -}}
+{{- if and (eq (toString $.Values.crds.install) "auto") (not (include "ebbtide.rendersCrd" (dict "ctx" $ "name" $name))) -}}
+{{- $names = append $names $name -}}
+{{- end -}}
+{{- end -}}
+{{- join " " $names -}}
+{{- end -}}

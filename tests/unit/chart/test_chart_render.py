@@ -45,6 +45,7 @@ BUILT_IN_GROUPS = {
     "rbac.authorization.k8s.io",
     "admissionregistration.k8s.io",
     "apiextensions.k8s.io",
+    "batch",  # the uninstall hook's Job
 }
 RECOMMENDED_LABELS = (
     "app.kubernetes.io/name",
@@ -148,7 +149,7 @@ def test_the_converted_crd_schemas_accept_the_examples_and_refuse_unknown_fields
 @pytest.mark.parametrize("values", RENDERS.values(), ids=RENDERS.keys())
 def test_every_pod_runs_under_the_restricted_pod_security_standard(values: dict[str, str]) -> None:
     templates = dict(pod_templates(render(values)))
-    assert len(templates) == 2  # the operator and the scheduler
+    assert len(templates) == 3  # the operator, the scheduler and the uninstall hook
     for where, pod in templates.items():
         context = pod.get("securityContext") or {}
         assert context.get("runAsNonRoot") is True, where
@@ -208,9 +209,13 @@ def test_rbac_names_every_group_resource_and_verb(values: dict[str, str]) -> Non
                 assert "*" not in rule.get(key, []), f"{role['metadata']['name']}: {rule}"
                 assert not any("*" in item for item in rule.get(key, [])), f"{role['metadata']['name']}"
             assert "secrets" not in rule.get("resources", []), role["metadata"]["name"]
-            assert not {"mutatingwebhookconfigurations", "validatingwebhookconfigurations"} & set(
+            webhooks = {"mutatingwebhookconfigurations", "validatingwebhookconfigurations"} & set(
                 rule.get("resources", [])
             )
+            # Only the uninstall hook touches one: it deletes the chart's own, first thing.
+            if webhooks:
+                assert role["metadata"]["name"] == "rel-ebbtide-uninstall"
+                assert (rule["resourceNames"], rule["verbs"]) == (["rel-ebbtide-fairqueue"], ["delete"])
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
     rendered = {r["metadata"]["name"] for r in roles}
     stock = {"system:kube-scheduler", "system:volume-scheduler", "extension-apiserver-authentication-reader"}
