@@ -15,6 +15,8 @@ import click
 import numpy as np
 
 from ebbtide.errors import TraceFormatError
+from ebbtide.commands.prometheus_options import credentials_from, prometheus_credential_options
+from ebbtide.metrics.prometheus_access import PrometheusCredentials
 from ebbtide.scaling.backtest import BacktestResult, ReplayConditions, reactive_only, run_backtest
 from ebbtide.scaling.backtest_report import report
 from ebbtide.scaling.forecasting.base import ModelName
@@ -93,6 +95,7 @@ DURATION = _Duration()
     show_default=True,
     help="Prometheus to read prom:// traces from.",
 )
+@prometheus_credential_options
 def backtest(
     trace: str,
     policy_file: TextIO,
@@ -103,6 +106,7 @@ def backtest(
     startup_delay: float,
     target_per_replica: float | None,
     prometheus_url: str,
+    **prometheus_options: Any,
 ) -> None:
     """Replay a recorded load TRACE through a ScalingPolicy and report how it would have done.
 
@@ -113,7 +117,8 @@ def backtest(
     settings = _settings(policy_file, target_per_replica=target_per_replica)
     if not step > 0:
         raise click.BadParameter("must be positive", param_hint="--step")
-    series = _load(trace, step=step, prometheus_url=prometheus_url)
+    credentials = credentials_from(prometheus_options)
+    series = _load(trace, step=step, prometheus_url=prometheus_url, credentials=credentials)
     conditions = ReplayConditions(step=step, metrics_lag=metrics_lag, startup_delay=startup_delay)
     result = run_backtest(series, settings=settings, conditions=conditions)
     baseline = result
@@ -146,7 +151,7 @@ def _settings(policy_file: TextIO, *, target_per_replica: float | None) -> Plann
     return settings
 
 
-def _load(trace: str, *, step: float, prometheus_url: str) -> LoadSeries:
+def _load(trace: str, *, step: float, prometheus_url: str, credentials: PrometheusCredentials) -> LoadSeries:
     if is_prom_uri(trace):
         try:
             wanted = parse_prom_uri(trace)
@@ -156,7 +161,7 @@ def _load(trace: str, *, step: float, prometheus_url: str) -> LoadSeries:
             from ebbtide.metrics.range_reader import PrometheusRangeSource
         except ImportError as error:
             raise click.ClickException(f"reading prom:// traces needs {error.name}") from None
-        source = PrometheusRangeSource(prometheus_url)
+        source = PrometheusRangeSource(prometheus_url, credentials=credentials)
         try:
             series = source.read_range(
                 wanted.query, start=wanted.start, end=wanted.end, step=wanted.step or step

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import zlib
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ebbtide.commands.cluster_options import cluster_options, connect
 from ebbtide.commands.logging_options import configure_logging, logging_options
+from ebbtide.commands.prometheus_options import credentials_from, prometheus_credential_options
 from ebbtide.controllers.registration import CONTROLLERS
 from ebbtide.controllers.runtime import OperatorConfig, run
 from ebbtide.kube.client import ClusterAccess
@@ -131,6 +133,7 @@ def _controller_names(ctx: click.Context, param: click.Parameter, value: str) ->
     default=None,
     help="PEM private key of --webhook-cert-file.",
 )
+@prometheus_credential_options
 @logging_options
 def run_operator(
     kubeconfig: Path | None,
@@ -150,6 +153,7 @@ def run_operator(
     webhook_key_file: Path | None,
     log_level: str,
     log_format: str,
+    **prometheus_options: Any,
 ) -> None:
     """Run the ebbtide operator until interrupted.
 
@@ -159,16 +163,18 @@ def run_operator(
     if (webhook_cert_file is None) != (webhook_key_file is None):
         raise click.UsageError("--webhook-cert-file and --webhook-key-file must be given together")
     configure_logging(level=log_level, log_format=log_format)
+    credentials = credentials_from(prometheus_options)
     connect(ClusterAccess(kubeconfig=kubeconfig, context=context))
     if "scaling" in controllers:
         try:
-            probe_prometheus(prometheus_url)
+            probe_prometheus(prometheus_url, credentials=credentials)
         except PrometheusUnusable as error:
             raise click.ClickException(str(error)) from error
     config = OperatorConfig(
         kubeconfig=kubeconfig,
         context=context,
         prometheus_url=prometheus_url,
+        prometheus_credentials=credentials,
         namespaces=namespaces,
         metrics_host=metrics_host,
         metrics_port=metrics_port,

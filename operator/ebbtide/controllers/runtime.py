@@ -19,6 +19,7 @@ from kubernetes import client
 from prometheus_client import start_http_server
 
 from ebbtide.kube.client import ClusterAccess, load_api_client
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 
 ANNOTATION_PREFIX = "ebbtide.io"
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ class OperatorConfig:
     #: The kubeconfig context (``--context``); None: the current one.
     context: str | None = None
     prometheus_url: str = "http://127.0.0.1:9090"
+    #: How to authenticate to it (``--prometheus-*`` options); none by default.
+    prometheus_credentials: PrometheusCredentials = NO_CREDENTIALS
     namespaces: tuple[str, ...] = ()
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 8080

@@ -3,7 +3,8 @@
 Network errors and 502/503/504 are retried briefly (backoff 0.2 s, 0.4 s, ...), a 4xx never
 (a bad query stays bad), and a query that timed out is not repeated: that would double the load
 on a Prometheus that is already slow. After the last retry the error answer itself is kept, so
-its text reaches the user. Callers choose only how many retries their work is worth.
+its text reaches the user. Callers choose only how many retries their work is worth, and pass
+the credentials of a Prometheus behind authentication (:mod:`.prometheus_access`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from __future__ import annotations
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 
-def connect(url: str, *, retries: int) -> PrometheusConnect:
-    """A client of the Prometheus server at ``url`` that retries at most ``retries`` times."""
+
+def connect(
+    url: str, *, retries: int, credentials: PrometheusCredentials = NO_CREDENTIALS
+) -> PrometheusConnect:
+    """A client of the Prometheus server at ``url`` that retries at most ``retries`` times and
+    sends ``credentials`` with every request."""
     retry = Retry(
         total=retries,
         connect=retries,
@@ -24,4 +30,4 @@ def connect(url: str, *, retries: int) -> PrometheusConnect:
         allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
     )
-    return PrometheusConnect(url=url, retry=retry)
+    return PrometheusConnect(url=url, retry=retry, **credentials.client_options())

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Final
 from urllib.parse import urlsplit
 
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 from ebbtide.metrics.prometheus_errors import describe_error
 from ebbtide.metrics.prometheus_source import connect
 
@@ -36,6 +37,7 @@ def check_url(url: str) -> None:
 def probe_prometheus(
     url: str,
     *,
+    credentials: PrometheusCredentials = NO_CREDENTIALS,
     patience: float = PROBE_PATIENCE,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -46,7 +48,7 @@ def probe_prometheus(
     deadline = clock() + patience
     while True:
         try:
-            connect(url).custom_query(PROBE_QUERY, timeout=int(PROBE_TIMEOUT))
+            connect(url, credentials).custom_query(PROBE_QUERY, timeout=int(PROBE_TIMEOUT))
             return
         except Exception as error:  # every failure is described, none is expected to pass
             problem = describe_error(error, url=url, timeout=PROBE_TIMEOUT)

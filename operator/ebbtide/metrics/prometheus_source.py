@@ -14,6 +14,7 @@ user, never a zero load.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import threading
@@ -26,6 +27,7 @@ from prometheus_api_client.prometheus_connect import PrometheusConnect
 
 from ebbtide.metrics import prometheus_connection, scaling_metrics
 from ebbtide.metrics.load_history import LoadHistoryCache, RangeRead, grid_step
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 from ebbtide.metrics.prometheus_errors import QueryError, describe_error
 from ebbtide.metrics.prometheus_result import latest_problem, merge, series_from_matrix
 from ebbtide.scaling.series import LoadSeries, ReadFailure
@@ -39,9 +41,13 @@ logger = logging.getLogger(__name__)
 Connect = Callable[[str], PrometheusConnect]
 
 
-def connect(url: str) -> PrometheusConnect:
+def connect(url: str, credentials: PrometheusCredentials = NO_CREDENTIALS) -> PrometheusConnect:
     """A client for the load source: two retries (see :mod:`.prometheus_connection`)."""
-    return prometheus_connection.connect(url, retries=2)
+    return prometheus_connection.connect(url, retries=2, credentials=credentials)
+
+
+#: :func:`connect`, under a name the source's ``connect`` parameter does not shadow.
+_connect = connect
 
 
 class PrometheusLoadSource:
@@ -53,12 +59,13 @@ class PrometheusLoadSource:
         url: str,
         concurrency: int,
         timeout: int = DEFAULT_TIMEOUT,
-        connect: Connect = connect,
+        credentials: PrometheusCredentials = NO_CREDENTIALS,
+        connect: Connect | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._connect = connect
+        self._connect: Connect = connect or functools.partial(_connect, credentials=credentials)
         self._clock = clock
         self._cache = LoadHistoryCache()
         self._executor = ThreadPoolExecutor(

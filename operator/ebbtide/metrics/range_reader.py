@@ -11,6 +11,7 @@ import math
 from datetime import UTC, datetime
 
 from ebbtide.errors import RangeReadError
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 from ebbtide.metrics.prometheus_connection import connect
 from ebbtide.scaling.series import LoadSeries
 
@@ -18,14 +19,22 @@ from ebbtide.scaling.series import LoadSeries
 MAX_POINTS_PER_QUERY = 10_000
 
 
-def read_range(*, url: str, query: str, start: float, end: float, step: float) -> list[tuple[float, float]]:
+def read_range(
+    *,
+    url: str,
+    query: str,
+    start: float,
+    end: float,
+    step: float,
+    credentials: PrometheusCredentials = NO_CREDENTIALS,
+) -> list[tuple[float, float]]:
     """The samples ``(unix_seconds, value)`` of ``query`` from ``start`` to ``end`` (Unix
     seconds) every ``step`` seconds, in time order; empty when Prometheus has none.
 
     Raises :class:`RangeReadError` when Prometheus fails or the query returns more than one
     series (aggregate it, e.g. with ``sum(...)``).
     """
-    client = connect(url, retries=2)
+    client = connect(url, retries=2, credentials=credentials)
     samples: list[tuple[float, float]] = []
     chunk = MAX_POINTS_PER_QUERY * step
     chunk_start = start
@@ -52,11 +61,14 @@ def read_range(*, url: str, query: str, start: float, end: float, step: float) -
 class PrometheusRangeSource:
     """A :class:`~ebbtide.scaling.load_source.LoadSource` backed by one Prometheus server."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, credentials: PrometheusCredentials = NO_CREDENTIALS) -> None:
         self._url = url
+        self._credentials = credentials
 
     def read_range(self, query: str, *, start: float, end: float, step: float) -> LoadSeries:
         if not (math.isfinite(step) and step > 0):
             raise ValueError("step must be positive")
-        pairs = read_range(url=self._url, query=query, start=start, end=end, step=step)
+        pairs = read_range(
+            url=self._url, query=query, start=start, end=end, step=step, credentials=self._credentials
+        )
         return LoadSeries.from_pairs(pairs)

@@ -92,7 +92,9 @@ def test_operator_with_an_unreachable_prometheus(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(run_operator, "connect", lambda access: None)
     monkeypatch.setattr(
-        run_operator, "probe_prometheus", lambda url: probe_prometheus(url, patience=0, sleep=lambda s: None)
+        run_operator,
+        "probe_prometheus",
+        lambda url, **options: probe_prometheus(url, patience=0, sleep=lambda s: None, **options),
     )
     url = f"http://127.0.0.1:{closed_port()}"
     result = CliRunner().invoke(main, ["operator", f"--prometheus-url={url}"])

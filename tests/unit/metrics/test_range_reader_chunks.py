@@ -22,7 +22,7 @@ class FakePrometheus:
     series: ClassVar[int] = 1
     error: ClassVar[Exception | None] = None
 
-    def __init__(self, url: str, retries: int = 0) -> None:
+    def __init__(self, url: str, retries: int = 0, **options: object) -> None:
         self.url = url
 
     def custom_query_range(

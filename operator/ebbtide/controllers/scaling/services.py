@@ -69,7 +69,11 @@ class ScalingServices:
         pooled = pooled_client(api_client, connections=KUBE_CONCURRENCY)
         return cls(
             api_client=pooled,
-            source=PrometheusLoadSource(url=config.prometheus_url, concurrency=config.prometheus_concurrency),
+            source=PrometheusLoadSource(
+                url=config.prometheus_url,
+                concurrency=config.prometheus_concurrency,
+                credentials=config.prometheus_credentials,
+            ),
             resolver=ScaleResolver(pooled),
             cluster=KubeScalingCluster(pooled),
         )

@@ -1,0 +1,102 @@
+"""Reaching a Prometheus that wants credentials: bearer token, basic auth, a private CA, headers.
+
+Prometheus behind a proxy, Thanos, Mimir or Cortex usually asks for one of these. Secrets only
+ever come from files (a mounted Secret, a projected service-account token), never from the
+command line, where every user of the machine could read them; each file is read again for every
+request, so a rotated token or password applies without a restart. The tenant is sent as
+``X-Scope-OrgID``, the header Mimir, Cortex and Thanos's receive/query tenancy read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import requests
+from requests.auth import AuthBase, HTTPBasicAuth
+
+TENANT_HEADER: Final = "X-Scope-OrgID"
+
+
+class CredentialsError(ValueError):
+    """The credentials options contradict each other; the message says how."""
+
+
+class _BearerTokenFile(AuthBase):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.path.read_text().strip()}"
+        return request
+
+
+class _BasicAuthFile(AuthBase):
+    def __init__(self, username: str, password_file: Path) -> None:
+        self.username = username
+        self.password_file = password_file
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        password = self.password_file.read_text().rstrip("\n")
+        authenticated: requests.PreparedRequest = HTTPBasicAuth(self.username, password)(request)
+        return authenticated
+
+
+@dataclass(frozen=True)
+class PrometheusCredentials:
+    """How to authenticate to Prometheus and trust its certificate; empty: plain access.
+
+    ``headers`` are extra (name, value) pairs sent with every request; ``ca_file`` is a PEM
+    bundle trusted for an ``https://`` URL instead of the system's.
+    """
+
+    bearer_token_file: Path | None = None
+    username: str | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    tenant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bearer_token_file is not None and self.username is not None:
+            raise CredentialsError("a bearer token and basic auth cannot both be used; choose one")
+        if (self.username is None) != (self.password_file is None):
+            raise CredentialsError("basic auth needs both a username and a password file")
+
+    def all_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        if self.tenant:
+            headers[TENANT_HEADER] = self.tenant
+        return headers
+
+    def auth(self) -> AuthBase | None:
+        if self.bearer_token_file is not None:
+            return _BearerTokenFile(self.bearer_token_file)
+        if self.username is not None and self.password_file is not None:
+            return _BasicAuthFile(self.username, self.password_file)
+        return None
+
+    def unreadable_file(self) -> str | None:
+        """The first secret or CA file that cannot be read, as a sentence; None if all can."""
+        for what, path in (
+            ("bearer token file", self.bearer_token_file),
+            ("password file", self.password_file),
+            ("CA file", self.ca_file),
+        ):
+            if path is not None:
+                try:
+                    path.read_bytes()
+                except OSError as error:
+                    return f"cannot read the Prometheus {what} {path}: {error.strerror}"
+        return None
+
+    def client_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``PrometheusConnect`` that send these credentials (see
+        :func:`ebbtide.metrics.prometheus_connection.connect`, the one place clients are made)."""
+        session = requests.Session()
+        session.verify = str(self.ca_file) if self.ca_file is not None else True
+        return {"headers": self.all_headers() or None, "auth": self.auth(), "session": session}
+
+
+NO_CREDENTIALS: Final = PrometheusCredentials()
