@@ -155,3 +155,43 @@ renders the CRDs there, as true does.
 {{- end -}}
 {{- join " " $names -}}
 {{- end -}}
+
+{{- /*
+The Secrets holding the operator's Prometheus credentials, as a YAML list of
+{name, secret: {name, key}, dir, file, flag}: each is mounted at dir and named by flag.
+*/}}
+{{- define "ebbtide.prometheusSecretVolumes" -}}
+{{- $p := .Values.prometheus -}}
+{{- $volumes := list -}}
+{{- if $p.bearerTokenSecret.name -}}
+{{- $volumes = append $volumes (dict "name" "prometheus-token" "secret" $p.bearerTokenSecret "dir" "/etc/ebbtide/prometheus/token" "file" "token" "flag" "--prometheus-bearer-token-file") -}}
+{{- end -}}
+{{- if ($p.basicAuth.passwordSecret).name -}}
+{{- $volumes = append $volumes (dict "name" "prometheus-password" "secret" $p.basicAuth.passwordSecret "dir" "/etc/ebbtide/prometheus/password" "file" "password" "flag" "--prometheus-password-file") -}}
+{{- end -}}
+{{- if $p.caSecret.name -}}
+{{- $volumes = append $volumes (dict "name" "prometheus-ca" "secret" $p.caSecret "dir" "/etc/ebbtide/prometheus/ca" "file" "ca.crt" "flag" "--prometheus-ca-file") -}}
+{{- end -}}
+{{- toYaml $volumes -}}
+{{- end -}}
+
+{{- /* The operator's --prometheus-* credential options (a YAML list of arguments). */}}
+{{- define "ebbtide.prometheusCredentialArgs" -}}
+{{- $p := .Values.prometheus -}}
+{{- $args := list -}}
+{{- range $volume := include "ebbtide.prometheusSecretVolumes" . | fromYamlArray -}}
+{{- $args = append $args (printf "%s=%s/%s" $volume.flag $volume.dir $volume.file) -}}
+{{- end -}}
+{{- with $p.basicAuth.username -}}
+{{- $args = append $args (printf "--prometheus-username=%s" .) -}}
+{{- end -}}
+{{- range $name, $value := $p.headers -}}
+{{- $args = append $args (printf "--prometheus-header=%s=%s" $name $value) -}}
+{{- end -}}
+{{- with $p.tenant -}}
+{{- $args = append $args (printf "--prometheus-tenant=%s" .) -}}
+{{- end -}}
+{{- if $args -}}
+{{- toYaml $args -}}
+{{- end -}}
+{{- end -}}
