@@ -80,12 +80,15 @@ def test_a_policy_scales_on_load_read_over_tls_with_basic_auth(
 def test_without_the_password_the_operator_stops_with_one_line(
     cluster: E2ECluster, chart_identities: ChartIdentities, secured: SecuredPrometheus, tmp_path: Path
 ) -> None:
-    with pytest.raises(RuntimeError, match="exited with 1") as failure, running_operator(
-        cluster,
-        log=tmp_path / "operator.log",
-        controllers="scaling",
-        kubeconfig=chart_identities.operator,
-        extra_args=(f"--prometheus-url={secured.url}", f"--prometheus-ca-file={secured.ca_file}"),
+    with (
+        pytest.raises(RuntimeError, match="exited with 1") as failure,
+        running_operator(
+            cluster,
+            log=tmp_path / "operator.log",
+            controllers="scaling",
+            kubeconfig=chart_identities.operator,
+            extra_args=(f"--prometheus-url={secured.url}", f"--prometheus-ca-file={secured.ca_file}"),
+        ),
     ):
         pass
     text = str(failure.value)
