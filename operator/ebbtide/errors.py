@@ -8,10 +8,12 @@
     │   ├── TransitionError: a spec update breaks a transition rule of the CRD
     │   ├── TraceFormatError: a recorded load trace cannot be read
     │   ├── InvalidConfigError: the extender's configuration does not validate
+    │   ├── CredentialsError: the Prometheus credentials options contradict each other
     │   ├── BadRequestError: a scheduler request is not a valid ExtenderArgs
     │   └── QueueingError: values the fair-queue rules cannot be applied to
     │       └── InvalidSnapshotError: an amount, a weight or a name breaks an invariant
     ├── KubeError: a Kubernetes API request failed
+    │   ├── ClusterConfigError: no cluster configuration can be used, or its API does not answer
     │   ├── ApiError (also the client's ApiException; ebbtide.kube.errors): an error status
     │   │   ├── ClientRequestError: 4xx
     │   │   │   └── BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, Invalid
@@ -21,6 +23,7 @@
     │   └── LeaseRequestError: a Lease request was refused
     ├── MetricsError: Prometheus could not answer a query
     │   ├── NodeLoadError: the nodes' load figures could not be read
+    │   ├── PrometheusUnusableError: --prometheus-url is malformed or does not answer at start-up
     │   └── RangeReadError (RuntimeError): a range query failed or was not one series
     ├── NotReadyError: the extender has not listed the cluster's nodes yet
     └── LocalClusterError (RuntimeError): the local cluster, or the demo on it, failed
@@ -80,6 +83,11 @@ class InvalidConfigError(InvalidInputError):
     """The extender's configuration file cannot be read or does not validate."""
 
 
+class CredentialsError(InvalidInputError):
+    """Prometheus credentials that contradict each other (a token and basic auth, a user
+    without a password file); the message says how."""
+
+
 class BadRequestError(InvalidInputError):
     """A scheduler request is not a valid ``ExtenderArgs``; the message says why."""
 
@@ -102,6 +110,11 @@ class KubeError(EbbtideError):
     :mod:`ebbtide.kube.errors` (they are also the client's ``ApiException``)."""
 
 
+class ClusterConfigError(KubeError):
+    """No cluster configuration can be used (no kubeconfig, a bad one, an unknown context), or
+    the API server it names does not answer; the message says which, for the user as it is."""
+
+
 class TargetKindError(KubeError):
     """The target's kind is not served, or it has no /scale subresource; the message says which."""
 
@@ -119,6 +132,10 @@ class MetricsError(EbbtideError):
 
 class NodeLoadError(MetricsError):
     """The nodes' load figures could not be read (Prometheus unreachable, an error, a bad answer)."""
+
+
+class PrometheusUnusableError(MetricsError):
+    """``--prometheus-url`` is not an http(s) URL, or nobody answered queries there at start-up."""
 
 
 class RangeReadError(MetricsError, RuntimeError):

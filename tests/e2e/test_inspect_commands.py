@@ -26,7 +26,7 @@ from tests.support.load_exporter import LoadExporter, load_exporter
 from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
 
-from ebbtide.kube.queue_keys import QUEUE_POSITION, WAITING_REASON
+from ebbtide.api.fairqueue_vocabulary import QUEUE_POSITION, WAITING_REASON
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,7 @@ from tests.support.operator import free_port, running_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
-from ebbtide.kube.queue_keys import ADMISSION_DECISION, ADMITTED_AT, SCHEDULING_GATE
+from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, SCHEDULING_GATE
 from ebbtide.kube.release_all import KOPF_FINALIZER
 
 pytestmark = pytest.mark.e2e

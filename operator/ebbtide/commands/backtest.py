@@ -14,8 +14,8 @@ from typing import Any, TextIO
 import click
 import numpy as np
 
-from ebbtide.errors import TraceFormatError
 from ebbtide.commands.prometheus_options import credentials_from, prometheus_credential_options
+from ebbtide.errors import TraceFormatError
 from ebbtide.metrics.prometheus_access import PrometheusCredentials
 from ebbtide.scaling.backtest import BacktestResult, ReplayConditions, reactive_only, run_backtest
 from ebbtide.scaling.backtest_report import report

@@ -7,7 +7,6 @@ traceback) when no cluster can be used, or when the API refuses a request (:func
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +14,11 @@ from typing import Any, TypeVar
 
 import click
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from ebbtide.kube.client import ClusterAccess, ClusterConfigError, load_configuration, probe_api_server
+from ebbtide.errors import ClusterConfigError
+from ebbtide.kube.client import ClusterAccess, load_configuration, probe_api_server
+from ebbtide.kube.errors import ApiError, ForbiddenError, NotFoundError, translated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,23 +56,13 @@ def connect(access: ClusterAccess, *, probe: bool = True) -> client.ApiClient:
 def api_errors() -> Iterator[None]:
     """API failures as one line (click's ``Error: ...``), never a traceback."""
     try:
-        yield
-    except ApiException as error:
-        if error.status == 404:
-            raise click.ClickException(
-                f"the API server does not serve it (404): are ebbtide's CRDs installed? {error.reason}"
-            ) from error
-        if error.status == 403:
-            raise click.ClickException(f"not allowed: {_api_message(error)}") from error
-        raise click.ClickException(
-            f"the API server answered {error.status}: {_api_message(error)}"
-        ) from error
+        with translated():
+            yield
+    except NotFoundError as error:
+        raise click.ClickException(f"not found: {error}; are ebbtide's CRDs installed?") from error
+    except ForbiddenError as error:
+        raise click.ClickException(f"not allowed: {error.message or error}") from error
+    except ApiError as error:
+        raise click.ClickException(f"the API server answered {error}") from error
     except (HTTPError, OSError) as error:
         raise click.ClickException(f"cannot reach the Kubernetes API: {error}") from error
-
-
-def _api_message(error: ApiException) -> str:
-    try:
-        return str(json.loads(error.body or "{}").get("message") or error.reason)
-    except ValueError:
-        return str(error.reason)

@@ -8,8 +8,9 @@ import click
 
 from ebbtide.commands.cluster_options import cluster_options, connect
 from ebbtide.commands.logging_options import configure_logging, logging_options
+from ebbtide.errors import PrometheusUnusableError
 from ebbtide.kube.client import ClusterAccess
-from ebbtide.metrics.prometheus_probe import PrometheusUnusable, check_url
+from ebbtide.metrics.prometheus_probe import check_url
 
 DEFAULT_PORT = 8888
 
@@ -59,7 +60,7 @@ def extender(
         initial = load_config(config_path) if config_path is not None else ExtenderConfig()
         if prometheus_url is not None:
             check_url(prometheus_url)
-    except (InvalidConfigError, PrometheusUnusable) as error:
+    except (InvalidConfigError, PrometheusUnusableError) as error:
         raise click.ClickException(str(error)) from error
     api_client = connect(ClusterAccess(kubeconfig=kubeconfig, context=context))
     telemetry = Telemetry()

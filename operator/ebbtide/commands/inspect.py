@@ -17,16 +17,16 @@ import click
 from kubernetes import client
 
 from ebbtide.api import FairQueue, ScalingPolicy
+from ebbtide.api.fairqueue_vocabulary import QUEUE_LABEL
+from ebbtide.api.workloads import WorkloadState, controlling_job_uid
 from ebbtide.commands.cluster_options import api_errors, cluster_options, connect
-from ebbtide.controllers.queue_engine import UNFINISHED_PODS
+from ebbtide.controllers.fairqueue.engine import UNFINISHED_PODS
 from ebbtide.explain.output import FORMATS, render_explanation, render_rows
 from ebbtide.explain.policies import POLICY_COLUMNS, explain_policy, policy_rows
 from ebbtide.explain.queues import QUEUE_COLUMNS, WAITING_COLUMNS, QueueObjects, picture, queue_rows
 from ebbtide.explain.workloads import explain_workload, record_of
 from ebbtide.kube import reads
 from ebbtide.kube.client import ClusterAccess
-from ebbtide.kube.queue_keys import QUEUE_LABEL
-from ebbtide.kube.workloads import WorkloadState, controlling_job_uid
 
 F = TypeVar("F", bound=Callable[..., Any])
 

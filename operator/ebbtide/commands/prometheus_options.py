@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ebbtide.metrics.prometheus_access import CredentialsError, PrometheusCredentials
+from ebbtide.errors import CredentialsError
+from ebbtide.metrics.prometheus_access import PrometheusCredentials
 
 F = TypeVar("F", bound=Callable[..., Any])
 _FILE = click.Path(dir_okay=False, path_type=Path)

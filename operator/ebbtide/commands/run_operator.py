@@ -14,8 +14,9 @@ from ebbtide.commands.logging_options import configure_logging, logging_options
 from ebbtide.commands.prometheus_options import credentials_from, prometheus_credential_options
 from ebbtide.controllers.registration import CONTROLLERS
 from ebbtide.controllers.runtime import OperatorConfig, run
+from ebbtide.errors import PrometheusUnusableError
 from ebbtide.kube.client import ClusterAccess
-from ebbtide.metrics.prometheus_probe import PrometheusUnusable, probe_prometheus
+from ebbtide.metrics.prometheus_probe import probe_prometheus
 
 #: ``--priority auto`` priorities fall in ``[0, AUTO_PRIORITY_RANGE)``.
 AUTO_PRIORITY_RANGE = 1_000_000
@@ -168,7 +169,7 @@ def run_operator(
     if "scaling" in controllers:
         try:
             probe_prometheus(prometheus_url, credentials=credentials)
-        except PrometheusUnusable as error:
+        except PrometheusUnusableError as error:
             raise click.ClickException(str(error)) from error
     config = OperatorConfig(
         kubeconfig=kubeconfig,

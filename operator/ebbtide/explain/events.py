@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from ebbtide.api.workloads import parse_timestamp
 from ebbtide.explain.output import age
-from ebbtide.kube.workloads import parse_timestamp
 
 #: How many of an object's latest Events an explanation quotes.
 LATEST_EVENTS: Final = 5

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ebbtide.api.workloads import parse_timestamp
 from ebbtide.explain.events import event_lines, event_rows
 from ebbtide.explain.output import age
-from ebbtide.kube.workloads import parse_timestamp
 
 Obj = Mapping[str, Any]
 

@@ -1,7 +1,7 @@
 """FairQueues and the work waiting in them, as the admission planner sees them right now.
 
 The order of the waiting workloads is not read from their annotations (the operator writes
-exact positions only near the head of a queue, see :mod:`ebbtide.controllers.queue_waiting`):
+exact positions only near the head of a queue, see :mod:`ebbtide.controllers.fairqueue.waiting`):
 the objects are fed to the operator's own store and planner, which computes every position
 exactly, as of the moment of reading. Workloads the planner would admit in this very cycle are
 listed first, as ``Admitting``: the operator is about to admit them.
@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ebbtide.api import LabelSelector
-from ebbtide.controllers.queue_snapshot import build_cycle_input
-from ebbtide.controllers.queue_status import amounts
-from ebbtide.controllers.queue_store import QueueStore
+from ebbtide.api.fairqueue_vocabulary import CONDITION_ACTIVE, WAITING_MESSAGE, WAITING_REASON
+from ebbtide.api.workloads import WorkloadRecord
+from ebbtide.controllers.fairqueue.snapshot import build_cycle_input
+from ebbtide.controllers.fairqueue.status import amounts
+from ebbtide.controllers.fairqueue.store import QueueStore
 from ebbtide.explain.output import age
-from ebbtide.kube.queue_keys import CONDITION_ACTIVE, WAITING_MESSAGE, WAITING_REASON
-from ebbtide.kube.workloads import WorkloadRecord
 from ebbtide.queueing import AdmissionPlan, PendingWorkload, WorkloadRef, plan_admissions
 
 Obj = Mapping[str, Any]

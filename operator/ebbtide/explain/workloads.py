@@ -1,7 +1,7 @@
 """``ebbtide why pod|job NAME``: where a queued workload stands, in plain words.
 
 The state comes from the object itself (gated or suspended, admitted, finished, or never held;
-see :mod:`ebbtide.kube.workloads`). For a waiting workload the reason, the position and what is
+see :mod:`ebbtide.api.workloads`). For a waiting workload the reason, the position and what is
 ahead come from the planner's picture of the queues (:mod:`ebbtide.explain.queues`); what the
 operator last wrote on the object and its Events are quoted beside it.
 """
@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, QUEUE_LABEL
+from ebbtide.api.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
 from ebbtide.explain.events import event_lines, event_rows
 from ebbtide.explain.queues import ADMITTING, QueuePicture, operator_note
-from ebbtide.kube.queue_keys import ADMISSION_DECISION, QUEUE_LABEL
-from ebbtide.kube.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
 from ebbtide.queueing import WorkloadRef
 
 Obj = Mapping[str, Any]

@@ -24,16 +24,14 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 
+from ebbtide.errors import ClusterConfigError
+
 #: Where a pod's service account token is mounted; its presence means "running in a pod".
 SERVICE_ACCOUNT_TOKEN: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 SERVICE_ACCOUNT_NAMESPACE: Final = SERVICE_ACCOUNT_TOKEN.with_name("namespace")
 DEFAULT_KUBECONFIG: Final = Path("~/.kube/config")
 #: Seconds the start-up probe of the API server may take.
 PROBE_TIMEOUT: Final = 10
-
-
-class ClusterConfigError(Exception):
-    """No usable cluster configuration; the message is meant for the user as it is."""
 
 
 @dataclass(frozen=True, slots=True)

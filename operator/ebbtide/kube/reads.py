@@ -2,7 +2,8 @@
 
 The operator keeps its view current with watches (:mod:`ebbtide.kube.informer`); a command that
 answers one question lists once, page by page, and hands over plain dicts. A missing object is
-None, never an exception; every other API error is raised as ``ApiException``.
+None, never an exception; every other API error is raised as its
+:class:`ebbtide.kube.errors.ApiError`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from ebbtide.api import API_GROUP, API_VERSION
+from ebbtide.kube.errors import NotFoundError, translated
 
 Obj = dict[str, Any]
-HTTP_NOT_FOUND: Final = 404
 PAGE_SIZE: Final = 500
 REQUEST_TIMEOUT: Final = (10, 120)
 
@@ -27,13 +27,14 @@ def list_all(list_func: Callable[..., Any], **kwargs: Any) -> list[Obj]:
     items: list[Obj] = []
     token: str | None = None
     while True:
-        response = list_func(
-            **kwargs,
-            limit=PAGE_SIZE,
-            _continue=token,
-            _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT,
-        )
+        with translated():
+            response = list_func(
+                **kwargs,
+                limit=PAGE_SIZE,
+                _continue=token,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
         page = json.loads(response.data)
         items.extend(page.get("items") or [])
         token = (page.get("metadata") or {}).get("continue")
@@ -44,11 +45,10 @@ def list_all(list_func: Callable[..., Any], **kwargs: Any) -> list[Obj]:
 def read_or_none(read: Callable[..., Any], *args: Any) -> Obj | None:
     """The object ``read(*args)`` returns as a dict; None when it does not exist."""
     try:
-        response = read(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)
-    except ApiException as error:
-        if error.status == HTTP_NOT_FOUND:
-            return None
-        raise
+        with translated():
+            response = read(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)
+    except NotFoundError:
+        return None
     return dict(json.loads(response.data))
 
 

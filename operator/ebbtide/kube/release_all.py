@@ -24,13 +24,14 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
-from ebbtide.kube.queue_keys import QUEUE_LABEL
+from ebbtide.api.fairqueue_vocabulary import QUEUE_LABEL
+from ebbtide.api.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
+from ebbtide.kube.errors import ConflictError, NotFoundError, translated
 from ebbtide.kube.reads import list_all
-from ebbtide.kube.workload_writes import MERGE_PATCH, AdmitResult, WorkloadWriter
-from ebbtide.kube.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
+from ebbtide.kube.status import MERGE_PATCH
+from ebbtide.kube.workload_writes import AdmitResult, WorkloadWriter
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,6 @@ logger = logging.getLogger(__name__)
 KOPF_FINALIZER: Final = "kopf.zalando.org/KopfFinalizerMarker"
 #: What a released workload's ``ebbtide.io/admission`` annotation says instead of a decision.
 RELEASE_DECISION: Final = {"released": "ebbtide was removed from the cluster; no queue admitted this"}
-HTTP_NOT_FOUND: Final = 404
-HTTP_CONFLICT: Final = 409
 
 
 @dataclass
@@ -82,11 +81,10 @@ def release_all(
 def delete_webhook_configuration(api_client: client.ApiClient, name: str) -> bool:
     """Delete MutatingWebhookConfiguration ``name``; False if there was none."""
     try:
-        client.AdmissionregistrationV1Api(api_client).delete_mutating_webhook_configuration(name)
-    except ApiException as error:
-        if error.status == HTTP_NOT_FOUND:
-            return False
-        raise
+        with translated():
+            client.AdmissionregistrationV1Api(api_client).delete_mutating_webhook_configuration(name)
+    except NotFoundError:
+        return False
     return True
 
 
@@ -95,16 +93,15 @@ def stop_deployment(api_client: client.ApiClient, namespace: str, name: str, *, 
     there is no such Deployment. Raises TimeoutError after ``timeout`` seconds."""
     apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
     try:
-        deployment = apps.read_namespaced_deployment(name, namespace)
-        apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": 0}})
-    except ApiException as error:
-        if error.status == HTTP_NOT_FOUND:
-            return False
-        raise
+        with translated():
+            deployment = apps.read_namespaced_deployment(name, namespace)
+            apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": 0}})
+    except NotFoundError:
+        return False
     labels = deployment.spec.selector.match_labels or {}
     selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
     deadline = time.monotonic() + timeout
-    while core.list_namespaced_pod(namespace, label_selector=selector).items:
+    while list_all(core.list_namespaced_pod, namespace=namespace, label_selector=selector):
         if time.monotonic() > deadline:
             raise TimeoutError(f"the pods of Deployment {namespace}/{name} did not stop within {timeout:g}s")
         time.sleep(1)
@@ -149,12 +146,12 @@ def _unfinalize(api: client.CustomObjectsApi, metadata: dict[str, Any], *, attem
         kept = [name for name in finalizers if name != KOPF_FINALIZER]
         body = {"metadata": {"finalizers": kept or None, "resourceVersion": metadata.get("resourceVersion")}}
         try:
-            api.patch_namespaced_custom_object(*key, body, _content_type=MERGE_PATCH)
+            with translated():
+                api.patch_namespaced_custom_object(*key, body, _content_type=MERGE_PATCH)
             return True
-        except ApiException as error:
-            if error.status == HTTP_NOT_FOUND:
-                return False
-            if error.status != HTTP_CONFLICT:
-                raise
-        metadata = dict(api.get_namespaced_custom_object(*key).get("metadata") or {})
+        except NotFoundError:
+            return False
+        except ConflictError:
+            with translated():
+                metadata = dict(api.get_namespaced_custom_object(*key).get("metadata") or {})
     raise RuntimeError(f"ScalingPolicy {key[2]}/{key[4]} kept changing; its finalizer is still on")

@@ -16,11 +16,9 @@ from typing import Any, Final
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from ebbtide.errors import CredentialsError
+
 TENANT_HEADER: Final = "X-Scope-OrgID"
-
-
-class CredentialsError(ValueError):
-    """The credentials options contradict each other; the message says how."""
 
 
 class _BearerTokenFile(AuthBase):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Final
 from urllib.parse import urlsplit
 
+from ebbtide.errors import PrometheusUnusableError
 from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 from ebbtide.metrics.prometheus_errors import describe_error
 from ebbtide.metrics.prometheus_source import connect
@@ -23,15 +24,13 @@ PROBE_TIMEOUT: Final = 5.0
 PROBE_QUERY: Final = "vector(1)"
 
 
-class PrometheusUnusable(Exception):
-    """``--prometheus-url`` cannot be used; the message is meant for the user as it is."""
-
-
 def check_url(url: str) -> None:
-    """Raise :class:`PrometheusUnusable` unless ``url`` is an ``http``/``https`` URL with a host."""
+    """Raise :class:`PrometheusUnusableError` unless ``url`` is an ``http``/``https`` URL with a host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PrometheusUnusable(f"--prometheus-url {url!r} is not an http:// or https:// URL with a host")
+        raise PrometheusUnusableError(
+            f"--prometheus-url {url!r} is not an http:// or https:// URL with a host"
+        )
 
 
 def probe_prometheus(
@@ -42,7 +41,7 @@ def probe_prometheus(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Return once Prometheus at ``url`` answers a query; raise :class:`PrometheusUnusable` when
+    """Return once Prometheus at ``url`` answers a query; raise :class:`PrometheusUnusableError` when
     the URL is malformed, or when it has not answered within ``patience`` seconds."""
     check_url(url)
     deadline = clock() + patience
@@ -53,5 +52,5 @@ def probe_prometheus(
         except Exception as error:  # every failure is described, none is expected to pass
             problem = describe_error(error, url=url, timeout=PROBE_TIMEOUT)
             if clock() >= deadline:
-                raise PrometheusUnusable(problem.message) from error
+                raise PrometheusUnusableError(problem.message) from error
         sleep(1.0)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ebbtide.api import FairQueue, ScalingPolicy
+from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.api.crd import crd
-from ebbtide.scaling import reasons
 
 pytestmark = pytest.mark.unit
 

@@ -117,7 +117,7 @@ def test_prom_traces_are_read_from_the_given_prometheus(
     asked: list[tuple[str, str, float, float, float]] = []
 
     class Recorded:
-        def __init__(self, url: str) -> None:
+        def __init__(self, url: str, **options: object) -> None:
             self.url = url
 
         def read_range(self, query: str, *, start: float, end: float, step: float) -> LoadSeries:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ebbtide.errors import ClusterConfigError
 from ebbtide.kube import client as kube_client
-from ebbtide.kube.client import ClusterAccess, ClusterConfigError, load_configuration, probe_api_server
+from ebbtide.kube.client import ClusterAccess, load_configuration, probe_api_server
 
 pytestmark = pytest.mark.unit
 

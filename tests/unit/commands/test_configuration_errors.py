@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ebbtide.cli import main
-from ebbtide.metrics.prometheus_probe import PrometheusUnusable, check_url, probe_prometheus
+from ebbtide.errors import PrometheusUnusableError
+from ebbtide.metrics.prometheus_probe import check_url, probe_prometheus
 
 pytestmark = pytest.mark.unit
 
@@ -74,7 +75,7 @@ def test_extender_configuration_that_does_not_exist(no_cluster: dict[str, str], 
 
 @pytest.mark.parametrize("url", ["localhost:9090", "ftp://prometheus", "http://", "prometheus"])
 def test_a_prometheus_url_that_is_not_http_is_refused(url: str) -> None:
-    with pytest.raises(PrometheusUnusable, match="is not an http:// or https:// URL"):
+    with pytest.raises(PrometheusUnusableError, match="is not an http:// or https:// URL"):
         check_url(url)
 
 
@@ -82,7 +83,7 @@ def test_a_prometheus_nobody_listens_on_is_unusable_after_the_patience() -> None
     url = f"http://127.0.0.1:{closed_port()}"
     naps: list[float] = []
     times = iter([0.0, 0.0, 5.0, 11.0])
-    with pytest.raises(PrometheusUnusable, match=rf"^cannot reach Prometheus at {url}: "):
+    with pytest.raises(PrometheusUnusableError, match=rf"^cannot reach Prometheus at {url}: "):
         probe_prometheus(url, patience=10, sleep=naps.append, clock=lambda: next(times))
     assert naps == [1.0, 1.0]
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ebbtide.kube.queue_keys import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE, WAITING_MESSAGE, WAITING_REASON
+from ebbtide.api.fairqueue_vocabulary import (
+    ADMITTED_AT,
+    QUEUE_LABEL,
+    SCHEDULING_GATE,
+    WAITING_MESSAGE,
+    WAITING_REASON,
+)
 
 CREATED = "2026-01-01T00:00:00Z"
 

@@ -10,7 +10,8 @@ import requests
 from click.testing import CliRunner
 
 from ebbtide.cli import main
-from ebbtide.metrics.prometheus_access import TENANT_HEADER, CredentialsError, PrometheusCredentials
+from ebbtide.errors import CredentialsError
+from ebbtide.metrics.prometheus_access import TENANT_HEADER, PrometheusCredentials
 
 pytestmark = pytest.mark.unit
 
