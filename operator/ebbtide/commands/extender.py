@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ebbtide.commands.cluster_options import cluster_options, connect
 from ebbtide.commands.logging_options import configure_logging, logging_options
+from ebbtide.commands.prometheus_options import credentials_from, prometheus_credential_options
 from ebbtide.errors import PrometheusUnusableError
 from ebbtide.kube.client import ClusterAccess
 from ebbtide.metrics.prometheus_probe import check_url
@@ -31,6 +33,7 @@ DEFAULT_PORT = 8888
     default=None,
     help="Prometheus to read node load from (overrides the configuration's load.prometheusUrl).",
 )
+@prometheus_credential_options
 @logging_options
 def extender(
     config_path: Path | None,
@@ -41,6 +44,7 @@ def extender(
     prometheus_url: str | None,
     log_level: str,
     log_format: str,
+    **prometheus_options: Any,
 ) -> None:
     """Serve filter and prioritize for the kube-scheduler (nodeCacheCapable, ignorable)."""
     # Imported here so `ebbtide --help` does not load aiohttp, numpy and the Kubernetes client.
@@ -56,6 +60,7 @@ def extender(
     from ebbtide.kube.node_cache import NodeCache
 
     configure_logging(level=log_level, log_format=log_format)
+    credentials = credentials_from(prometheus_options)
     try:
         initial = load_config(config_path) if config_path is not None else ExtenderConfig()
         if prometheus_url is not None:
@@ -70,7 +75,9 @@ def extender(
     cache = NodeCache(virtual_nodes=initial.cache.virtual_nodes, assume_ttl=initial.cache.assume_seconds)
     cache.start(client.CoreV1Api(api_client))
     try:
-        app = Extender(config=holder, cluster=cache, telemetry=telemetry).app()
+        app = Extender(
+            config=holder, cluster=cache, telemetry=telemetry, prometheus_credentials=credentials
+        ).app()
         web.run_app(app, host=host, port=port, access_log=None, print=None, loop=new_event_loop())
     finally:
         cache.stop()

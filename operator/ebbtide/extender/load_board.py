@@ -20,6 +20,7 @@ import numpy as np
 
 from ebbtide.errors import NodeLoadError
 from ebbtide.metrics.node_load import LoadSource, NodeLoadReport, PrometheusNodeLoad, PrometheusSettings
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 from ebbtide.scoring.imbalance import imbalance
 from ebbtide.scoring.node_table import FloatArray, IntArray, NodeTable, frozen, gather
 from ebbtide.scoring.values import LoadResource
@@ -85,7 +86,8 @@ class LoadBoard:
 class PrometheusSources:
     """One :class:`PrometheusNodeLoad` per distinct settings, replaced when the settings change."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, credentials: PrometheusCredentials = NO_CREDENTIALS) -> None:
+        self._credentials = credentials
         self._settings: PrometheusSettings | None = None
         self._source: PrometheusNodeLoad | None = None
 
@@ -94,7 +96,9 @@ class PrometheusSources:
             if self._source is not None:
                 self._source.close()
             self._settings = settings
-            self._source = None if settings is None else PrometheusNodeLoad(settings)
+            self._source = (
+                None if settings is None else PrometheusNodeLoad(settings, credentials=self._credentials)
+            )
         return self._source
 
 

@@ -29,6 +29,7 @@ from ebbtide.extender.load_board import LoadBoard, PrometheusSources, refresh_fo
 from ebbtide.extender.service import ClusterSource, ExtenderService
 from ebbtide.extender.telemetry import Telemetry
 from ebbtide.metrics.node_load import LoadSource
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 
 # How often derived per-table structures are rebuilt ahead of requests after a node change.
 WARM_INTERVAL = 0.25
@@ -44,6 +45,8 @@ class Extender:
     telemetry: Telemetry = field(default_factory=Telemetry)
     # Where load figures come from; by default Prometheus as the configuration says.
     load_source: Callable[[], LoadSource | None] | None = None
+    #: How to authenticate to the configured Prometheus (``--prometheus-*`` options).
+    prometheus_credentials: PrometheusCredentials = NO_CREDENTIALS
     reload_interval: float = DEFAULT_CHECK_INTERVAL
     freeze_interval: float | None = 300.0  # None: leave the garbage collector alone (tests)
 
@@ -51,7 +54,7 @@ class Extender:
 
     def __post_init__(self) -> None:
         if self.load_source is None:
-            sources = PrometheusSources()
+            sources = PrometheusSources(credentials=self.prometheus_credentials)
             self.load_source = lambda: sources.for_settings(self.config().load.prometheus())
 
     def app(self) -> web.Application:

@@ -20,6 +20,7 @@ from prometheus_api_client.prometheus_connect import PrometheusConnect
 from requests import RequestException
 
 from ebbtide.errors import NodeLoadError
+from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 from ebbtide.metrics.prometheus_connection import connect
 from ebbtide.scoring.values import LoadResource, Utilisation
 
@@ -76,10 +77,11 @@ class PrometheusNodeLoad:
         settings: PrometheusSettings,
         *,
         connect: Callable[[PrometheusSettings], PrometheusConnect] | None = None,
+        credentials: PrometheusCredentials = NO_CREDENTIALS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self._prometheus = (connect or _connect)(settings)
+        self._prometheus = connect(settings) if connect else _connect(settings, credentials=credentials)
         self._clock = clock
 
     def fetch(self) -> NodeLoadReport:
@@ -130,7 +132,9 @@ def _sample(series: Any, node_label: str) -> tuple[str, LoadSample] | None:
     return node, LoadSample(utilisation=Utilisation(utilisation), sampled_at=sampled_at)
 
 
-def _connect(settings: PrometheusSettings) -> PrometheusConnect:
+def _connect(
+    settings: PrometheusSettings, *, credentials: PrometheusCredentials = NO_CREDENTIALS
+) -> PrometheusConnect:
     # One quick retry at most: the next background refresh is the real retry, and a long backoff
     # would only make the figures older.
-    return connect(settings.url, retries=1)
+    return connect(settings.url, retries=1, credentials=credentials)
