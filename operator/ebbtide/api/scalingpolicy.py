@@ -19,6 +19,7 @@ from ebbtide.api.rules import Rule
 PredictionModelName = Literal["None", "Linear", "HoltWinters", "SeasonalNaive", "Auto"]
 FallbackAction = Literal["Hold", "Replicas"]
 ScalingMode = Literal["Active", "DryRun"]
+PausedDirections = Literal["None", "ScaleUp", "ScaleDown", "Both"]
 
 _SECOND = timedelta(seconds=1)
 
@@ -275,6 +276,11 @@ class ScalingPolicySpec(KubeModel):
     mode: ScalingMode = "Active"
     """Active: scale the target. DryRun: compute and report decisions in status and events,
     never change the target."""
+    paused: PausedDirections = "None"
+    """Stop changing the target's replica count in one direction or both (during an incident, a
+    migration, a load test): None, ScaleUp, ScaleDown or Both. Decisions are still made and
+    reported, and ScalingActive is False with reason Paused while any direction is paused; a
+    change in a paused direction is not made. Setting None again resumes at the next round."""
     interval: Duration = timedelta(seconds=15)
     """How often the load is read and the replica count reconsidered; at least 1s."""
 

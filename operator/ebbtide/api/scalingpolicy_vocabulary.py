@@ -35,6 +35,7 @@ LOAD_READ: Final = "LoadRead"
 METRICS_UNAVAILABLE: Final = "MetricsUnavailable"
 ACTIVE: Final = "Active"
 DRY_RUN: Final = "DryRun"
+PAUSED: Final = "Paused"
 HPA_FOUND: Final = "HorizontalPodAutoscalerFound"
 
 # -- event reasons (besides the decision reasons of scale events) ----------------------------

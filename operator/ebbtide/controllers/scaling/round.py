@@ -121,8 +121,9 @@ async def _decide(
     )
     reporter.score_forecasts(reading=reading, decision=decision, now=now, horizon=settings.prediction.horizon)
     dry_run = spec.mode == "DryRun"
+    held = holds(spec.paused, current=current, desired=decision.desired_replicas)
     scaled = False
-    if dry_run:
+    if dry_run or held:
         # Nothing changed, so nothing may count against cooldowns and rate limits.
         state = replace(state, events=old_state.events, last_scale_up=old_state.last_scale_up)
     elif decision.desired_replicas != current:
@@ -164,6 +165,7 @@ async def _decide(
         scaled=scaled,
         generation=generation,
         now=stamp,
+        paused=None if spec.paused == "None" else spec.paused,
     )
     after = status_of.with_conflict(after, message=conflict, generation=generation, now=stamp)
     events: list[PlannedEvent] = decision_events(
@@ -212,3 +214,12 @@ def _status_before(memory: PolicyMemory, body: Mapping[str, Any]) -> ScalingPoli
     except ValidationError:
         logger.warning("ignoring the unreadable status of %s/%s", memory.namespace, memory.name)
         return ScalingPolicyStatus()
+
+
+def holds(paused: str, *, current: int, desired: int) -> bool:
+    """True when ``spec.paused`` forbids going from ``current`` to ``desired`` replicas."""
+    if desired > current:
+        return paused in ("ScaleUp", "Both")
+    if desired < current:
+        return paused in ("ScaleDown", "Both")
+    return False

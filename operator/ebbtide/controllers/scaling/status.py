@@ -80,10 +80,12 @@ def after_decision(
     scaled: bool,
     generation: int | None,
     now: datetime,
+    paused: str | None = None,
 ) -> ScalingPolicyStatus:
     """``status`` after a round that decided: the decision, the load, and the conditions
     Ready, MetricsAvailable and ScalingActive. ``current_replicas`` is the target's count after
-    the round (the new count when ``scaled``); ``model`` the forecasting model in use."""
+    the round (the new count when ``scaled``); ``model`` the forecasting model in use;
+    ``paused`` the spec's paused directions (None when nothing is paused)."""
     status = status.model_copy(
         update={
             "observed_generation": generation,
@@ -130,6 +132,9 @@ def after_decision(
             why.DRY_RUN,
             "mode is DryRun: decisions are reported, the target is never changed",
         )
+    elif paused is not None:
+        directions = {"ScaleUp": "scale-ups are", "ScaleDown": "scale-downs are"}.get(paused, "scaling is")
+        active = ("False", why.PAUSED, f"spec.paused is {paused}: {directions} paused")
     elif decision.reason in LOAD_FAILURE_REASONS:
         active = ("False", decision.reason, "the load cannot be read: " + decision.message)
     else:
