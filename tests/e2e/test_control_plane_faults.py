@@ -28,8 +28,8 @@ from tests.support.waiting import eventually
 from tests.support.watching import FollowedObjects
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT
 from ebbtide.devcluster.cluster import DevCluster
-from ebbtide.kube.queue_keys import ADMITTED_AT
 
 OUTAGE_SECONDS = 30
 JOBS_PER_QUEUE = 12

@@ -29,7 +29,7 @@ from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
-from ebbtide.kube.queue_keys import ADMISSION_DECISION, ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
+from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
 
 TENANT = "tenant"
 OTHER_GATE = "example.com/hold"

@@ -29,8 +29,8 @@ from tests.support.cluster import E2ECluster
 from tests.support.waiting import eventually
 from tests.unit.chart.chart_rendering import render
 
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT
 from ebbtide.devcluster.pki import CertPair, issue, make_ca
-from ebbtide.kube.queue_keys import ADMITTED_AT
 
 RELEASE = "ebbtide-e2e"
 NAMESPACE = "ebbtide-e2e"

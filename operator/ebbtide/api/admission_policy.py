@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ebbtide.kube.queue_keys import ADMISSION_DECISION, ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
+from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
 
 API_VERSION: Final = "admissionregistration.k8s.io/v1"
 #: The name both policies share as a prefix; the chart prefixes its release's name instead.
