@@ -143,10 +143,9 @@ def outage(local: DevCluster, component: str) -> None:
         local.start_component(component)
 
 
-def nodes_ready(cluster: E2ECluster, local: DevCluster) -> None:
-    """Wait until every node is Ready again. KWOK, which plays the kubelets here, may keep some
-    nodes' leases unrenewed after the API server restarts (real kubelets re-register); it is
-    restarted then, as a node agent would be."""
+def nodes_ready(cluster: E2ECluster) -> None:
+    """Wait until every node reports Ready again (the node lifecycle controller marks them
+    not Ready while their leases cannot be renewed)."""
 
     def all_ready() -> bool:
         return all(
@@ -154,14 +153,6 @@ def nodes_ready(cluster: E2ECluster, local: DevCluster) -> None:
             for node in cluster.core.list_node().items
         )
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if all_ready():
-            return
-        time.sleep(1)
-    print("\nsome KWOK nodes stayed NotReady after the outage: restarting KWOK")
-    local.stop_component("kwok")
-    local.start_component("kwok")
     eventually(all_ready, timeout=120, what="every node to be Ready again")
 
 
@@ -245,7 +236,7 @@ def test_a_control_plane_outage_mid_backlog_loses_and_doubles_nothing(
         exporter.set(55)  # what the policy reads once the control plane is back
         outage(local, component)
         wait_for_api(cluster)
-        nodes_ready(cluster, local)
+        nodes_ready(cluster)
         assert_each_job_admitted_once(cluster, namespace, names, recorder)
     eventually(lambda: replicas(cluster, namespace) == 6, timeout=120, what="scaling to resume (6 replicas)")
     scaled.stop()
@@ -283,7 +274,7 @@ def test_an_operator_restarted_while_the_api_server_is_down_loses_and_doubles_no
         finally:
             local.start_component("kube-apiserver")
         wait_for_api(cluster)
-        nodes_ready(cluster, local)
+        nodes_ready(cluster)
         operator.wait_healthy(timeout=120)
         assert_each_job_admitted_once(cluster, namespace, names, recorder)
     policy_scaled_to(cluster, namespace, exporter, load=55, expected=6)
