@@ -20,6 +20,7 @@ from ebbtide.commands.environment import bind_environment
 _SUBCOMMANDS: dict[str, str] = {
     "dev": "ebbtide.commands.dev:dev",
     "crds": "ebbtide.commands.crds:crds",
+    "admission-policy": "ebbtide.commands.admission_policy:admission_policy",
     "backtest": "ebbtide.commands.backtest:backtest",
     "extender": "ebbtide.commands.extender:extender",
     "operator": "ebbtide.commands.run_operator:run_operator",

@@ -8,7 +8,6 @@ neither see each other's work nor depend on the size of the cluster.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -16,12 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from kubernetes import client, watch
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from tests.support.chart_identities import ChartIdentities, chart_webhook
 from tests.support.cluster import E2ECluster
 from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
+from tests.support.watching import FollowedObjects
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
 from ebbtide.api.fairqueue_vocabulary import (
@@ -394,44 +394,22 @@ def test_backlogged_queues_share_capacity_by_weight(
 
 
 class AdmissionRecorder:
-    """Watches a namespace's Jobs and keeps every distinct ``admitted-at`` value each one had."""
+    """Watches a namespace's Jobs and keeps every distinct ``admitted-at`` value each one had
+    (through control-plane outages too: see :mod:`tests.support.watching`)."""
 
     def __init__(self, cluster: E2ECluster, namespace: str) -> None:
         self.values: dict[str, list[str]] = defaultdict(list)
         self.removed: set[str] = set()
-        self._cluster = cluster
-        self._namespace = namespace
-        self._watch = watch.Watch()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._followed = FollowedObjects(
+            cluster.batch.list_namespaced_job, namespace, lambda obj: self._record(obj.get("metadata") or {})
+        )
 
     def __enter__(self) -> AdmissionRecorder:
-        self._thread.start()
+        self._followed.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stopping.set()
-        self._watch.stop()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        version: str | None = None
-        while not self._stopping.is_set():
-            try:
-                for event in self._watch.stream(
-                    self._cluster.batch.list_namespaced_job,
-                    self._namespace,
-                    resource_version=version,
-                    timeout_seconds=600,
-                    deserialize=False,
-                ):
-                    metadata = event["object"].get("metadata", {})
-                    version = metadata.get("resourceVersion", version)
-                    self._record(metadata)
-            except Exception:
-                if self._stopping.is_set():
-                    return  # stop() shut the connection under the read
-                continue  # a dropped watch resumes where it was: no change is missed
+        self._followed.stop()
 
     def _record(self, metadata: dict[str, Any]) -> None:
         name, value = metadata.get("name"), (metadata.get("annotations") or {}).get(ADMITTED_AT)

@@ -26,8 +26,10 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from tests.support.cluster import E2ECluster
+from tests.support.waiting import eventually
 from tests.unit.chart.chart_rendering import render
 
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT
 from ebbtide.devcluster.pki import CertPair, issue, make_ca
 
 RELEASE = "ebbtide-e2e"
@@ -203,3 +205,40 @@ def _delete_webhook_configuration(webhooks: client.AdmissionregistrationV1Api, n
     except ApiException as error:
         if error.status != 404:
             raise
+
+
+#: The kinds the chart renders for its admission policies (see fairqueue-admission-policy.yaml).
+ADMISSION_POLICY_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+
+
+@contextmanager
+def chart_admission_policy(
+    cluster: E2ECluster, identities: ChartIdentities, directory: Path
+) -> Iterator[None]:
+    """Apply the chart's admission policies (only the chart's operator account may admit) and
+    wait until the API server enforces them; delete them afterwards, so that scenarios which run
+    the operator under another identity are not refused."""
+    manifests = [m for m in identities.manifests if m["kind"] in ADMISSION_POLICY_KINDS]
+    path = directory / "admission-policy.yaml"
+    path.write_text(yaml.safe_dump_all(manifests))
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", f"-f={path}")
+    try:
+        eventually(
+            lambda: _forgery_refused(cluster), timeout=60, what="the admission policies to be enforced"
+        )
+        yield
+    finally:
+        cluster.kubectl("delete", "--ignore-not-found", "--wait", f"-f={path}")
+
+
+def _forgery_refused(cluster: E2ECluster) -> bool:
+    """Whether the API server refuses a pod carrying a forged admission (a dry run)."""
+    probe = {
+        "metadata": {"name": "admission-policy-probe", "annotations": {ADMITTED_AT: "forged"}},
+        "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]},
+    }
+    try:
+        cluster.core.create_namespaced_pod("default", probe, dry_run="All")
+    except ApiException as error:
+        return error.status == 403 and "ValidatingAdmissionPolicy" in str(error.body)
+    return False

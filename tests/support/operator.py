@@ -39,10 +39,21 @@ class OperatorProcess:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def start(self, *, timeout: float = 60) -> None:
+        """Start the operator and wait until it reports healthy."""
+        self.launch()
+        self.wait_healthy(timeout=timeout)
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the operator without waiting for it (e.g. while the API server is down)."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 self.argv, stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
             )
+        return self.process
+
+    def wait_healthy(self, *, timeout: float = 60) -> None:
+        """Wait until the running operator answers its health probe; fail if it exits."""
+        assert self.process is not None, "the operator was never started"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

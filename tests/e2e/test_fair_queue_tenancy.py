@@ -1,0 +1,346 @@
+"""Only ebbtide admits: a tenant with the usual namespaced ``edit`` rights tries every way past the
+queue on the real test bed, with the chart's admission policies in place, while the operator runs
+and while it is stopped; the operator (the chart's service account) still admits.
+
+Each queue here is in a cohort of its own whose capacity is zero, so nothing in it is admitted
+until the test raises the capacity: every attempt meets a workload that is still waiting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from tests.e2e.test_fair_queue import (
+    Queues,
+    annotations,
+    gate_names,
+    job_manifest,
+    pod_manifest,
+    wait_for_webhook,
+)
+from tests.support.chart_identities import ChartIdentities, chart_admission_policy, chart_webhook
+from tests.support.cluster import E2ECluster
+from tests.support.operator import OperatorProcess, free_port, running_operator
+from tests.support.waiting import eventually
+
+from ebbtide.api import API_GROUP, API_VERSION, FairQueue
+from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
+
+TENANT = "tenant"
+OTHER_GATE = "example.com/hold"
+NO_CAPACITY = {"cpu": "0", "memory": "0"}
+SOME_CAPACITY = {"cpu": "8", "memory": "32Gi"}
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded_operator(
+    cluster: E2ECluster, chart_identities: ChartIdentities, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """The operator as the chart runs it (its service account, its webhook), with the chart's
+    admission policies enforced by the API server."""
+    directory = tmp_path_factory.mktemp("tenancy")
+    with (
+        chart_admission_policy(cluster, chart_identities, directory),
+        chart_webhook(cluster, chart_identities, directory, port=free_port()) as webhook,
+        running_operator(
+            cluster,
+            log=directory / "operator.log",
+            controllers="queueing",
+            kubeconfig=chart_identities.operator,
+            extra_args=webhook.operator_args(),
+        ) as operator,
+    ):
+        wait_for_webhook(cluster)
+        yield operator
+
+
+@pytest.fixture
+def operator(guarded_operator: OperatorProcess, cluster: E2ECluster) -> OperatorProcess:
+    """The module's operator, started again if an earlier test left it stopped."""
+    process = guarded_operator.process
+    if process is None or process.poll() is not None:
+        guarded_operator.start()
+        wait_for_webhook(cluster)
+    return guarded_operator
+
+
+@pytest.fixture
+def queues(cluster: E2ECluster) -> Iterator[Queues]:
+    made = Queues(cluster)
+    yield made
+    made.delete_all()
+
+
+class Tenant:
+    """A service account with the ``edit`` ClusterRole in its namespace, talking with its token."""
+
+    def __init__(self, cluster: E2ECluster, namespace: str) -> None:
+        cluster.core.create_namespaced_service_account(namespace, {"metadata": {"name": TENANT}})
+        cluster.rbac.create_namespaced_role_binding(
+            namespace,
+            {
+                "metadata": {"name": f"{TENANT}-edit"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+                "subjects": [{"kind": "ServiceAccount", "name": TENANT, "namespace": namespace}],
+            },
+        )
+        api_client = cluster.client_as(namespace=namespace, service_account=TENANT)
+        self.namespace = namespace
+        self.core = client.CoreV1Api(api_client)
+        self.batch = client.BatchV1Api(api_client)
+
+    def patch_pod(self, name: str, body: Any, *, json_patch: bool = False) -> Any:
+        if json_patch:
+            return self.core.patch_namespaced_pod(
+                name, self.namespace, body, _content_type="application/json-patch+json"
+            )
+        return self.core.patch_namespaced_pod(name, self.namespace, body)
+
+    def patch_job(self, name: str, body: Any) -> Any:
+        return self.batch.patch_namespaced_job(name, self.namespace, body)
+
+
+@pytest.fixture
+def tenant(cluster: E2ECluster, namespace: str) -> Tenant:
+    return Tenant(cluster, namespace)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def refused(attempt: Callable[[], object]) -> str:
+    """The API server's message refusing ``attempt``; fails the test if it was let through."""
+    with pytest.raises(ApiException) as raised:
+        attempt()
+    assert raised.value.status == 403, raised.value.body
+    message = str(json.loads(raised.value.body)["message"])
+    assert "ValidatingAdmissionPolicy" in message, message
+    return message
+
+
+def waiting_pod(cluster: E2ECluster, tenant: Tenant, name: str, *, queue: str) -> client.V1Pod:
+    pod = tenant.core.create_namespaced_pod(
+        tenant.namespace, pod_manifest(name, queue=queue, gates=(OTHER_GATE,))
+    )
+    assert gate_names(pod) == [OTHER_GATE, SCHEDULING_GATE]
+    return pod
+
+
+def waiting_job(tenant: Tenant, name: str, *, queue: str) -> client.V1Job:
+    job = tenant.batch.create_namespaced_job(tenant.namespace, job_manifest(name, queue=queue, duration="1s"))
+    assert job.spec.suspend
+    return job
+
+
+def pod_bypasses(
+    tenant: Tenant, name: str, *, queue: str, other_queue: str
+) -> dict[str, Callable[[], object]]:
+    """Every way a tenant might let the waiting pod ``name`` go or move it, by name."""
+    return {
+        "remove every gate": lambda: tenant.patch_pod(name, {"spec": {"schedulingGates": None}}),
+        "remove only ebbtide's gate": lambda: tenant.patch_pod(
+            name, [{"op": "remove", "path": "/spec/schedulingGates/1"}], json_patch=True
+        ),
+        "remove the queue label": lambda: tenant.patch_pod(
+            name, {"metadata": {"labels": {QUEUE_LABEL: None}}}
+        ),
+        "move to another queue": lambda: tenant.patch_pod(
+            name, {"metadata": {"labels": {QUEUE_LABEL: other_queue}}}
+        ),
+        "forge admitted-at": lambda: tenant.patch_pod(
+            name, {"metadata": {"annotations": {ADMITTED_AT: "2026-01-01T00:00:00.000000Z"}}}
+        ),
+        "forge the decision": lambda: tenant.patch_pod(
+            name, {"metadata": {"annotations": {ADMISSION_DECISION: json.dumps({"queue": queue})}}}
+        ),
+    }
+
+
+def job_bypasses(tenant: Tenant, name: str, *, other_queue: str) -> dict[str, Callable[[], object]]:
+    """Every way a tenant might let the waiting Job ``name`` go or move it, by name."""
+    return {
+        "unsuspend": lambda: tenant.patch_job(name, {"spec": {"suspend": False}}),
+        "unsuspend and unlabel": lambda: tenant.patch_job(
+            name, {"metadata": {"labels": {QUEUE_LABEL: None}}, "spec": {"suspend": False}}
+        ),
+        "remove the queue label": lambda: tenant.patch_job(
+            name, {"metadata": {"labels": {QUEUE_LABEL: None}}}
+        ),
+        "move to another queue": lambda: tenant.patch_job(
+            name, {"metadata": {"labels": {QUEUE_LABEL: other_queue}}}
+        ),
+        "forge admitted-at": lambda: tenant.patch_job(
+            name, {"metadata": {"annotations": {ADMITTED_AT: "2026-01-01T00:00:00.000000Z"}}}
+        ),
+    }
+
+
+def assert_every_bypass_refused(
+    bypasses: dict[str, Callable[[], object]], *, expected: dict[str, str]
+) -> dict[str, str]:
+    """Try each bypass; each must be refused with a message containing its expected text."""
+    messages = {what: refused(attempt) for what, attempt in bypasses.items()}
+    for what, message in messages.items():
+        wanted = next(text for key, text in expected.items() if key in what)
+        assert wanted in message, f"{what}: {message}"
+    return messages
+
+
+def pod_expectations(namespace: str, name: str, queue: str) -> dict[str, str]:
+    waiting = f"pod {namespace}/{name} is waiting in FairQueue {queue}; only ebbtide admits it"
+    forged = f"of pod {namespace}/{name} records an admission by ebbtide"
+    return {
+        "gate": waiting,
+        "label": waiting,
+        "queue": waiting,
+        "admitted-at": f"annotation {ADMITTED_AT} {forged}",
+        "decision": f"annotation {ADMISSION_DECISION} {forged}",
+    }
+
+
+def job_expectations(namespace: str, name: str, queue: str) -> dict[str, str]:
+    waiting = f"job {namespace}/{name} is waiting in FairQueue {queue}; only ebbtide admits it"
+    return {
+        "unsuspend": waiting,
+        "label": waiting,
+        "queue": waiting,
+        "admitted-at": f"annotation {ADMITTED_AT} of job {namespace}/{name} records an admission by ebbtide",
+    }
+
+
+def still_waiting(
+    cluster: E2ECluster, namespace: str, *, pods: tuple[str, ...], jobs: tuple[str, ...]
+) -> None:
+    for name in pods:
+        pod = cluster.core.read_namespaced_pod(name, namespace)
+        assert SCHEDULING_GATE in gate_names(pod) and ADMITTED_AT not in annotations(pod), name
+    for name in jobs:
+        job = cluster.batch.read_namespaced_job(name, namespace)
+        assert job.spec.suspend and ADMITTED_AT not in annotations(job), name
+
+
+def open_queue(cluster: E2ECluster, queue: str) -> None:
+    cluster.custom.patch_cluster_custom_object(
+        API_GROUP, API_VERSION, FairQueue.PLURAL, queue, {"spec": {"capacity": SOME_CAPACITY}}
+    )
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+
+def test_a_tenant_cannot_let_a_waiting_pod_go_move_it_or_forge_its_admission(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess, queues: Queues, tenant: Tenant
+) -> None:
+    queue = queues.create("closed", capacity=NO_CAPACITY)
+    other = queues.create("other", capacity=SOME_CAPACITY)
+    waiting_pod(cluster, tenant, "p", queue=queue)
+
+    messages = assert_every_bypass_refused(
+        pod_bypasses(tenant, "p", queue=queue, other_queue=other),
+        expected=pod_expectations(namespace, "p", queue),
+    )
+    print("\n".join(f"refused, {what}: {message}" for what, message in messages.items()))
+    forged = pod_manifest("forged", queue=queue)
+    forged["metadata"]["annotations"] = {ADMITTED_AT: "2026-01-01T00:00:00.000000Z"}
+    assert "records an admission by ebbtide" in refused(
+        lambda: tenant.core.create_namespaced_pod(namespace, forged)
+    )
+    still_waiting(cluster, namespace, pods=("p",), jobs=())
+
+    # What is the tenant's own stays free: other labels and annotations, other gates, deleting.
+    tenant.patch_pod("p", {"metadata": {"labels": {"team": "blue"}, "annotations": {"note": "mine"}}})
+    tenant.patch_pod("p", [{"op": "remove", "path": "/spec/schedulingGates/0"}], json_patch=True)
+    assert gate_names(cluster.core.read_namespaced_pod("p", namespace)) == [SCHEDULING_GATE]
+    tenant.core.delete_namespaced_pod("p", namespace)
+
+
+def test_a_tenant_cannot_unsuspend_or_move_a_waiting_job_even_for_a_missing_queue(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess, queues: Queues, tenant: Tenant
+) -> None:
+    queue = queues.create("closed", capacity=NO_CAPACITY)
+    missing = queues.name("missing")
+    waiting_job(tenant, "j", queue=queue)
+    waiting_job(tenant, "lost", queue=missing)
+
+    messages = assert_every_bypass_refused(
+        job_bypasses(tenant, "j", other_queue=missing), expected=job_expectations(namespace, "j", queue)
+    )
+    print("\n".join(f"refused, {what}: {message}" for what, message in messages.items()))
+    assert f"job {namespace}/lost is waiting in FairQueue {missing}" in refused(
+        lambda: tenant.patch_job("lost", {"spec": {"suspend": False}})
+    )
+    still_waiting(cluster, namespace, pods=(), jobs=("j", "lost"))
+    tenant.patch_job("j", {"metadata": {"labels": {"team": "blue"}}})
+    tenant.batch.delete_namespaced_job("lost", namespace, propagation_policy="Background")
+
+
+def test_the_guard_holds_while_the_operator_is_stopped_and_the_operator_still_admits(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess, queues: Queues, tenant: Tenant
+) -> None:
+    queue = queues.create("closed", capacity=NO_CAPACITY)
+    other = queues.create("other", capacity=NO_CAPACITY)
+    waiting_pod(cluster, tenant, "p", queue=queue)
+    waiting_job(tenant, "j", queue=queue)
+
+    operator.stop()
+    try:
+        assert_every_bypass_refused(
+            pod_bypasses(tenant, "p", queue=queue, other_queue=other),
+            expected=pod_expectations(namespace, "p", queue),
+        )
+        assert_every_bypass_refused(
+            job_bypasses(tenant, "j", other_queue=other), expected=job_expectations(namespace, "j", queue)
+        )
+        still_waiting(cluster, namespace, pods=("p",), jobs=("j",))
+    finally:
+        operator.start()
+    wait_for_webhook(cluster)
+
+    open_queue(cluster, queue)
+    open_queue(cluster, other)  # the cohort's capacity is the smallest its queues declare
+    eventually(
+        lambda: ADMITTED_AT in annotations(cluster.batch.read_namespaced_job("j", namespace)),
+        what="the operator to admit the Job",
+    )
+    pod = eventually(
+        lambda: ADMITTED_AT in annotations(p := cluster.core.read_namespaced_pod("p", namespace)) and p,
+        what="the operator to admit the pod",
+    )
+    assert gate_names(pod) == [OTHER_GATE]
+
+
+def test_an_admitted_workload_keeps_its_queue_and_its_size(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess, queues: Queues, tenant: Tenant
+) -> None:
+    queue = queues.create("open", capacity=SOME_CAPACITY)
+    other = queues.create("other", capacity=SOME_CAPACITY)
+    job = job_manifest("j", queue=queue, duration="600s")
+    tenant.batch.create_namespaced_job(namespace, job)
+    admitted = eventually(
+        lambda: ADMITTED_AT in annotations(j := cluster.batch.read_namespaced_job("j", namespace)) and j,
+        what="the Job to be admitted",
+    )
+    assert not admitted.spec.suspend
+
+    message = refused(lambda: tenant.patch_job("j", {"metadata": {"labels": {QUEUE_LABEL: other}}}))
+    assert f"job {namespace}/j was admitted by FairQueue {queue}" in message
+    refused(lambda: tenant.patch_job("j", {"metadata": {"labels": {QUEUE_LABEL: None}}}))
+    message = refused(lambda: tenant.patch_job("j", {"spec": {"parallelism": 5}}))
+    assert "at parallelism 1; suspend it to grow it" in message
+    refused(lambda: tenant.patch_job("j", {"metadata": {"annotations": {ADMITTED_AT: None}}}))
+
+    # Giving capacity back is the tenant's right: suspended again, the Job waits in its queue
+    # (closed first, so that the operator does not admit it again at once).
+    cluster.custom.patch_cluster_custom_object(
+        API_GROUP, API_VERSION, FairQueue.PLURAL, queue, {"spec": {"capacity": NO_CAPACITY}}
+    )
+    tenant.patch_job("j", {"spec": {"suspend": True}})
+    refused(lambda: tenant.patch_job("j", {"spec": {"suspend": False}}))
