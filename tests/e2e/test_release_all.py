@@ -1,5 +1,6 @@
 """Uninstalling leaves nothing stuck: ``ebbtide release-all``, run with the identity of the
-chart's pre-delete hook, against queued work and policies the real operator holds.
+chart's pre-delete hook (the operator's, with the hook's extra rights), against queued work and
+policies the real operator holds, under the chart's admission policies.
 
 On this test bed the chart's hook Job would only be played by KWOK, so the command runs here as
 the hook runs it: the webhook configuration and the operator are the chart's, and a stand-in for
@@ -20,7 +21,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 from tests.e2e.test_fair_queue import Queues, job_manifest, pod_manifest, wait_for_webhook
 from tests.support.chart_identities import NAMESPACE as RELEASE_NAMESPACE
-from tests.support.chart_identities import ChartIdentities, chart_webhook
+from tests.support.chart_identities import ChartIdentities, chart_admission_policy, chart_webhook
 from tests.support.cluster import E2ECluster
 from tests.support.operator import free_port, running_operator
 from tests.support.waiting import eventually
@@ -118,7 +119,10 @@ def test_release_all_leaves_no_queued_work_policy_or_webhook_stuck(
     tmp_path: Path,
 ) -> None:
     queues = Queues(cluster)
+    # The chart's admission policies are enforced: only the operator's identity, which the hook
+    # runs as, may let queued work go.
     with (
+        chart_admission_policy(cluster, chart_identities, tmp_path),
         chart_webhook(cluster, chart_identities, tmp_path, port=free_port()) as webhook,
         running_operator(
             cluster,

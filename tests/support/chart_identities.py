@@ -53,7 +53,8 @@ class ChartIdentities:
     operator: Path
     extender: Path
     scheduler: Path
-    #: The identity of the chart's pre-delete hook (``ebbtide release-all``).
+    #: The identity of the chart's pre-delete hook (``ebbtide release-all``): the operator's
+    #: service account, with the hook's extra rights bound (applied here like every binding).
     uninstall: Path
     peering: str
     manifests: tuple[dict[str, Any], ...]
@@ -137,7 +138,7 @@ def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdent
         operator=kubeconfig("operator"),
         extender=kubeconfig("extender"),
         scheduler=kubeconfig("scheduler"),
-        uninstall=kubeconfig("uninstall"),
+        uninstall=kubeconfig("operator"),
         peering=peering,
         manifests=manifests,
         scheduler_lease=granted_lease(identities, service_account=accounts["scheduler"]),
