@@ -29,6 +29,7 @@ from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
+from ebbtide.api.admission_policy import QUEUE_MANAGED_LABEL
 from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
 
 TENANT = "tenant"
@@ -344,3 +345,50 @@ def test_an_admitted_workload_keeps_its_queue_and_its_size(
     )
     tenant.patch_job("j", {"spec": {"suspend": True}})
     refused(lambda: tenant.patch_job("j", {"spec": {"suspend": False}}))
+
+
+def test_in_a_queue_managed_namespace_every_pod_and_job_names_a_queue(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess, queues: Queues, tenant: Tenant
+) -> None:
+    queue = queues.create("managed", capacity=SOME_CAPACITY)
+    cluster.core.patch_namespace(namespace, {"metadata": {"labels": {QUEUE_MANAGED_LABEL: "true"}}})
+    unlabelled_pod = pod_manifest("unqueued", queue=queue)
+    del unlabelled_pod["metadata"]["labels"][QUEUE_LABEL]
+    unlabelled_job = job_manifest("unqueued-job", queue=queue, duration="1s")
+    del unlabelled_job["metadata"]["labels"][QUEUE_LABEL]
+    forged_owner = pod_manifest("fake-job-pod", queue=queue)
+    del forged_owner["metadata"]["labels"][QUEUE_LABEL]
+    forged_owner["metadata"]["ownerReferences"] = [
+        {"apiVersion": "batch/v1", "kind": "Job", "name": "x", "uid": "0" * 8, "controller": True}
+    ]
+
+    def dry_run_refused() -> str | None:
+        try:
+            tenant.core.create_namespaced_pod(namespace, unlabelled_pod, dry_run="All")
+        except ApiException as error:
+            if error.status == 403:
+                return str(json.loads(error.body)["message"])
+            raise
+        return None  # the policies have not seen the namespace's new label yet
+
+    eventually(dry_run_refused, what="the API server to see that the namespace opted in")
+    message = refused(lambda: tenant.core.create_namespaced_pod(namespace, unlabelled_pod))
+    assert f"namespace {namespace} is queue-managed" in message and f"label {QUEUE_LABEL}" in message
+    print(f"\nrefused, an unlabelled pod: {message}")
+    assert "is queue-managed" in refused(
+        lambda: tenant.batch.create_namespaced_job(namespace, unlabelled_job)
+    )
+    assert "is queue-managed" in refused(lambda: tenant.core.create_namespaced_pod(namespace, forged_owner))
+
+    # Named queues go through as usual, and a queued Job's own pods are the Job controller's.
+    tenant.core.create_namespaced_pod(namespace, pod_manifest("queued", queue=queue))
+    tenant.batch.create_namespaced_job(namespace, job_manifest("queued-job", queue=queue, duration="1s"))
+    eventually(
+        lambda: (j := cluster.batch.read_namespaced_job("queued-job", namespace)).status.succeeded == 1 and j,
+        timeout=120,
+        what="the queued Job to be admitted and its pod made and run",
+    )
+    eventually(
+        lambda: ADMITTED_AT in annotations(cluster.core.read_namespaced_pod("queued", namespace)),
+        what="the queued pod to be admitted",
+    )

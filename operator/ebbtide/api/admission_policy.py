@@ -23,6 +23,12 @@ What is refused, for anyone but the operator:
 Everything else stays free: other labels, annotations and gates, deleting a workload, suspending
 one, and every write to a workload outside the queues.
 
+A third policy makes queueing more than a courtesy where a namespace opts in with the label
+``ebbtide.io/queue-managed: "true"``: there, a Pod or Job created without the ``ebbtide.io/queue``
+label is refused with a message that says so. Only the pods the Job controller makes for a Job
+are exempt (the Job is the workload), and only when the Job controller makes them, so an owner
+reference alone exempts nothing.
+
 :func:`policies` with :data:`USERNAME_PLACEHOLDER` is what the chart ships (generated into
 ``charts/ebbtide/files/admission/`` by ``ebbtide admission-policy --chart-files``; the chart puts in
 its operator's service account, and a unit test compares); :func:`install_manifests` adds the
@@ -40,6 +46,14 @@ API_VERSION: Final = "admissionregistration.k8s.io/v1"
 NAME_PREFIX: Final = "ebbtide-fairqueue"
 #: What stands for the operator's user name in the chart's copy of the policies.
 USERNAME_PLACEHOLDER: Final = "@OPERATOR_USERNAME@"
+#: The namespace label that makes every Pod and Job in the namespace go through a queue.
+QUEUE_MANAGED_LABEL: Final = "ebbtide.io/queue-managed"
+#: Who creates a Job's pods: the Job controller with its own service account
+#: (``--use-service-account-credentials``), or the controller manager's identity without.
+JOB_CONTROLLER_USERS: Final = (
+    "system:serviceaccount:kube-system:job-controller",
+    "system:kube-controller-manager",
+)
 #: The annotations only ebbtide writes.
 ADMISSION_ANNOTATIONS: Final = (ADMITTED_AT, ADMISSION_DECISION)
 
@@ -202,6 +216,70 @@ def policy(kind: str, *, name: str, operator_username: str) -> dict[str, Any]:
 GUARDED: Final = (("Pod", "pods"), ("Job", "jobs"))
 
 
+def managed_namespaces_policy(*, name: str) -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy that refuses a Pod or Job without a queue label; bound only
+    to namespaces labelled :data:`QUEUE_MANAGED_LABEL` (see :func:`managed_namespaces_binding`)."""
+    job_controller = " || ".join(
+        f"request.userInfo.username == {_quoted(user)}" for user in JOB_CONTROLLER_USERS
+    )
+    owned_by_job = (
+        "object.metadata.?ownerReferences.orValue([]).exists(o,"
+        " o.apiVersion == 'batch/v1' && o.kind == 'Job' && o.?controller.orValue(false))"
+    )
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "resources": ["pods"],
+                        "operations": ["CREATE"],
+                    },
+                    {
+                        "apiGroups": ["batch"],
+                        "apiVersions": ["v1"],
+                        "resources": ["jobs"],
+                        "operations": ["CREATE"],
+                    },
+                ],
+                "matchPolicy": "Equivalent",
+            },
+            "variables": [
+                {"name": "queue", "expression": _field("object", "labels", QUEUE_LABEL)},
+                {
+                    "name": "jobsPod",
+                    "expression": f"request.kind.kind == 'Pod' && ({owned_by_job}) && ({job_controller})",
+                },
+            ],
+            "validations": [
+                {
+                    "expression": "variables.queue != '' || variables.jobsPod",
+                    "messageExpression": (
+                        "'namespace ' + request.namespace + ' is queue-managed: every '"
+                        " + request.kind.kind + ' in it names its FairQueue with the label"
+                        f" {QUEUE_LABEL}: <queue> (' + request.kind.kind.lowerAscii() + ' '"
+                        " + object.metadata.?name.orValue(object.metadata.?generateName.orValue(''))"
+                        " + ' has none)'"
+                    ),
+                    "reason": "Forbidden",
+                }
+            ],
+        },
+    }
+
+
+def managed_namespaces_binding(*, policy_name: str) -> dict[str, Any]:
+    """The binding of :func:`managed_namespaces_policy` to the namespaces that opt in."""
+    made = binding(policy_name=policy_name)
+    made["spec"]["matchResources"] = {"namespaceSelector": {"matchLabels": {QUEUE_MANAGED_LABEL: "true"}}}
+    return made
+
+
 def policies(operator_username: str, prefix: str = NAME_PREFIX) -> list[dict[str, Any]]:
     """Both policies, named ``<prefix>-pods`` and ``<prefix>-jobs``."""
     return [
@@ -228,4 +306,10 @@ def service_account_username(*, namespace: str, name: str) -> str:
 def install_manifests(*, operator_username: str) -> list[dict[str, Any]]:
     """Everything an install without Helm applies: the policies and a binding per policy."""
     made = policies(operator_username)
-    return [*made, *(binding(policy_name=p["metadata"]["name"]) for p in made)]
+    managed = managed_namespaces_policy(name=f"{NAME_PREFIX}-managed")
+    return [
+        *made,
+        managed,
+        *(binding(policy_name=p["metadata"]["name"]) for p in made),
+        managed_namespaces_binding(policy_name=managed["metadata"]["name"]),
+    ]

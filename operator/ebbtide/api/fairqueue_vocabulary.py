@@ -58,6 +58,9 @@ class WaitReason(StrEnum):
     """The workload alone asks for more than the queue's limit."""
     EXCEEDS_COHORT_CAPACITY = "ExceedsCohortCapacity"
     """The workload alone asks for more than its cohort's whole capacity."""
+    INVALID_WORKLOAD = "InvalidWorkload"
+    """Something in the workload's object cannot be read (e.g. a request that is not a quantity);
+    it waits until it is fixed, and nobody else waits for it."""
 
     # Transient.
     WAITING_FOR_CAPACITY = "WaitingForCapacity"
@@ -74,6 +77,7 @@ NEVER_ADMITTABLE = frozenset(
         WaitReason.NAMESPACE_NOT_ALLOWED,
         WaitReason.EXCEEDS_QUEUE_LIMIT,
         WaitReason.EXCEEDS_COHORT_CAPACITY,
+        WaitReason.INVALID_WORKLOAD,
     }
 )
 

@@ -14,6 +14,10 @@ rebuild its view after a restart:
 * ``UNMANAGED``: labelled but neither gated nor admitted (created while no webhook ran). It
   runs outside the queues and is counted as such.
 
+Reading never fails: whatever a user put into an object, one that cannot be read becomes a
+record with ``unreadable`` set, no requests, and the state its gate or suspension gives it, so it
+waits with its reason (never admitted) and every other object is read as usual.
+
 Pods whose controlling owner is a Job are never workloads of their own: the Job is. The webhook
 does not gate them, and here they carry no queue (:attr:`PodRecord.job_uid` links them to it).
 
@@ -43,6 +47,8 @@ from ebbtide.api.resources import TERMINAL_PHASES, Resources, pod_requests
 from ebbtide.errors import InvalidDurationError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: How much of a user's value a message quotes.
+_SHOWN = 300
 
 
 class WorkloadState(StrEnum):
@@ -58,8 +64,9 @@ class WorkloadRecord:
 
     ``waiting_reason`` and ``queue_position`` are the annotations as last observed;
     ``problem`` says what could not be read (an invalid expected duration is ignored, and the
-    waiting message mentions it). ``other_gates`` are a pod's scheduling gates other than
-    ebbtide's, in order: an admission keeps them.
+    waiting message mentions it); ``unreadable`` says why the object could not be read at all
+    (then ``requests`` are zero and the workload is never admitted). ``other_gates`` are a pod's
+    scheduling gates other than ebbtide's, in order: an admission keeps them.
     """
 
     kind: str
@@ -78,6 +85,7 @@ class WorkloadRecord:
     queue_position: str | None = None
     problem: str | None = None
     other_gates: tuple[str, ...] = ()
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +155,7 @@ def _common(kind: str, obj: Mapping[str, Any], *, queue: str | None) -> dict[str
     try:
         duration = expected_duration_from_annotations(annotations)
     except InvalidDurationError as error:
-        duration, problem = None, f"ignoring its expected duration: {error}"
+        duration, problem = None, f"ignoring its expected duration: {shortened(str(error))}"
     return {
         "kind": kind,
         "uid": str(metadata.get("uid", "")),
@@ -164,8 +172,30 @@ def _common(kind: str, obj: Mapping[str, Any], *, queue: str | None) -> dict[str
     }
 
 
+def shortened(text: str) -> str:
+    """``text``, cut to a length a message or an annotation can carry."""
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+
+
 def read_pod(obj: Mapping[str, Any]) -> PodRecord:
-    """A pod's record. Requests are read only where they matter (workloads and bound pods)."""
+    """A pod's record. Requests are read only where they matter (workloads and bound pods).
+    Never raises: see :func:`_unreadable`."""
+    try:
+        return _read_pod(obj)
+    except Exception as error:  # anything a user put there: it must not stop reading the others
+        workload = _unreadable("Pod", obj, error)
+        return PodRecord(workload=workload, active=False, job_uid=None)
+
+
+def read_job(obj: Mapping[str, Any]) -> WorkloadRecord:
+    """A labelled Job's record. Never raises: see :func:`_unreadable`."""
+    try:
+        return _read_job(obj)
+    except Exception as error:  # anything a user put there: it must not stop reading the others
+        return _unreadable("Job", obj, error)
+
+
+def _read_pod(obj: Mapping[str, Any]) -> PodRecord:
     metadata = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     phase = (obj.get("status") or {}).get("phase", "")
@@ -203,8 +233,7 @@ def job_finished(obj: Mapping[str, Any]) -> bool:
     )
 
 
-def read_job(obj: Mapping[str, Any]) -> WorkloadRecord:
-    """A labelled Job's record."""
+def _read_job(obj: Mapping[str, Any]) -> WorkloadRecord:
     metadata = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     suspended = bool(spec.get("suspend"))
@@ -223,3 +252,44 @@ def read_job(obj: Mapping[str, Any]) -> WorkloadRecord:
         requests=job_requests(spec) if state is not WorkloadState.FINISHED else Resources.ZERO,
         priority=int(template_spec.get("priority") or 0),
     )
+
+
+def _unreadable(kind: str, obj: object, error: Exception) -> WorkloadRecord:
+    """The record of an object the readers could not read: identity and queue where they are
+    plain strings, PENDING while ebbtide's gate or a suspension holds it (so it is never admitted
+    and waits with :attr:`~ebbtide.api.fairqueue_vocabulary.WaitReason.INVALID_WORKLOAD`),
+    otherwise FINISHED: it holds nothing the queues could count."""
+    raw = obj if isinstance(obj, Mapping) else {}
+    metadata = _mapping(raw.get("metadata"))
+    spec = _mapping(raw.get("spec"))
+    labels = _mapping(metadata.get("labels"))
+    notes = _mapping(metadata.get("annotations"))
+    queue = labels.get(QUEUE_LABEL)
+    gates = spec.get("schedulingGates")
+    if kind == "Pod":
+        held = isinstance(gates, list) and any(_mapping(g).get("name") == SCHEDULING_GATE for g in gates)
+    else:
+        held = spec.get("suspend") is True
+    return WorkloadRecord(
+        kind=kind,
+        uid=_text(metadata.get("uid")),
+        namespace=_text(metadata.get("namespace")),
+        name=_text(metadata.get("name")),
+        resource_version=_text(metadata.get("resourceVersion")),
+        queue=queue if isinstance(queue, str) else None,
+        state=WorkloadState.PENDING if held else WorkloadState.FINISHED,
+        requests=Resources.ZERO,
+        created_at=_EPOCH,
+        admitted_at=_text(notes.get(ADMITTED_AT)) or None,
+        waiting_reason=_text(notes.get(WAITING_REASON)) or None,
+        queue_position=_text(notes.get(QUEUE_POSITION)) or None,
+        unreadable=shortened(f"{kind.lower()} cannot be read: {error}"),
+    )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

@@ -12,8 +12,10 @@ import yaml
 from ebbtide.api.admission_policy import (
     GUARDED,
     HEADER,
+    NAME_PREFIX,
     USERNAME_PLACEHOLDER,
     install_manifests,
+    managed_namespaces_policy,
     policies,
     service_account_username,
 )
@@ -24,10 +26,13 @@ CHART_FILES = Path("charts/ebbtide/files/admission")
 
 def chart_files() -> dict[str, str]:
     """File name -> YAML of each policy as the chart ships it."""
-    return {
+    files = {
         f"{suffix}.yaml": HEADER + yaml.safe_dump(made, sort_keys=False, width=120)
         for (_, suffix), made in zip(GUARDED, policies(USERNAME_PLACEHOLDER), strict=True)
     }
+    managed = managed_namespaces_policy(name=f"{NAME_PREFIX}-managed")
+    files["managed.yaml"] = HEADER + yaml.safe_dump(managed, sort_keys=False, width=120)
+    return files
 
 
 def stale_chart_files(directory: Path) -> str:

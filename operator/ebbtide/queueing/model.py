@@ -70,7 +70,8 @@ class PendingWorkload:
     ``created_at`` must be timezone-aware. ``expected_duration`` is the parsed
     ``ebbtide.io/expected-duration`` annotation (``None`` when absent); only
     ShortestJobFirst reads it. ``priority`` is the pod priority (higher runs first under
-    the Priority order).
+    the Priority order). ``unreadable`` says why the workload's object could not be read: such a
+    workload is never admitted.
     """
 
     namespace: str
@@ -81,6 +82,7 @@ class PendingWorkload:
     kind: str = "Pod"
     priority: int = 0
     expected_duration: timedelta | None = None
+    unreadable: str | None = None
 
     @property
     def ref(self) -> WorkloadRef:

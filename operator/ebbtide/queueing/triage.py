@@ -2,6 +2,7 @@
 
 Checked in this order, the first that applies wins:
 
+0. InvalidWorkload: the workload's object could not be read;
 1. QueueNotFound: the workload names a queue that does not exist;
 2. NamespaceNotAllowed: the queue's namespace selector excludes the workload's namespace;
 3. ExceedsQueueLimit: the workload alone asks for more than the queue's limit;
@@ -30,6 +31,8 @@ def never_admittable(
     cohort_capacity: Mapping[str, Resources],
 ) -> WaitingWorkload | None:
     """Why ``workload`` cannot be admitted as things stand, or ``None`` when it can."""
+    if workload.unreadable is not None:
+        return _rejected(workload, WaitReason.INVALID_WORKLOAD, workload.unreadable)
     spec = queues.get(workload.queue)
     if spec is None:
         return _rejected(workload, WaitReason.QUEUE_NOT_FOUND, f"queue {workload.queue!r} does not exist")

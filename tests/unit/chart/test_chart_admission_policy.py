@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 from tests.unit.chart.chart_rendering import CHART, by_kind, render
 
-from ebbtide.api.admission_policy import policies
+from ebbtide.api.admission_policy import QUEUE_MANAGED_LABEL, managed_namespaces_policy, policies
 from ebbtide.commands.admission_policy import admission_policy, stale_chart_files
 
 pytestmark = pytest.mark.unit
@@ -29,7 +29,13 @@ def test_the_charts_copy_of_the_policies_is_current() -> None:
 def test_the_policies_render_verbatim_exempting_the_operators_service_account() -> None:
     manifests = render(release="acme", namespace="queues")
     rendered = {p["metadata"]["name"]: p for p in by_kind(manifests, "ValidatingAdmissionPolicy")}
-    assert sorted(rendered) == ["acme-ebbtide-fairqueue-jobs", "acme-ebbtide-fairqueue-pods"]
+    assert sorted(rendered) == [
+        "acme-ebbtide-fairqueue-jobs",
+        "acme-ebbtide-fairqueue-managed",
+        "acme-ebbtide-fairqueue-pods",
+    ]
+    managed = managed_namespaces_policy(name="any")
+    assert rendered["acme-ebbtide-fairqueue-managed"]["spec"] == managed["spec"]
     [account] = [
         a for a in by_kind(manifests, "ServiceAccount") if a["metadata"]["name"].endswith("-operator")
     ]
@@ -44,7 +50,9 @@ def test_the_policies_render_verbatim_exempting_the_operators_service_account() 
     for binding in bindings:
         assert binding["spec"]["policyName"] == binding["metadata"]["name"]
         assert binding["spec"]["validationActions"] == ["Deny"]
-        assert binding["spec"]["matchResources"] == {"namespaceSelector": {}}
+        opted_in = {"matchLabels": {QUEUE_MANAGED_LABEL: "true"}}
+        scope = opted_in if binding["metadata"]["name"].endswith("-managed") else {}
+        assert binding["spec"]["matchResources"] == {"namespaceSelector": scope}
 
 
 def test_the_policies_apply_where_the_webhook_does() -> None:
@@ -53,7 +61,8 @@ def test_the_policies_apply_where_the_webhook_does() -> None:
     scope = webhooks["webhooks"][0]["namespaceSelector"]
     assert scope == {"matchLabels": {"team": "blue"}}
     for binding in by_kind(manifests, "ValidatingAdmissionPolicyBinding"):
-        assert binding["spec"]["matchResources"] == {"namespaceSelector": scope}
+        if not binding["metadata"]["name"].endswith("-managed"):
+            assert binding["spec"]["matchResources"] == {"namespaceSelector": scope}
 
 
 def test_without_the_queueing_controller_no_policy_is_rendered() -> None:
@@ -67,15 +76,17 @@ def test_the_install_without_helm_applies_the_same_policies_with_their_bindings(
     assert result.exit_code == 0, result.output
     documents = list(yaml.safe_load_all(result.output))
     assert [d["kind"] for d in documents] == [
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "ValidatingAdmissionPolicyBinding",
+        *["ValidatingAdmissionPolicy"] * 3,
+        *["ValidatingAdmissionPolicyBinding"] * 3,
     ]
-    assert [d["spec"] for d in documents[:2]] == [
-        p["spec"] for p in policies("system:serviceaccount:ops:ebbtide-operator")
+    assert [d["spec"] for d in documents[:3]] == [
+        *(p["spec"] for p in policies("system:serviceaccount:ops:ebbtide-operator")),
+        managed_namespaces_policy(name="any")["spec"],
     ]
-    assert [b["spec"]["policyName"] for b in documents[2:]] == [p["metadata"]["name"] for p in documents[:2]]
+    assert [b["spec"]["policyName"] for b in documents[3:]] == [p["metadata"]["name"] for p in documents[:3]]
+    assert documents[5]["spec"]["matchResources"] == {
+        "namespaceSelector": {"matchLabels": {QUEUE_MANAGED_LABEL: "true"}}
+    }
 
 
 def test_a_user_name_is_quoted_as_a_cel_string() -> None:

@@ -52,6 +52,7 @@ def pending_workload(record: WorkloadRecord) -> PendingWorkload:
         kind=record.kind,
         priority=record.priority,
         expected_duration=record.expected_duration,
+        unreadable=record.unreadable,
     )
 
 
