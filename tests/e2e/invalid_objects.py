@@ -337,7 +337,7 @@ CASES: tuple[InvalidCase, ...] = (
         fair_queue(spec__order="LIFO"),
         "spec.order",
         'Unsupported value: "LIFO"',
-        "Input should be 'FIFO', 'RoundRobin', 'ShortestJobFirst' or 'Priority'",
+        "Input should be 'FIFO', 'RoundRobin', 'ShortestJobFirst', 'Priority' or 'TimeSlice'",
     ),
     InvalidCase(
         "cohort is not a DNS label",

@@ -7,17 +7,22 @@ weighted fair-share order as capacity frees up. Field docstrings are the CRD's d
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ebbtide.api.base import KubeModel, PrinterColumn, Resource, StatusModel
 from ebbtide.api.conditions import Conditions
+from ebbtide.api.duration import Duration
 from ebbtide.api.quantity import Quantity
 from ebbtide.api.rules import Rule
 from ebbtide.api.selectors import LabelSelector
 
-QueueOrder = Literal["FIFO", "RoundRobin", "ShortestJobFirst", "Priority"]
+QueueOrder = Literal["FIFO", "RoundRobin", "ShortestJobFirst", "Priority", "TimeSlice"]
+ReclaimPolicy = Literal["Never", "LowerShare"]
+WithinQueuePolicy = Literal["Never", "LowerPriority"]
+PodPreemptionPolicy = Literal["Never", "Allowed"]
 
 #: A DNS label (RFC 1123): what a queue name must be to fit in a label value.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -62,6 +67,40 @@ def _guaranteed_within_limit(resource: str) -> Rule:
     )
 
 
+class Preemption(KubeModel):
+    """When ebbtide may take capacity back from admitted workloads. The defaults preempt
+    nothing: an admitted workload runs until it ends."""
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="duration(self.minRuntime) >= duration('0s')",
+            message="minRuntime must not be negative",
+            check=lambda preemption: preemption.min_runtime >= timedelta(0),
+            field_path=".minRuntime",
+        ),
+    )
+
+    reclaim_within_cohort: ReclaimPolicy = "Never"
+    """Never: this queue waits for capacity to free. LowerShare: while this queue is below its
+    entitlement and has waiting work, it takes capacity back from queues of its cohort that
+    are above theirs, from the queue furthest above its share first, never pushing a queue
+    below its entitlement or its guarantee, and only while its own share after admission stays
+    at most the victim queue's share after preemption (so two queues never take from each
+    other in turn)."""
+    within_queue: WithinQueuePolicy = "Never"
+    """Never: workloads of this queue never preempt each other. LowerPriority: a waiting
+    workload that does not fit may preempt admitted workloads of the same queue with a lower
+    pod priority."""
+    min_runtime: Duration = timedelta(0)
+    """How long a workload of this queue runs after admission before it may be preempted
+    (by reclaim, by priority within the queue, or at the end of its time slice)."""
+    pod_preemption: PodPreemptionPolicy = "Never"
+    """Whether a bare pod of this queue may be preempted. A pod cannot be gated again, so
+    preempting it deletes it (an Event on its owner says so); a ReplicaSet's pod comes back
+    gated, a pod without an owner is gone. Never: only Jobs are preempted (set back to
+    suspend: true, keeping their place at the head of the queue)."""
+
+
 class FairQueueSpec(KubeModel):
     """The desired behaviour of a FairQueue: its weight in its cohort, the order of its own
     workloads, and the bounds of its share."""
@@ -75,6 +114,18 @@ class FairQueueSpec(KubeModel):
         ),
         _guaranteed_within_limit("cpu"),
         _guaranteed_within_limit("memory"),
+        Rule(
+            cel="self.order == 'TimeSlice' ? has(self.timeSlice) : !has(self.timeSlice)",
+            message="timeSlice is required when order is TimeSlice, and only then",
+            check=lambda spec: (spec.order == "TimeSlice") == (spec.time_slice is not None),
+            field_path=".timeSlice",
+        ),
+        Rule(
+            cel="!has(self.timeSlice) || duration(self.timeSlice) >= duration('1s')",
+            message="timeSlice must be at least 1s",
+            check=lambda spec: spec.time_slice is None or spec.time_slice >= timedelta(seconds=1),
+            field_path=".timeSlice",
+        ),
     )
 
     weight: float = 1.0
@@ -85,7 +136,14 @@ class FairQueueSpec(KubeModel):
     """The order in which this queue's own workloads are admitted. FIFO: oldest first.
     RoundRobin: takes turns between the namespaces that submit to the queue. ShortestJobFirst:
     the workload expected to finish soonest first. Priority: highest pod priority first, then
-    oldest. Fairness between queues is always weighted fair share, whatever the order."""
+    oldest. TimeSlice: oldest first, and an admitted workload that has run for timeSlice while
+    another workload of the cohort waits is suspended and goes to the back of the queue (a
+    Job only; see timeSlice). Fairness between queues is always weighted fair share, whatever
+    the order."""
+    time_slice: Duration | None = None
+    """The quantum of the TimeSlice order: how long an admitted Job runs before it yields to
+    waiting work. Required when order is TimeSlice, and only then; at least 1s. A suspended
+    Job loses its running pods (and whatever they had not saved) and resumes later."""
     cohort: str = Field(default="default", min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)
     """The group of queues that share capacity; queues in different cohorts never compete.
     Cannot change while the queue has admitted workloads (status.admitted > 0)."""
@@ -94,6 +152,8 @@ class FairQueueSpec(KubeModel):
     weights (a floor under its fair share). At most limit."""
     limit: ResourceAmounts | None = None
     """The most this queue may use at once (a cap on its fair share). Unset: no cap."""
+    preemption: Preemption = Field(default_factory=Preemption)
+    """When admitted workloads may be preempted to give capacity back; by default never."""
     namespace_selector: LabelSelector | None = None
     """Namespaces whose workloads may use this queue. Unset or empty: every namespace."""
     capacity: ResourceAmounts | None = None
@@ -119,6 +179,10 @@ class FairQueueStatus(StatusModel):
     share: float | None = Field(default=None, ge=0)
     """Dominant-resource share: the largest of usage / entitlement over CPU and memory. The
     backlogged queue with the lowest share is admitted from next."""
+    preempted: int | None = Field(default=None, ge=0)
+    """Workloads of this queue preempted so far (by reclaim, priority or time slice)."""
+    reclaimed: int | None = Field(default=None, ge=0)
+    """Workloads of other queues this queue has preempted to reclaim its share."""
     conditions: Conditions = Field(default_factory=list)
     """The current state of the queue, one condition per type."""
 
@@ -183,6 +247,18 @@ class FairQueue(Resource):
             description="Dominant-resource share of the entitlement",
         ),
         PrinterColumn(
+            name="Preempted",
+            type="integer",
+            json_path=".status.preempted",
+            description="Workloads of this queue preempted so far",
+        ),
+        PrinterColumn(
+            name="Reclaimed",
+            type="integer",
+            json_path=".status.reclaimed",
+            description="Workloads of other queues preempted to reclaim this queue's share",
+        ),
+        PrinterColumn(
             name="Ready",
             type="string",
             json_path='.status.conditions[?(@.type=="Active")].status',
@@ -208,6 +284,13 @@ class FairQueue(Resource):
             type="string",
             json_path='.status.conditions[?(@.type=="Backlogged")].message',
             description="Why the queue's first workload waits",
+            priority=1,
+        ),
+        PrinterColumn(
+            name="Reclaim",
+            type="string",
+            json_path=".spec.preemption.reclaimWithinCohort",
+            description="Whether the queue reclaims its share from others",
             priority=1,
         ),
     )

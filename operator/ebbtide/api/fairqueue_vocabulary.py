@@ -37,6 +37,18 @@ WAITING_MESSAGE: Final = "ebbtide.io/waiting-message"
 #: things stand.
 QUEUE_POSITION: Final = "ebbtide.io/queue-position"
 
+#: When the operator preempted the workload (RFC 3339, microseconds, UTC), written in the same
+#: write that suspends the Job (or just before a pod is deleted), with :data:`PREEMPTION`. The
+#: pair, together with the admitted-at time it ends, is what stops a restarted operator from
+#: preempting the same admission twice.
+PREEMPTED_AT: Final = "ebbtide.io/preempted-at"
+#: Why the workload was preempted, as JSON: reason, queue that took the capacity, message, and
+#: the admitted-at time of the admission it ended.
+PREEMPTION: Final = "ebbtide.io/preemption"
+#: When a workload went to the back of a TimeSlice queue (its quantum ran out); the TimeSlice
+#: order sorts by it instead of the creation time.
+REQUEUED_AT: Final = "ebbtide.io/requeued-at"
+
 #: Annotations that describe a wait; an admission removes them all.
 WAITING_ANNOTATIONS: Final = (WAITING_REASON, WAITING_MESSAGE, QUEUE_POSITION)
 #: How long a workload expects to run (a duration such as ``90s`` or ``1h30m``); read by the
@@ -71,6 +83,17 @@ class WaitReason(StrEnum):
     """Admitting it would take the queue's usage above its limit; waits for the queue's own work."""
 
 
+class PreemptionReason(StrEnum):
+    """Why an admitted workload was preempted (Event reason, waiting reason and metric label)."""
+
+    RECLAIMED = "Reclaimed"
+    """A queue below its entitlement took back capacity its queue held above its own."""
+    PREEMPTED_BY_PRIORITY = "PreemptedByPriority"
+    """A higher-priority workload of the same queue needed the capacity."""
+    TIME_SLICE_EXPIRED = "TimeSliceExpired"
+    """Its TimeSlice queue's quantum ran out while another workload waited."""
+
+
 NEVER_ADMITTABLE = frozenset(
     {
         WaitReason.QUEUE_NOT_FOUND,
@@ -86,6 +109,9 @@ NEVER_ADMITTABLE = frozenset(
 # reasons that need someone to act, Normal otherwise), and one when it is admitted.
 
 EVENT_ADMITTED: Final = "Admitted"
+#: On a preempted workload and on the owner of a deleted pod; the message names the queue that
+#: took the capacity and why.
+EVENT_PREEMPTED: Final = "Preempted"
 
 # -- FairQueue condition types and reasons -------------------------------------------------
 

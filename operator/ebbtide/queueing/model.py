@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final, NamedTuple
+from typing import ClassVar, Final, NamedTuple
 
 from ebbtide.api.resources import Resources
 from ebbtide.queueing.resources import ResourceLimit
@@ -27,6 +27,36 @@ class QueueOrder(StrEnum):
     ROUND_ROBIN = "RoundRobin"
     SHORTEST_JOB_FIRST = "ShortestJobFirst"
     PRIORITY = "Priority"
+    TIME_SLICE = "TimeSlice"
+
+
+@dataclass(frozen=True, slots=True)
+class PreemptionPolicy:
+    """When a queue's admitted workloads may be preempted (see :mod:`ebbtide.queueing.preemption`).
+
+    ``reclaim``: the queue, below its entitlement with waiting work, takes capacity back from
+    queues above theirs. ``by_priority``: a waiting workload may preempt lower-priority admitted
+    workloads of its own queue. ``min_runtime``: no workload of the queue is preempted before it
+    has run this long. ``pods``: bare pods of the queue may be preempted (deleted); otherwise
+    only Jobs are. The default preempts nothing.
+    """
+
+    reclaim: bool = False
+    by_priority: bool = False
+    min_runtime: timedelta = timedelta(0)
+    pods: bool = False
+
+    NEVER: ClassVar[PreemptionPolicy]
+
+    def allows(self, victim: RunningWorkload, *, now: datetime) -> bool:
+        """``victim`` (of this queue) may be preempted now: a Job, or a pod when pods may be,
+        that has run for at least the minimum runtime."""
+        if victim.kind != "Job" and not self.pods:
+            return False
+        return now - victim.admitted_at >= max(self.min_runtime, timedelta(0))
+
+
+PreemptionPolicy.NEVER = PreemptionPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +67,8 @@ class QueueSpec:
     queue as best-effort, see :mod:`ebbtide.queueing.entitlement`). ``guaranteed`` counts a
     resource left out as zero; ``limit`` leaves a resource left out unbounded.
     ``allowed_namespaces`` is the namespace selector already resolved to names; ``None``
-    admits every namespace.
+    admits every namespace. ``time_slice`` is the quantum of the TimeSlice order (``None`` for
+    the other orders).
     """
 
     name: str
@@ -47,6 +78,8 @@ class QueueSpec:
     guaranteed: Resources = Resources.ZERO
     limit: ResourceLimit = ResourceLimit.UNLIMITED
     allowed_namespaces: frozenset[str] | None = None
+    preemption: PreemptionPolicy = PreemptionPolicy.NEVER
+    time_slice: timedelta | None = None
 
     def allows_namespace(self, namespace: str) -> bool:
         return self.allowed_namespaces is None or namespace in self.allowed_namespaces
@@ -71,7 +104,8 @@ class PendingWorkload:
     ``ebbtide.io/expected-duration`` annotation (``None`` when absent); only
     ShortestJobFirst reads it. ``priority`` is the pod priority (higher runs first under
     the Priority order). ``unreadable`` says why the workload's object could not be read: such a
-    workload is never admitted.
+    workload is never admitted. ``queued_at`` is when it went back to the back of its queue at
+    the end of a time slice (``None`` otherwise); only the TimeSlice order reads it.
     """
 
     namespace: str
@@ -83,6 +117,27 @@ class PendingWorkload:
     priority: int = 0
     expected_duration: timedelta | None = None
     unreadable: str | None = None
+    queued_at: datetime | None = None
+
+    @property
+    def ref(self) -> WorkloadRef:
+        return WorkloadRef(self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningWorkload:
+    """An admitted, unfinished workload: what preemption may take back.
+
+    ``admitted_at`` must be timezone-aware.
+    """
+
+    namespace: str
+    name: str
+    queue: str
+    requests: Resources
+    admitted_at: datetime
+    kind: str = "Pod"
+    priority: int = 0
 
     @property
     def ref(self) -> WorkloadRef:

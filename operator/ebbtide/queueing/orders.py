@@ -10,6 +10,8 @@
   as shorter ones keep arriving: that is the policy's nature, the fair share between queues
   is what bounds it.
 * Priority: higher pod priority first; ties FIFO.
+* TimeSlice: FIFO by the time a workload last joined the queue: its creation, or the end of
+  its last time slice (``queued_at``), so a workload whose quantum ran out goes to the back.
 
 The planner treats a queue's order strictly: only the first workload of a queue is ever
 considered, so a workload is never overtaken inside its own queue.
@@ -41,6 +43,10 @@ def _priority_key(workload: PendingWorkload) -> tuple[int, FifoKey]:
     return (-workload.priority, fifo_key(workload))
 
 
+def _time_slice_key(workload: PendingWorkload) -> tuple[datetime, FifoKey]:
+    return (workload.queued_at or workload.created_at, fifo_key(workload))
+
+
 def order_workloads(
     *,
     order: QueueOrder,
@@ -57,6 +63,8 @@ def order_workloads(
             return sorted(workloads, key=_shortest_job_key)
         case QueueOrder.PRIORITY:
             return sorted(workloads, key=_priority_key)
+        case QueueOrder.TIME_SLICE:
+            return sorted(workloads, key=_time_slice_key)
 
 
 def _round_robin(workloads: Sequence[PendingWorkload], *, cursor: str | None) -> list[PendingWorkload]:

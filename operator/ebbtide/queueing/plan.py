@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ebbtide.api.fairqueue_vocabulary import WaitReason
+from ebbtide.api.fairqueue_vocabulary import PreemptionReason, WaitReason
 from ebbtide.api.resources import Resources
 from ebbtide.queueing.entitlement import Entitlement
-from ebbtide.queueing.model import PendingWorkload
+from ebbtide.queueing.model import PendingWorkload, RunningWorkload, WorkloadRef
 from ebbtide.queueing.shares import Share, ShareAfterAdmission, ShareBeforeAdmission
 
 
@@ -75,3 +75,16 @@ class AdmissionPlan:
     waiting: tuple[WaitingWorkload, ...]
     queues: Mapping[str, QueueStatus]
     round_robin_cursors: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Preemption:
+    """Take ``victim`` back, because of ``reason``: queue ``by_queue`` needs its capacity for
+    its waiting workload ``for_workload``; ``message`` says so in words, for the victim's
+    Events and waiting message."""
+
+    victim: RunningWorkload
+    reason: PreemptionReason
+    by_queue: str
+    for_workload: WorkloadRef
+    message: str

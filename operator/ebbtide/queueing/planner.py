@@ -40,16 +40,8 @@ def plan_admissions(snapshot: Snapshot) -> AdmissionPlan:
     """Decide which pending workloads to admit now, and why the others wait."""
     validate_snapshot(snapshot)
     specs = {queue.name: queue for queue in snapshot.queues}
-    never: list[WaitingWorkload] = []
-    admittable: dict[str, list[PendingWorkload]] = {name: [] for name in specs}
-    for workload in snapshot.pending:
-        rejection = never_admittable(workload, queues=specs, cohort_capacity=snapshot.cohort_capacity)
-        if rejection is None:
-            admittable[workload.queue].append(workload)
-        else:
-            never.append(rejection)
-
-    states = _queue_states(snapshot, specs=specs, admittable=admittable)
+    admittable, never = triage_pending(snapshot, specs=specs)
+    states = queue_states(snapshot, specs=specs, admittable=admittable)
     cohorts: dict[str, CohortState] = {}
     for name, spec in specs.items():
         capacity = snapshot.cohort_capacity.get(spec.cohort, Resources.ZERO)
@@ -67,12 +59,28 @@ def plan_admissions(snapshot: Snapshot) -> AdmissionPlan:
     )
 
 
-def _queue_states(
+def triage_pending(
+    snapshot: Snapshot, *, specs: Mapping[str, QueueSpec]
+) -> tuple[dict[str, list[PendingWorkload]], list[WaitingWorkload]]:
+    """Step 2: each queue's admittable workloads (in input order), and the others set aside."""
+    never: list[WaitingWorkload] = []
+    admittable: dict[str, list[PendingWorkload]] = {name: [] for name in specs}
+    for workload in snapshot.pending:
+        rejection = never_admittable(workload, queues=specs, cohort_capacity=snapshot.cohort_capacity)
+        if rejection is None:
+            admittable[workload.queue].append(workload)
+        else:
+            never.append(rejection)
+    return admittable, never
+
+
+def queue_states(
     snapshot: Snapshot,
     *,
     specs: Mapping[str, QueueSpec],
     admittable: Mapping[str, list[PendingWorkload]],
 ) -> dict[str, QueueState]:
+    """Steps 3 and 4: each queue's ordered backlog, usage and entitlement, before any walk."""
     backlogs = {
         name: order_workloads(
             order=spec.order,

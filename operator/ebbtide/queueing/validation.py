@@ -33,6 +33,8 @@ def validate_snapshot(snapshot: Snapshot) -> None:
     for workload in snapshot.pending:
         if workload.created_at.utcoffset() is None:
             raise InvalidSnapshotError(f"{workload.ref}: created_at must be timezone-aware")
+        if workload.queued_at is not None and workload.queued_at.utcoffset() is None:
+            raise InvalidSnapshotError(f"{workload.ref}: queued_at must be timezone-aware")
         if workload.expected_duration is not None and workload.expected_duration < timedelta(0):
             raise InvalidSnapshotError(f"{workload.ref}: expected duration must be >= 0")
 

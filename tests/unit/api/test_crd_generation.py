@@ -156,7 +156,18 @@ def test_names_scope_subresources_and_columns() -> None:
         "Age",
         "Message",
     ]
-    assert columns(queue) == ["Weight", "Order", "Pending", "Admitted", "Share", "Ready", "Age", "Message"]
+    assert columns(queue) == [
+        "Weight",
+        "Order",
+        "Pending",
+        "Admitted",
+        "Share",
+        "Preempted",
+        "Reclaimed",
+        "Ready",
+        "Age",
+        "Message",
+    ]
 
 
 def _apply_defaults(obj: Any, node: dict[str, Any]) -> Any:

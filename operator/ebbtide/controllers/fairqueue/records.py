@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ebbtide.api import FairQueueSpec, Quantity, ResourceAmounts, error_messages
 from ebbtide.api.resources import Resources, millicores, whole_units
-from ebbtide.queueing import QueueOrder, QueueSpec, ResourceLimit
+from ebbtide.queueing import PreemptionPolicy, QueueOrder, QueueSpec, ResourceLimit
 
 #: A declared amount per resource; None where the spec leaves the resource out.
 DeclaredAmounts = tuple[int | None, int | None]
@@ -66,6 +66,13 @@ class QueueRecord:
             guaranteed=Resources(guaranteed[0] or 0, guaranteed[1] or 0),
             limit=ResourceLimit(cpu_millis=limit[0], memory_bytes=limit[1]),
             allowed_namespaces=allowed,
+            preemption=PreemptionPolicy(
+                reclaim=spec.preemption.reclaim_within_cohort == "LowerShare",
+                by_priority=spec.preemption.within_queue == "LowerPriority",
+                min_runtime=spec.preemption.min_runtime,
+                pods=spec.preemption.pod_preemption == "Allowed",
+            ),
+            time_slice=spec.time_slice,
         )
 
 
