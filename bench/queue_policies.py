@@ -3,8 +3,10 @@
 The source documents compared Round Robin, Shortest Job First and time-slice scheduling;
 this benchmark compares the orders ebbtide implements, all through the same pure planner
 (``ebbtide.queueing.plan_admissions``) driven by a discrete-event cluster (bench/queue_sim.py)
-that replans whenever a job arrives or capacity frees. Time-slicing needs preemption, which
-the planner does not do, so it is not a row here.
+that replans whenever a job arrives or capacity frees. Every job here ends and nothing is
+preempted; the second table (bench/long_running.py) adds long-running and never-ending work
+with staggered arrivals, where preemption matters, and compares FIFO, RoundRobin,
+ShortestJobFirst, TimeSlice, Fair and Fair+reclaim on it.
 
 Workload (seeded, reproducible): four tenants with different weights and job mixes submit
 jobs as Poisson arrivals over ``--window`` minutes to a fixed cluster of ``--cpu`` cores
@@ -27,9 +29,10 @@ runs from the first moment every tenant has a job waiting to the earliest moment
 has its last job admitted: throughout it, every tenant still has work it has not been given.
 
     .venv/bin/python bench/queue_policies.py [--seeds 1,2,3] [--cpu 32] [--window 60]
+        [--stagger 30] [--horizon 4]
 
-Prints a table (means over the seeds), writes bench/results/queue_policies.json and
-bench/results/queue_policies.png.
+Prints two tables (means over the seeds), writes bench/results/queue_policies.json (the
+long-running figures under ``long_running``) and bench/results/queue_policies.png.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from ebbtide.api.resources import Resources
 from ebbtide.queueing import QueueOrder, QueueSpec
+from long_running import print_long_table, run_long
 from queue_sim import Job, SimResult, simulate
 from result_files import RESULTS_DIR
 
@@ -297,6 +301,8 @@ def main() -> None:
     parser.add_argument("--cpu", type=int, default=32, help="cluster cores")
     parser.add_argument("--window", type=float, default=60, help="arrival window, minutes")
     parser.add_argument("--offered", type=float, default=0.6, help="each tenant's offered load")
+    parser.add_argument("--stagger", type=float, default=30, help="long-running: minutes between tenants")
+    parser.add_argument("--horizon", type=float, default=4, help="long-running: hours simulated")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     capacity = Resources(args.cpu * 1000, args.cpu * MEMORY_PER_CORE)
@@ -319,6 +325,19 @@ def main() -> None:
     )
     print()
     print_table(summary)
+    tenants = [(t.name, t.weight) for t in TENANTS]
+    long_started = time.perf_counter()
+    long_running = run_long(
+        seeds=seeds, cpu=args.cpu, tenants=tenants, stagger=args.stagger * 60, horizon=args.horizon * 3600
+    )
+    print()
+    print(
+        f"long-running and never-ending work: tenants backlogged {args.stagger:g} min apart "
+        f"({', '.join(name for name, _ in tenants)}), {args.horizon:g} h, cycles every 10 s, "
+        f"TimeSlice 10m, minRuntime 2m; means over seeds; {time.perf_counter() - long_started:.0f}s"
+    )
+    print()
+    print_long_table(long_running["summary"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "queue_policies.json").write_text(
         json.dumps(
@@ -331,6 +350,7 @@ def main() -> None:
                 },
                 "summary": summary,
                 "runs": runs,
+                "long_running": long_running,
             },
             indent=2,
         )
