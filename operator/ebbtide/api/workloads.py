@@ -38,8 +38,11 @@ from ebbtide.api.duration import parse_duration
 from ebbtide.api.fairqueue_vocabulary import (
     ADMITTED_AT,
     EXPECTED_DURATION_ANNOTATION,
+    PREEMPTED_AT,
+    PREEMPTION,
     QUEUE_LABEL,
     QUEUE_POSITION,
+    REQUEUED_AT,
     SCHEDULING_GATE,
     WAITING_REASON,
 )
@@ -66,7 +69,10 @@ class WorkloadRecord:
     ``problem`` says what could not be read (an invalid expected duration is ignored, and the
     waiting message mentions it); ``unreadable`` says why the object could not be read at all
     (then ``requests`` are zero and the workload is never admitted). ``other_gates`` are a pod's
-    scheduling gates other than ebbtide's, in order: an admission keeps them.
+    scheduling gates other than ebbtide's, in order: an admission keeps them. ``preempted_at``,
+    ``preemption`` and ``requeued_at`` are the preemption annotations
+    (:mod:`ebbtide.api.preemption_marks`); ``owner`` is a pod's controlling owner (apiVersion,
+    kind, name, uid), if any.
     """
 
     kind: str
@@ -86,6 +92,10 @@ class WorkloadRecord:
     problem: str | None = None
     other_gates: tuple[str, ...] = ()
     unreadable: str | None = None
+    preempted_at: str | None = None
+    preemption: str | None = None
+    requeued_at: str | None = None
+    owner: tuple[str, str, str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +124,19 @@ def controlling_job_uid(metadata: Mapping[str, Any]) -> str | None:
     for owner in metadata.get("ownerReferences") or ():
         if owner.get("controller") and owner.get("kind") == "Job" and owner.get("apiVersion") == "batch/v1":
             return str(owner.get("uid"))
+    return None
+
+
+def controlling_owner(metadata: Mapping[str, Any]) -> tuple[str, str, str, str] | None:
+    """(apiVersion, kind, name, uid) of the object's controlling owner, if it has one."""
+    for owner in metadata.get("ownerReferences") or ():
+        if owner.get("controller"):
+            return (
+                str(owner.get("apiVersion", "")),
+                str(owner.get("kind", "")),
+                str(owner.get("name", "")),
+                str(owner.get("uid", "")),
+            )
     return None
 
 
@@ -169,6 +192,9 @@ def _common(kind: str, obj: Mapping[str, Any], *, queue: str | None) -> dict[str
         "waiting_reason": annotations.get(WAITING_REASON),
         "queue_position": annotations.get(QUEUE_POSITION),
         "problem": problem,
+        "preempted_at": annotations.get(PREEMPTED_AT),
+        "preemption": annotations.get(PREEMPTION),
+        "requeued_at": annotations.get(REQUEUED_AT),
     }
 
 
@@ -221,6 +247,7 @@ def _read_pod(obj: Mapping[str, Any]) -> PodRecord:
         requests=pod_requests(spec) if relevant else Resources.ZERO,
         priority=int(spec.get("priority") or 0),
         other_gates=tuple(gate for gate in gates if gate != SCHEDULING_GATE),
+        owner=controlling_owner(metadata),
     )
     return PodRecord(workload=workload, active=active, job_uid=job_uid)
 

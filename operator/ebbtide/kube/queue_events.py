@@ -64,7 +64,11 @@ class EventRecorder:
 
     def record(self, workload: WorkloadRecord, *, type_: EventType, reason: str, message: str) -> None:
         """Queue an Event about ``workload``; dropped (and counted) when the queue is full."""
-        event = QueueEvent(regarding=workload_ref(workload), type_=type_, reason=reason, message=message)
+        self.record_about(workload_ref(workload), type_=type_, reason=reason, message=message)
+
+    def record_about(self, regarding: ObjectRef, *, type_: EventType, reason: str, message: str) -> None:
+        """Queue an Event about any object (a preempted pod's owner)."""
+        event = QueueEvent(regarding=regarding, type_=type_, reason=reason, message=message)
         try:
             self._queue.put_nowait(event)
         except queue.Full:

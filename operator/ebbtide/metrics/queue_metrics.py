@@ -33,6 +33,12 @@ SHARE = Gauge(
     ["queue"],
 )
 ADMISSIONS = Counter("ebbtide_fairqueue_admissions", "Workloads the queue admitted.", ["queue"])
+PREEMPTIONS = Counter(
+    "ebbtide_fairqueue_preemptions",
+    "Workloads preempted, by their queue, the queue that needed the capacity, and reason "
+    "(Reclaimed, PreemptedByPriority, TimeSliceExpired).",
+    ["queue", "by_queue", "reason"],
+)
 ADMISSION_LATENCY = Histogram(
     "ebbtide_fairqueue_admission_latency_seconds",
     "Time from a workload's creation to its admission.",

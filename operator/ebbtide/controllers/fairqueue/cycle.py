@@ -5,7 +5,8 @@
 3. Admit, all of the plan's admissions at once on the write pool (each write carries its own
    resourceVersion, so concurrency cannot double-admit); every write that lands, or that a
    re-read shows had landed, becomes an assumption in the store at once.
-4. Report (:mod:`ebbtide.controllers.fairqueue.reporting`): metrics at once; FairQueue statuses
+4. Preempt (:mod:`ebbtide.controllers.fairqueue.reclaim`), when queues ask for it.
+5. Report (:mod:`ebbtide.controllers.fairqueue.reporting`): metrics at once; FairQueue statuses
    and waiting notes in the background.
 
 A cycle asks for another (:attr:`CycleResult.more`) when an admission met a changed object or
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 
 from ebbtide.api.fairqueue_vocabulary import EVENT_ADMITTED
 from ebbtide.api.workloads import WorkloadRecord
+from ebbtide.controllers.fairqueue.reclaim import Preempter
 from ebbtide.controllers.fairqueue.reporting import Reporter
 from ebbtide.controllers.fairqueue.snapshot import CycleInput, build_cycle_input
 from ebbtide.controllers.fairqueue.store import QueueStore
@@ -82,7 +84,9 @@ class AdmissionCycle:
         pool: ThreadPoolExecutor,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         may_admit: Callable[[], bool] = lambda: True,
+        preempter: Preempter | None = None,
     ) -> None:
+        self._preempter = preempter
         self._store = store
         self._writer = writer
         self._reporter = reporter
@@ -115,6 +119,8 @@ class AdmissionCycle:
         planned = time.perf_counter()
         self._cursors = dict(plan.round_robin_cursors)
         admitted, retry = self._admit(plan.admissions, cycle_input)
+        if self._preempter is not None and self._may_admit():
+            retry = self._preempter.run(view=view, cycle_input=cycle_input, plan=plan) > 0 or retry
         if self._may_admit():  # statuses and notes are the leader's to write
             self._reporter.report(plan=plan, cycle_input=cycle_input, admitted=admitted)
         metrics.CYCLE_SECONDS.observe(time.perf_counter() - started)

@@ -26,10 +26,12 @@ from ebbtide.api import API_GROUP, API_VERSION, FairQueue
 from ebbtide.api.fairqueue_vocabulary import FIELD_MANAGER, QUEUE_LABEL
 from ebbtide.controllers.fairqueue.cycle import AdmissionCycle, CycleResult
 from ebbtide.controllers.fairqueue.loop import AdmissionLoop
+from ebbtide.controllers.fairqueue.reclaim import Preempter
 from ebbtide.controllers.fairqueue.reporting import Reporter
 from ebbtide.controllers.fairqueue.store import QueueStore
 from ebbtide.controllers.fairqueue.waiting import WaitingNotes
 from ebbtide.kube.informer import Informer
+from ebbtide.kube.preemption_writes import PreemptionWriter
 from ebbtide.kube.queue_events import EventRecorder
 from ebbtide.kube.status import patch_status
 from ebbtide.kube.workload_writes import WorkloadWriter
@@ -93,6 +95,13 @@ class QueueEngine:
             events=self.events,
             pool=self.pool,
             may_admit=may_admit,
+            preempter=Preempter(
+                store=self.store,
+                writer=PreemptionWriter(self.api_client),
+                events=self.events,
+                write_counts=self._write_status,
+                may_preempt=may_admit,
+            ),
         )
         self.informers = self._informers()
         self._synced_reported = False

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from ebbtide.api.resources import Resources
 from ebbtide.api.workloads import WorkloadRecord, WorkloadState, parse_timestamp
@@ -53,7 +54,19 @@ def pending_workload(record: WorkloadRecord) -> PendingWorkload:
         priority=record.priority,
         expected_duration=record.expected_duration,
         unreadable=record.unreadable,
+        queued_at=_requeued_at(record),
     )
+
+
+def _requeued_at(record: WorkloadRecord) -> datetime | None:
+    """When a TimeSlice workload went to the back of its queue; None when it did not, or the
+    annotation is not a timestamp (it then keeps its place by creation time)."""
+    if not record.requeued_at:
+        return None
+    try:
+        return parse_timestamp(record.requeued_at)
+    except ValueError:
+        return None
 
 
 def past_admissions(records: Iterable[WorkloadRecord]) -> Iterator[PastAdmission]:
