@@ -61,6 +61,19 @@ def preemption_patch(
     return patch
 
 
+def preemption_message(workload: WorkloadRecord) -> str | None:
+    """What the workload's last preemption said (who took its capacity, and why), or None when
+    it was never preempted or the annotation does not read."""
+    if not workload.preemption:
+        return None
+    try:
+        note = json.loads(workload.preemption)
+    except ValueError:
+        return None
+    message = note.get("message") if isinstance(note, dict) else None
+    return message if isinstance(message, str) and message else None
+
+
 def preemption_in_flight(workload: WorkloadRecord) -> bool:
     """True for an admitted workload marked as preempted in its current admission (a pod whose
     deletion has not happened yet)."""

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from ebbtide.api.preemption_marks import preemption_message
 from ebbtide.api.workloads import WorkloadRecord
 from ebbtide.queueing import WaitingWorkload
 
@@ -67,6 +68,9 @@ class WaitingNote:
 
 def note_for(waiting: WaitingWorkload, record: WorkloadRecord) -> WaitingNote:
     message = waiting.message if record.problem is None else f"{waiting.message} ({record.problem})"
+    preempted = preemption_message(record)
+    if preempted is not None:
+        message = f"{message}; preempted: {preempted}"
     return WaitingNote(
         reason=str(waiting.reason), position=position_label(waiting.queue_position), message=message
     )

@@ -14,10 +14,11 @@ from test_queue_cycle import merge
 from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, PREEMPTED_AT, PREEMPTION, QUEUE_LABEL
 from ebbtide.api.workloads import WorkloadRecord, read_job, read_pod
 from ebbtide.controllers.fairqueue.reclaim import Preempter
-from ebbtide.controllers.fairqueue.snapshot import build_cycle_input
+from ebbtide.controllers.fairqueue.snapshot import build_cycle_input, pending_workload
 from ebbtide.controllers.fairqueue.store import QueueStore
+from ebbtide.controllers.fairqueue.waiting import note_for
 from ebbtide.kube.preemption_writes import PreemptOutcome, PreemptResult
-from ebbtide.queueing import plan_admissions
+from ebbtide.queueing import WaitingWorkload, WaitReason, plan_admissions
 
 pytestmark = pytest.mark.unit
 
@@ -177,3 +178,17 @@ def test_a_pod_marked_before_a_restart_is_deleted_not_chosen_again() -> None:
     assert read_pod(marked).workload.preempted_at
     assert run(api, store_of(api, pods=[marked])) == 0
     assert api.patches == [("light-pod", {"delete": True})]
+
+
+def test_a_preempted_workload_says_who_took_its_capacity_while_it_waits() -> None:
+    api = light_holds_the_cohort()
+    run(api, store_of(api))
+    record = read_job(api.jobs["light-3"])
+    waiting = WaitingWorkload(
+        workload=pending_workload(record),
+        reason=WaitReason.WAITING_FOR_CAPACITY,
+        message="needs cpu 1",
+        queue_position=1,
+        cohort_position=1,
+    )
+    assert note_for(waiting, record).message.startswith("needs cpu 1; preempted: reclaimed by heavy: 0.00 of")
