@@ -181,7 +181,24 @@ def test_a_restart_in_the_middle_of_a_reclaim_loses_nothing_and_admits_no_job_tw
     light = queues.create("light", weight=1, capacity=CAPACITY, preemption=RECLAIM)
     heavy = queues.create("heavy", weight=3, capacity=CAPACITY, preemption=RECLAIM)
     with PreemptionRecorder(cluster, namespace) as recorder:
-        submit_staggered(cluster, namespace, light=light, heavy=heavy)
+        # light fills the whole cohort first, so heavy gets capacity only by taking it back.
+        cluster.apps.create_namespaced_replica_set(
+            namespace, replica_set("light-rs", queue=light, replicas=6)
+        )
+        for index in range(14):
+            cluster.batch.create_namespaced_job(
+                namespace, job_manifest(f"light-{index:02d}", queue=light, duration=FOREVER)
+            )
+        eventually(
+            lambda: admitted_cpu(cluster, namespace).get(light) == 20,
+            timeout=120,
+            what="light to fill the cohort",
+        )
+        for index in range(16):
+            cluster.batch.create_namespaced_job(
+                namespace, job_manifest(f"heavy-{index:02d}", queue=heavy, duration=FOREVER)
+            )
+            time.sleep(0.25)
         eventually(lambda: preempted_jobs(cluster, namespace), timeout=120, what="a first reclaim")
         operator.kill()
         operator.start()
