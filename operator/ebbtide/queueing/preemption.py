@@ -207,13 +207,9 @@ def _next_reclaim_victim(
                 break
     if not options:
         return None
-    # Highest share first; among equal shares the queue name decides, so the choice is total.
-    best = max(options, key=lambda option: (option[0], _reverse(option[1])))
-    return best[2]
-
-
-def _reverse(name: str) -> tuple[int, ...]:
-    return tuple(-ord(character) for character in name)
+    # Highest share first; ``max`` keeps the first of equal ones, and queues are walked in name
+    # order, so the choice is total.
+    return max(options, key=lambda option: option[0])[2]
 
 
 def _keeps_guarantee(usage: Resources, guaranteed: Resources) -> bool:
