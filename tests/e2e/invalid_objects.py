@@ -340,6 +340,31 @@ CASES: tuple[InvalidCase, ...] = (
         "Input should be 'FIFO', 'RoundRobin', 'ShortestJobFirst', 'Priority' or 'TimeSlice'",
     ),
     InvalidCase(
+        "TimeSlice order without its quantum",
+        fair_queue(spec__order="TimeSlice"),
+        "spec.timeSlice",
+        "timeSlice is required when order is TimeSlice, and only then",
+    ),
+    InvalidCase(
+        "a quantum for another order",
+        fair_queue(spec__order="FIFO", spec__timeSlice="5m"),
+        "spec.timeSlice",
+        "timeSlice is required when order is TimeSlice, and only then",
+    ),
+    InvalidCase(
+        "time slice below a second",
+        fair_queue(spec__order="TimeSlice", spec__timeSlice="500ms"),
+        "spec.timeSlice",
+        "timeSlice must be at least 1s",
+    ),
+    InvalidCase(
+        "unknown reclaim policy",
+        fair_queue(spec__preemption={"reclaimWithinCohort": "Always"}),
+        "spec.preemption.reclaimWithinCohort",
+        'Unsupported value: "Always"',
+        "Input should be 'Never' or 'LowerShare'",
+    ),
+    InvalidCase(
         "cohort is not a DNS label",
         fair_queue(spec__cohort="Batch_Jobs"),
         "spec.cohort",

@@ -190,7 +190,7 @@ def test_every_example_applies_cleanly(cluster: E2ECluster, objects: _Objects, n
     assert policies.splitlines()[1].split()[:4] == ["web", "web", "2", "30"]
     queue_table = cluster.kubectl("get", "fq", *queues).stdout
     assert queue_table.splitlines()[0].split() == [
-        "NAME", "WEIGHT", "ORDER", "PENDING", "ADMITTED", "SHARE", "AGE",
+        "NAME", "WEIGHT", "ORDER", "PENDING", "ADMITTED", "SHARE", "PREEMPTED", "RECLAIMED", "AGE",
     ]  # fmt: skip
     everything = cluster.kubectl("get", "ebbtide", "-n", namespace, "-o", "name").stdout
     assert "scalingpolicy.ebbtide.io/web" in everything
