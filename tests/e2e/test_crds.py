@@ -186,11 +186,14 @@ def test_every_example_applies_cleanly(cluster: E2ECluster, objects: _Objects, n
 
     policies = cluster.kubectl("get", "sp", "-n", namespace).stdout
     header = policies.splitlines()[0].split()
-    assert header == ["NAME", "TARGET", "MIN", "MAX", "CURRENT", "DESIRED", "PREDICTED", "MODE", "AGE"]
+    assert header == [
+        "NAME", "TARGET", "MIN", "MAX", "CURRENT", "DESIRED", "PREDICTED", "MODE", "READY", "AGE", "MESSAGE",
+    ]  # fmt: skip
     assert policies.splitlines()[1].split()[:4] == ["web", "web", "2", "30"]
     queue_table = cluster.kubectl("get", "fq", *queues).stdout
     assert queue_table.splitlines()[0].split() == [
-        "NAME", "WEIGHT", "ORDER", "PENDING", "ADMITTED", "SHARE", "PREEMPTED", "RECLAIMED", "AGE",
+        "NAME", "WEIGHT", "ORDER", "PENDING", "ADMITTED", "SHARE", "PREEMPTED", "RECLAIMED", "READY", "AGE",
+        "MESSAGE",
     ]  # fmt: skip
     everything = cluster.kubectl("get", "ebbtide", "-n", namespace, "-o", "name").stdout
     assert "scalingpolicy.ebbtide.io/web" in everything
