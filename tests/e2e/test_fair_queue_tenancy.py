@@ -30,7 +30,14 @@ from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
 from ebbtide.api.admission_policy import QUEUE_MANAGED_LABEL
-from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE
+from ebbtide.api.fairqueue_vocabulary import (
+    ADMISSION_DECISION,
+    ADMITTED_AT,
+    PREEMPTED_AT,
+    QUEUE_LABEL,
+    REQUEUED_AT,
+    SCHEDULING_GATE,
+)
 
 TENANT = "tenant"
 OTHER_GATE = "example.com/hold"
@@ -162,6 +169,12 @@ def pod_bypasses(
         "forge the decision": lambda: tenant.patch_pod(
             name, {"metadata": {"annotations": {ADMISSION_DECISION: json.dumps({"queue": queue})}}}
         ),
+        "forge requeued-at": lambda: tenant.patch_pod(
+            name, {"metadata": {"annotations": {REQUEUED_AT: "2000-01-01T00:00:00.000000Z"}}}
+        ),
+        "forge preempted-at": lambda: tenant.patch_pod(
+            name, {"metadata": {"annotations": {PREEMPTED_AT: "2026-01-01T00:00:00.000000Z"}}}
+        ),
     }
 
 
@@ -197,8 +210,11 @@ def assert_every_bypass_refused(
 
 def pod_expectations(namespace: str, name: str, queue: str) -> dict[str, str]:
     waiting = f"pod {namespace}/{name} is waiting in FairQueue {queue}; only ebbtide admits it"
-    forged = f"of pod {namespace}/{name} records an admission by ebbtide"
-    return {
+    subject = f"{namespace}/{name}"
+    forged = f"of pod {subject} records an admission by ebbtide"
+    return {  # the first key found in a bypass's name wins, so "requeued-at" comes before "queue"
+        "requeued-at": f"annotation {REQUEUED_AT} of pod {subject} records a requeue by ebbtide",
+        "preempted-at": f"annotation {PREEMPTED_AT} of pod {subject} records a preemption by ebbtide",
         "gate": waiting,
         "label": waiting,
         "queue": waiting,
