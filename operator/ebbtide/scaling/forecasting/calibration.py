@@ -1,14 +1,15 @@
 """Calibrating any point forecaster into a :class:`~.peak.PeakDistribution`.
 
-Each call, the wrapped model's point forecast is remembered with the period it speaks for; once
-the history has passed the end of that period, the peak load seen in it is divided by the point
-forecast (see :mod:`.peak`) and the ratio joins the last ``keep`` ones. The quantiles of those
-ratios are the forecast's uncertainty: calibrated on this policy's load and this model's errors,
-and causal (a ratio exists only once its outcome is history).
+Each call, the wrapped model's point forecast is remembered with the period it speaks for and
+the load's recent level; once the history has passed the end of that period, the peak load seen
+in it minus the point forecast, in units of that level (see :mod:`.peak`), joins the last
+``keep`` residuals. Their quantiles are the forecast's uncertainty: calibrated on this policy's
+load and this model's errors, and causal (a residual exists only once its outcome is history).
 
-Until enough ratios have accrued (a new policy, an operator restart: the memo is lost), ratios of
-the naive forecast are taken from the history itself, in one vectorised pass: for each past
-sample, the peak over the following horizon divided by that sample.
+Until ``MIN_RESIDUALS`` of its own exist (a new policy, an operator restart: the memo is lost),
+a replay of the model at up to ``REPLAY_ORIGINS`` cut-offs spread over the history stands in,
+each forecast made from the history before its cut-off only; with no history to replay, the
+naive forecast's residuals, taken from the history in one vectorised pass.
 """
 
 from __future__ import annotations
@@ -16,37 +17,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ebbtide.scaling.forecasting.base import Forecast, Forecaster, ModelName
 from ebbtide.scaling.forecasting.peak import PeakDistribution
 from ebbtide.scaling.series import FloatArray, LoadSeries
 
-KEEP_RATIOS = 1440
-"""Ratios kept: six hours of 15-second rounds, enough for a 1 % tail, short enough to follow
+KEEP_RESIDUALS = 1440
+"""Residuals kept: six hours of 15-second rounds, enough for a 1 % tail, short enough to follow
 a change of regime."""
-MIN_RATIOS = 60
-"""Fewer own ratios than this and the history's naive ratios stand in."""
-SCALE_SHARE = 0.05
-"""The ratio's additive scale, as a share of the mean load (see :mod:`.peak`)."""
+MIN_RESIDUALS = 20
+"""Fewer own residuals than this and the history's naive residuals stand in."""
+REPLAY_ORIGINS = 60
+"""Cut-offs replayed to start the residuals of a model without a memo."""
+LEVEL_HORIZONS = 1
+"""The level is the mean load over this many horizons back: local, so a ramp does not leave
+it behind."""
 
 
 @dataclass(frozen=True)
 class PendingPeak:
-    """A point forecast made at ``start`` for the period ``(start, end]``, with its scale."""
+    """A point forecast made at ``start`` for the period ``(start, end]``, and the level then."""
 
     start: float
     end: float
     base: float
-    scale: float
+    level: float
 
 
 @dataclass(frozen=True, eq=False)
 class CalibrationMemo:
-    """The wrapped model's memo, its forecasts awaiting their outcome, and the ratios so far."""
+    """The wrapped model's memo, its forecasts awaiting their outcome, and the residuals."""
 
     inner: object | None
     pending: tuple[PendingPeak, ...]
-    ratios: FloatArray
+    residuals: FloatArray
     last_time: float
 
 
@@ -59,24 +64,29 @@ def peak_between(history: LoadSeries, *, start: float, end: float) -> float | No
     return history.value_at(end)
 
 
-def naive_ratios(history: LoadSeries, *, horizon: float, step: float, scale: float) -> FloatArray:
-    """For each sample, ``(peak of the next horizon + scale) / (sample + scale)``, taking the
-    history as sampled every ``step`` seconds; the last ``keep`` of them."""
+def recent_level(history: LoadSeries, *, horizon: float) -> float:
+    """The mean load over the last ``LEVEL_HORIZONS`` horizons (never zero)."""
+    first = int(np.searchsorted(history.times, history.last_time - LEVEL_HORIZONS * horizon, side="left"))
+    return max(float(np.mean(np.abs(history.values[first:]))), 1e-9)
+
+
+def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> FloatArray:
+    """For each sample, ``(peak of the next horizon - sample) / level then``, taking the
+    history as sampled every ``step`` seconds; the last ``KEEP_RESIDUALS`` of them."""
     values = history.values
     ahead = max(1, round(horizon / step))
     if values.size <= ahead:
         return np.empty(0, dtype=np.float64)
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    peaks = sliding_window_view(values[1:], ahead).max(axis=1)
-    bases = values[: peaks.size]
-    ratios = (peaks + scale) / (bases + scale)
-    return np.asarray(ratios[-KEEP_RATIOS:], dtype=np.float64)
-
-
-def ratio_scale(history: LoadSeries) -> float:
-    """The additive scale for ratios: a share of the mean load (never zero)."""
-    return max(SCALE_SHARE * float(np.mean(np.abs(history.values))), 1e-9)
+    peaks = sliding_window_view(values[1:], ahead).max(axis=1)[-KEEP_RESIDUALS:]
+    count = peaks.size
+    start = values.size - 1 - ahead - count + 1
+    bases = values[start : start + count]
+    span = max(1, LEVEL_HORIZONS * ahead)
+    sums = np.concatenate(([0.0], np.cumsum(np.abs(values))))
+    ends = np.arange(start, start + count) + 1
+    begins = np.maximum(0, ends - span)
+    levels = np.maximum((sums[ends] - sums[begins]) / (ends - begins), 1e-9)
+    return np.asarray((peaks - bases) / levels, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ class Calibrated:
     """``model``'s point forecast with a calibrated :class:`PeakDistribution` attached."""
 
     model: Forecaster
-    keep: int = KEEP_RATIOS
+    keep: int = KEEP_RESIDUALS
 
     @property
     def name(self) -> ModelName:
@@ -98,31 +108,54 @@ class Calibrated:
         point = self.model.forecast(
             history, horizon=horizon, step=step, memo=None if previous is None else previous.inner
         )
-        scale = ratio_scale(history)
+        level = recent_level(history, horizon=horizon)
         pending: tuple[PendingPeak, ...] = ()
-        ratios = np.empty(0, dtype=np.float64)
+        residuals = np.empty(0, dtype=np.float64)
         if previous is not None:
-            pending, ratios = _resolve(previous, history=history, keep=self.keep)
-        used = ratios
-        if used.size < MIN_RATIOS:
-            used = naive_ratios(history, horizon=horizon, step=step, scale=scale)
-        # The peak is at least what the model says for the end of the period.
+            pending, residuals = _resolve(previous, history=history, keep=self.keep)
+        used = residuals
+        if used.size < MIN_RESIDUALS:
+            used = np.concatenate((replayed_residuals(self.model, history, horizon=horizon, step=step), used))
+        if used.size < MIN_RESIDUALS:
+            used = naive_residuals(history, horizon=horizon, step=step)
         base = point.value
-        pending = (*pending, PendingPeak(start=last, end=last + horizon, base=base, scale=scale))
+        pending = (*pending, PendingPeak(start=last, end=last + horizon, base=base, level=level))
         return Forecast(
             value=point.value,
             model=point.model,
             note=point.note,
             warnings=point.warnings,
-            memo=CalibrationMemo(inner=point.memo, pending=pending, ratios=ratios, last_time=last),
-            peak=PeakDistribution.of(base=base, scale=scale, ratios=used),
+            memo=CalibrationMemo(inner=point.memo, pending=pending, residuals=residuals, last_time=last),
+            peak=PeakDistribution.of(base=base, level=level, residuals=used),
         )
+
+
+def replayed_residuals(model: Forecaster, history: LoadSeries, *, horizon: float, step: float) -> FloatArray:
+    """``model``'s residuals at up to ``REPLAY_ORIGINS`` cut-offs evenly spread over the
+    history (the last one a horizon before its end, so every outcome is known), in time order
+    with the model's memo threaded through."""
+    latest = history.last_time - horizon
+    if latest <= history.first_time:
+        return np.empty(0, dtype=np.float64)
+    residuals: list[float] = []
+    memo: object | None = None
+    for cut in np.linspace(history.first_time, latest, num=REPLAY_ORIGINS).tolist():
+        past = history.until(cut)
+        if len(past) < 2:
+            continue
+        forecast = model.forecast(past, horizon=horizon, step=step, memo=memo)
+        memo = forecast.memo
+        peak = peak_between(history, start=past.last_time, end=past.last_time + horizon)
+        if peak is not None:
+            level = recent_level(past, horizon=horizon)
+            residuals.append((peak - forecast.value) / level)
+    return np.array(residuals, dtype=np.float64)
 
 
 def _resolve(
     memo: CalibrationMemo, *, history: LoadSeries, keep: int
 ) -> tuple[tuple[PendingPeak, ...], FloatArray]:
-    """The forecasts still waiting, and the ratios with every finished period's added."""
+    """The forecasts still waiting, and the residuals with every finished period's added."""
     last = history.last_time
     waiting: list[PendingPeak] = []
     new: list[float] = []
@@ -132,8 +165,8 @@ def _resolve(
             continue
         peak = peak_between(history, start=item.start, end=item.end)
         if peak is not None:
-            new.append((peak + item.scale) / (item.base + item.scale))
-    ratios = memo.ratios
+            new.append((peak - item.base) / item.level)
+    residuals = memo.residuals
     if new:
-        ratios = np.concatenate((ratios, np.array(new, dtype=np.float64)))[-keep:]
-    return tuple(waiting), ratios
+        residuals = np.concatenate((residuals, np.array(new, dtype=np.float64)))[-keep:]
+    return tuple(waiting), residuals
