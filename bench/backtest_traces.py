@@ -29,7 +29,7 @@ import json
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -178,20 +178,42 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"no CSV traces in {args.traces}", file=sys.stderr)
         return 2
+    reports: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        reports = list(pool.map(bench_trace, paths))
+        # Largest first, so the longest replay does not start last; each trace is reported (and
+        # the JSON rewritten) as soon as it is done, so a long run is readable while it goes.
+        futures = [pool.submit(bench_trace, p) for p in sorted(paths, key=lambda p: -p.stat().st_size)]
+        for future in as_completed(futures):
+            reports.append(future.result())
+            runs = reports[-1]["runs"]
+            print(
+                f"{reports[-1]['trace']}: policy overload {_x(runs[labels_policy(runs)]['overload_x'])}, "
+                f"cost {runs[labels_policy(runs)]['cost_x']:.3f}x",
+                flush=True,
+            )
+            _write(args.output, reports)
+    reports.sort(key=lambda r: r["trace"])
     averages = print_report(reports)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    _write(args.output, reports, averages)
+    print(f"\nwrote {args.output}")
+    return 0
+
+
+def labels_policy(runs: dict[str, Any]) -> str:
+    """The policy's label among a trace's runs."""
+    return next(label for label in runs if label.startswith("policy"))
+
+
+def _write(path: Path, reports: list[dict[str, Any]], averages: dict[str, Any] | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
-        "conditions": vars(CONDITIONS) if hasattr(CONDITIONS, "__dict__") else str(CONDITIONS),
+        "conditions": str(CONDITIONS),
         "prediction": PREDICTION,
     }
-    args.output.write_text(json.dumps({"meta": meta, "averages": averages, "traces": reports}, indent=2))
-    print(f"\nwrote {args.output}")
-    return 0
+    path.write_text(json.dumps({"meta": meta, "averages": averages, "traces": reports}, indent=2))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ KEEP_RESIDUALS = 1440
 a change of regime."""
 MIN_RESIDUALS = 20
 """Fewer own residuals than this and the history's naive residuals stand in."""
+LEVEL_FLOOR = 0.1
+"""The level is at least this share of the history's mean load."""
 REPLAY_ORIGINS = 60
 """Cut-offs replayed to start the residuals of a model without a memo."""
 LEVEL_HORIZONS = 1
@@ -65,9 +67,12 @@ def peak_between(history: LoadSeries, *, start: float, end: float) -> float | No
 
 
 def recent_level(history: LoadSeries, *, horizon: float) -> float:
-    """The mean load over the last ``LEVEL_HORIZONS`` horizons (never zero)."""
+    """The mean load over the last ``LEVEL_HORIZONS`` horizons, but at least ``LEVEL_FLOOR``
+    of the history's mean: a residual in units of a load near zero (a service waking up, a
+    gauge read before it was set) would say nothing about the load to come (never zero)."""
     first = int(np.searchsorted(history.times, history.last_time - LEVEL_HORIZONS * horizon, side="left"))
-    return max(float(np.mean(np.abs(history.values[first:]))), 1e-9)
+    floor = LEVEL_FLOOR * float(np.mean(np.abs(history.values)))
+    return max(float(np.mean(np.abs(history.values[first:]))), floor, 1e-9)
 
 
 def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> FloatArray:
@@ -85,7 +90,8 @@ def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> Floa
     sums = np.concatenate(([0.0], np.cumsum(np.abs(values))))
     ends = np.arange(start, start + count) + 1
     begins = np.maximum(0, ends - span)
-    levels = np.maximum((sums[ends] - sums[begins]) / (ends - begins), 1e-9)
+    floor = max(LEVEL_FLOOR * float(np.mean(np.abs(values))), 1e-9)
+    levels = np.maximum((sums[ends] - sums[begins]) / (ends - begins), floor)
     return np.asarray((peaks - bases) / levels, dtype=np.float64)
 
 

@@ -36,7 +36,9 @@ class PeakDistribution:
 
     def quantile(self, q: float) -> float:
         """The ``q``-quantile of the peak load (0 <= q <= 1; linear interpolation between
-        outcomes, as numpy's default). Without residuals, the base."""
+        outcomes, as numpy's default), and for ``q >= 0.5`` never below the base: the peak of a
+        period is at least its last load, whose median the point forecast is. Without
+        residuals, the base."""
         size = self.residuals.size
         if size == 0:
             return max(0.0, self.base)
@@ -45,4 +47,7 @@ class PeakDistribution:
         residual = float(self.residuals[below])
         if below + 1 < size:
             residual += (position - below) * (float(self.residuals[below + 1]) - residual)
-        return max(0.0, self.base + self.level * residual)
+        peak = self.base + self.level * residual
+        if q >= 0.5:
+            peak = max(peak, self.base)
+        return max(0.0, peak)
