@@ -180,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     reports: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        # Largest first, so the longest replay does not start last; each trace is reported (and
-        # the JSON rewritten) as soon as it is done, so a long run is readable while it goes.
-        futures = [pool.submit(bench_trace, p) for p in sorted(paths, key=lambda p: -p.stat().st_size)]
+        # Shortest replay first; each trace is reported (and the JSON rewritten) as soon as it is
+        # done, so a long run is readable while it goes.
+        futures = [pool.submit(bench_trace, p) for p in sorted(paths, key=_replay_steps)]
         for future in as_completed(futures):
             reports.append(future.result())
             runs = reports[-1]["runs"]
@@ -197,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     _write(args.output, reports, averages)
     print(f"\nwrote {args.output}")
     return 0
+
+
+def _replay_steps(path: Path) -> float:
+    """How many 15 s steps the trace's replay takes."""
+    with path.open(newline="") as stream:
+        trace = parse_trace_csv(stream, source=path.name)
+    return (trace.last_time - trace.first_time) / CONDITIONS.step
 
 
 def labels_policy(runs: dict[str, Any]) -> str:
