@@ -30,6 +30,9 @@ MIN_RESIDUALS = 20
 """Fewer own residuals than this and the history's naive residuals stand in."""
 LEVEL_FLOOR = 0.1
 """The level is at least this share of the history's mean load."""
+RESIDUAL_LIMIT = 10.0
+"""Residuals are clipped to +-10 levels: beyond that the level was no measure of the load (a
+history that began with zeros), and one such outlier must not size a policy's capacity."""
 REPLAY_ORIGINS = 60
 """Cut-offs replayed to start the residuals of a model without a memo."""
 LEVEL_HORIZONS = 1
@@ -66,12 +69,12 @@ def peak_between(history: LoadSeries, *, start: float, end: float) -> float | No
     return history.value_at(end)
 
 
-def recent_level(history: LoadSeries, *, horizon: float) -> float:
+def recent_level(history: LoadSeries, *, horizon: float, floor: float = 0.0) -> float:
     """The mean load over the last ``LEVEL_HORIZONS`` horizons, but at least ``LEVEL_FLOOR``
     of the history's mean: a residual in units of a load near zero (a service waking up, a
     gauge read before it was set) would say nothing about the load to come (never zero)."""
     first = int(np.searchsorted(history.times, history.last_time - LEVEL_HORIZONS * horizon, side="left"))
-    floor = LEVEL_FLOOR * float(np.mean(np.abs(history.values)))
+    floor = max(floor, LEVEL_FLOOR * float(np.mean(np.abs(history.values))))
     return max(float(np.mean(np.abs(history.values[first:]))), floor, 1e-9)
 
 
@@ -92,7 +95,7 @@ def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> Floa
     begins = np.maximum(0, ends - span)
     floor = max(LEVEL_FLOOR * float(np.mean(np.abs(values))), 1e-9)
     levels = np.maximum((sums[ends] - sums[begins]) / (ends - begins), floor)
-    return np.asarray((peaks - bases) / levels, dtype=np.float64)
+    return np.asarray(np.clip((peaks - bases) / levels, -RESIDUAL_LIMIT, RESIDUAL_LIMIT), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ def replayed_residuals(model: Forecaster, history: LoadSeries, *, horizon: float
         return np.empty(0, dtype=np.float64)
     residuals: list[float] = []
     memo: object | None = None
+    floor = LEVEL_FLOOR * float(np.mean(np.abs(history.values)))
     for cut in np.linspace(history.first_time, latest, num=REPLAY_ORIGINS).tolist():
         past = history.until(cut)
         if len(past) < 2:
@@ -153,9 +157,9 @@ def replayed_residuals(model: Forecaster, history: LoadSeries, *, horizon: float
         memo = forecast.memo
         peak = peak_between(history, start=past.last_time, end=past.last_time + horizon)
         if peak is not None:
-            level = recent_level(past, horizon=horizon)
+            level = recent_level(past, horizon=horizon, floor=floor)
             residuals.append((peak - forecast.value) / level)
-    return np.array(residuals, dtype=np.float64)
+    return np.clip(np.array(residuals, dtype=np.float64), -RESIDUAL_LIMIT, RESIDUAL_LIMIT)
 
 
 def _resolve(
@@ -171,7 +175,7 @@ def _resolve(
             continue
         peak = peak_between(history, start=item.start, end=item.end)
         if peak is not None:
-            new.append((peak - item.base) / item.level)
+            new.append(min(max((peak - item.base) / item.level, -RESIDUAL_LIMIT), RESIDUAL_LIMIT))
     residuals = memo.residuals
     if new:
         residuals = np.concatenate((residuals, np.array(new, dtype=np.float64)))[-keep:]
