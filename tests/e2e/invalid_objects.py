@@ -197,7 +197,7 @@ CASES: tuple[InvalidCase, ...] = (
         scaling_policy(spec__prediction={"model": "ARIMA"}),
         "spec.prediction.model",
         'Unsupported value: "ARIMA"',
-        "Input should be 'None', 'Linear', 'HoltWinters', 'SeasonalNaive' or 'Auto'",
+        "Input should be 'None', 'Naive', 'Linear', 'HoltWinters', 'SeasonalNaive' or 'Auto'",
     ),
     InvalidCase(
         "lowercase target kind",
@@ -257,12 +257,6 @@ CASES: tuple[InvalidCase, ...] = (
         "history must be longer than horizon",
     ),
     InvalidCase(
-        "HoltWinters without seasonality",
-        scaling_policy(spec__prediction={"model": "HoltWinters", "history": "48h", "seasonality": None}),
-        "spec.prediction.seasonality",
-        "seasonality is required when model is HoltWinters or SeasonalNaive",
-    ),
-    InvalidCase(
         "HoltWinters with less than two seasons of history",
         scaling_policy(spec__prediction={"model": "HoltWinters", "history": "36h", "seasonality": "24h"}),
         "spec.prediction.history",
@@ -270,7 +264,7 @@ CASES: tuple[InvalidCase, ...] = (
     ),
     InvalidCase(
         "SeasonalNaive with less than a season of history",
-        scaling_policy(spec__prediction={"model": "SeasonalNaive", "history": "6h"}),
+        scaling_policy(spec__prediction={"model": "SeasonalNaive", "history": "6h", "seasonality": "24h"}),
         "spec.prediction.history",
         "history must cover at least one season (seasonality) for SeasonalNaive",
     ),

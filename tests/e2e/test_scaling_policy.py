@@ -231,9 +231,57 @@ def test_scales_up_ahead_of_a_rising_load_and_down_after_the_stabilisation_windo
         return replicas(cluster, namespace) == 1
 
     eventually(scaled_down, timeout=120, what="the scale-down to 1 replica")
-    assert "ScaleDownStabilising" in seen, f"no stabilisation before the scale-down from {peak}: {seen}"
-    wait_for_event(cluster, namespace, "ScaleDownOnLoad")
+    # Down after the stabilisation window, or earlier when the forecast confirms the drop.
+    assert seen & {"ScaleDownStabilising", "ScaleDownOnForecast"}, f"scale-down from {peak}: {seen}"
     assert condition(status(cluster, namespace), "Ready")["status"] == "True"
+
+
+def test_scales_down_on_the_forecast_before_the_window_and_meets_a_returning_load(
+    cluster: E2ECluster, namespace: str, exporter: LoadExporter, operator: OperatorProcess
+) -> None:
+    create_deployment(cluster, namespace, replicas=1)
+    exporter.set(60)
+    create_policy(
+        cluster,
+        namespace,
+        query=exporter.query,
+        maxReplicas=20,
+        prediction={"model": "Naive", "horizon": "10s", "history": "2m", "quantile": 0.9},
+        # A window far longer than the test: a scale-down within it can only be on the forecast.
+        cooldown={"scaleUp": "0s", "scaleDown": "30m"},
+    )
+    eventually(lambda: replicas(cluster, namespace) >= 6, what="6 replicas for a load of 60")
+    # Let the forecast's calibration see the load steady for a while.
+    wait_for_rounds(operator, 15)
+    before = replicas(cluster, namespace)
+
+    exporter.set(15)
+    down = wait_for_status(
+        cluster,
+        namespace,
+        lambda s: reason(s) == "ScaleDownOnForecast",
+        what="a scale-down on the forecast, long before the 30m window",
+        timeout=120,
+    )
+    assert down["desiredReplicas"] < before
+    assert down["desiredReplicas"] >= math.ceil(15 / 10)
+    assert down["predictedPeak"] is not None
+    wait_for_event(cluster, namespace, "ScaleDownOnForecast")
+    wait_for_event(cluster, namespace, "ScaleDownOnForecast", kind="Deployment", name=TARGET)
+    eventually(lambda: replicas(cluster, namespace) < before, what="the Deployment scaled down")
+
+    # The load comes back: the reactive rule on the observed load still scales up at once.
+    exporter.set(70)
+    back = wait_for_status(
+        cluster,
+        namespace,
+        lambda s: s.get("load", 0) >= 70 and s["desiredReplicas"] >= 7,
+        what="7 replicas again for a load of 70",
+    )
+    # Met at once, by the reactive rule or the forecast on top of it; what follows (a scale-down
+    # on the forecast from an overshoot, say) never goes below what the load needs.
+    assert reason(back) not in {"LoadUnavailable", "FallbackHold", "FallbackReplicas"}
+    eventually(lambda: replicas(cluster, namespace) >= 7, what="the Deployment scaled back up")
 
 
 def test_holds_replicas_while_prometheus_is_down_and_resumes_after(

@@ -16,7 +16,7 @@ from ebbtide.api.conditions import REASON_PATTERN, Conditions
 from ebbtide.api.duration import Duration
 from ebbtide.api.rules import Rule
 
-PredictionModelName = Literal["None", "Linear", "HoltWinters", "SeasonalNaive", "Auto"]
+PredictionModelName = Literal["None", "Naive", "Linear", "HoltWinters", "SeasonalNaive", "Auto"]
 FallbackAction = Literal["Hold", "Replicas"]
 ScalingMode = Literal["Active", "DryRun"]
 PausedDirections = Literal["None", "ScaleUp", "ScaleDown", "Both"]
@@ -130,7 +130,7 @@ class RateLimits(KubeModel):
 
 
 def _history_seconds(prediction: PredictionSpec) -> int:
-    return prediction.history // _SECOND
+    return (prediction.history or timedelta(0)) // _SECOND
 
 
 def _season_seconds(prediction: PredictionSpec) -> int:
@@ -138,8 +138,9 @@ def _season_seconds(prediction: PredictionSpec) -> int:
 
 
 class PredictionSpec(KubeModel):
-    """How load is forecast. The forecast for now+horizon sets a floor for the replica count:
-    the policy scales up ahead of load it predicts, but only scales down on observed load."""
+    """How load is forecast. The policy provisions for an upper quantile of the peak load it
+    forecasts until now+horizon (never below what the observed load needs), and scales down
+    early when the forecast is confident the load stays low."""
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
@@ -149,9 +150,9 @@ class PredictionSpec(KubeModel):
             field_path=".horizon",
         ),
         Rule(
-            cel="duration(self.history) > duration(self.horizon)",
+            cel="!has(self.history) || duration(self.history) > duration(self.horizon)",
             message="history must be longer than horizon",
-            check=lambda p: p.history > p.horizon,
+            check=lambda p: p.history is None or p.history > p.horizon,
             field_path=".history",
         ),
         Rule(
@@ -161,14 +162,8 @@ class PredictionSpec(KubeModel):
             field_path=".seasonality",
         ),
         Rule(
-            cel="!(self.model in ['HoltWinters', 'SeasonalNaive']) || has(self.seasonality)",
-            message="seasonality is required when model is HoltWinters or SeasonalNaive",
-            check=lambda p: p.model not in ("HoltWinters", "SeasonalNaive") or p.seasonality is not None,
-            field_path=".seasonality",
-        ),
-        Rule(
             cel=(
-                "self.model != 'HoltWinters' || !has(self.seasonality) || "
+                "self.model != 'HoltWinters' || !has(self.seasonality) || !has(self.history) || "
                 "duration(self.history).getSeconds() >= "
                 "2 * duration(self.seasonality).getSeconds()"
             ),
@@ -176,36 +171,52 @@ class PredictionSpec(KubeModel):
             check=lambda p: (
                 p.model != "HoltWinters"
                 or p.seasonality is None
+                or p.history is None
                 or _history_seconds(p) >= 2 * _season_seconds(p)
             ),
             field_path=".history",
         ),
         Rule(
             cel=(
-                "self.model != 'SeasonalNaive' || !has(self.seasonality) || "
+                "self.model != 'SeasonalNaive' || !has(self.seasonality) || !has(self.history) || "
                 "duration(self.history) >= duration(self.seasonality)"
             ),
             message="history must cover at least one season (seasonality) for SeasonalNaive",
-            check=lambda p: p.model != "SeasonalNaive" or p.seasonality is None or p.history >= p.seasonality,
+            check=lambda p: (
+                p.model != "SeasonalNaive"
+                or p.seasonality is None
+                or p.history is None
+                or p.history >= p.seasonality
+            ),
             field_path=".history",
         ),
     )
 
     model: PredictionModelName = "Auto"
-    """Forecasting model. None: purely reactive scaling on observed load. Linear: linear
-    regression over the history. HoltWinters: triple exponential smoothing with a season
-    (needs seasonality and a history of at least two seasons). SeasonalNaive: the load one
-    season ago (needs seasonality and a history of at least one season). Auto: backtests the
-    models the history allows on that history and uses the most accurate one (status.model)."""
+    """Forecasting model. None: purely reactive scaling on observed load. Naive: the load stays
+    where it is (its uncertainty does the work). Linear: the least-squares trend of the last
+    four horizons. HoltWinters: exponential smoothing with trend and season. SeasonalNaive: the
+    load one season ago, moved by the level shift since. Auto: the candidate (Naive, Linear,
+    SeasonalNaive when there is a season) that needed the least capacity for the same
+    protection on the policy's own recent history (status.model, status.modelScores)."""
     horizon: Duration = timedelta(minutes=3)
     """How far ahead to forecast. Set it to at least the pods' start-up time, so new pods are
-    ready when the load arrives. Must be greater than 0s."""
-    history: Duration = timedelta(hours=6)
-    """How much past load the model reads from Prometheus. Must be longer than horizon."""
-    seasonality: Duration | None = timedelta(hours=24)
+    ready when the load arrives; the excess over the start-up time is the safety margin of a
+    scale-down on the forecast. Must be greater than 0s."""
+    history: Duration | None = None
+    """How much past load the model reads from Prometheus. Unset: what the model needs (6h;
+    for a seasonal model or Auto two seasons and an hour, or 3 days to find the season in when
+    seasonality is unset). Must be longer than horizon."""
+    seasonality: Duration | None = None
     """Length of one season (the load's repeating cycle), e.g. 24h for a daily pattern or 168h
-    for a weekly one. Set it to null for load without a cycle; HoltWinters and SeasonalNaive
-    need it."""
+    for a weekly one. Unset: found in the history (the strongest autocorrelation peak, if any)."""
+    quantile: float = Field(default=0.9, ge=0.5, lt=1)
+    """Which quantile of the forecast peak load (until now+horizon) to provision for, carried
+    at targetPerReplica; a quantile estimated from the model's own recent errors. 0.9: the peak
+    exceeds the provisioned target load in about one horizon in ten, and a replica is
+    overloaded far more rarely, as targetPerReplica keeps headroom below a replica's capacity.
+    Higher buys headroom where the load has been jumpy. A scale-down before the stabilisation
+    window needs the stricter quantile 1 - (1 - quantile) / 4. In [0.5, 1)."""
 
 
 class FallbackSpec(KubeModel):
@@ -298,6 +309,17 @@ class ScalingDecision(StatusModel):
     """Why, in a sentence a person can read."""
 
 
+class ModelScore(StatusModel):
+    """How one forecasting candidate did on the policy's recent history."""
+
+    model: str = Field(max_length=64)
+    """The candidate model."""
+    capacity: float
+    """Mean load it asked capacity for (prediction.quantile of its peak forecast)."""
+    overload: float
+    """Share of horizons in which the peak load overloaded that capacity."""
+
+
 class ScalingPolicyStatus(StatusModel):
     """The observed state of a ScalingPolicy, written by the operator through the status
     subresource."""
@@ -312,6 +334,12 @@ class ScalingPolicyStatus(StatusModel):
     """The last load read from the metric query."""
     predicted_load: float | None = None
     """The forecast load at now + prediction.horizon."""
+    predicted_peak: float | None = None
+    """The prediction.quantile of the forecast peak load until now + prediction.horizon: what
+    the predictive part provisioned for."""
+    candidate_scores: list[ModelScore] = Field(default_factory=list, max_length=8)
+    """With prediction.model Auto: each candidate's mean capacity asked for and overload share
+    on the policy's recent history, the figures the choice (model) was made by."""
     model: str | None = Field(default=None, max_length=64)
     """The forecasting model in use (with prediction.model Auto: the one the backtest chose)."""
     last_scale_time: datetime | None = None

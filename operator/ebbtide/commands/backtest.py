@@ -17,9 +17,9 @@ import numpy as np
 from ebbtide.commands.prometheus_options import credentials_from, prometheus_credential_options
 from ebbtide.errors import TraceFormatError
 from ebbtide.metrics.prometheus_access import PrometheusCredentials
-from ebbtide.scaling.backtest import BacktestResult, ReplayConditions, reactive_only, run_backtest
+from ebbtide.scaling.backtest import ReplayConditions
+from ebbtide.scaling.backtest_comparison import Comparison, compare
 from ebbtide.scaling.backtest_report import report
-from ebbtide.scaling.forecasting.base import ModelName
 from ebbtide.scaling.load_source import is_prom_uri, parse_prom_uri
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import PlannerSettings, settings_from_spec
@@ -112,7 +112,9 @@ def backtest(
 
     TRACE is a CSV file of timestamp,value rows (ISO 8601 or Unix seconds, with a header), or
     prom://<query>?start=<time>&end=<time> to read it from Prometheus. The summary compares the
-    policy with the same policy scaling on observed load only (prediction model None).
+    policy, under the same lag and start-up delay, with the stock HPA (default behaviour), the
+    same policy scaling on observed load only, and perfect foresight; its first line gives the
+    policy's overload and cost as multiples of the stock HPA's.
     """
     settings = _settings(policy_file, target_per_replica=target_per_replica)
     if not step > 0:
@@ -120,17 +122,14 @@ def backtest(
     credentials = credentials_from(prometheus_options)
     series = _load(trace, step=step, prometheus_url=prometheus_url, credentials=credentials)
     conditions = ReplayConditions(step=step, metrics_lag=metrics_lag, startup_delay=startup_delay)
-    result = run_backtest(series, settings=settings, conditions=conditions)
-    baseline = result
-    if settings.prediction.model is not ModelName.NONE:
-        baseline = run_backtest(series, settings=reactive_only(settings), conditions=conditions)
+    comparison = compare(series, settings=settings, conditions=conditions)
     if output is not None:
         from ebbtide.scaling.timeline_csv import write_timeline_csv
 
-        write_timeline_csv(result.timeline, output)
-    click.echo(report(result, baseline=baseline, settings=settings, conditions=conditions))
+        write_timeline_csv(comparison.policy.timeline, output)
+    click.echo(report(comparison, settings=settings, conditions=conditions))
     if plot is not None:
-        _plot(result, baseline=baseline, settings=settings, path=plot)
+        _plot(comparison, settings=settings, path=plot)
 
 
 def _settings(policy_file: TextIO, *, target_per_replica: float | None) -> PlannerSettings:
@@ -181,12 +180,12 @@ def _load(trace: str, *, step: float, prometheus_url: str, credentials: Promethe
         raise click.ClickException(str(error)) from None
 
 
-def _plot(result: BacktestResult, *, baseline: BacktestResult, settings: PlannerSettings, path: Path) -> None:
+def _plot(comparison: Comparison, *, settings: PlannerSettings, path: Path) -> None:
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise click.ClickException("--plot needs matplotlib (pip install 'ebbtide[plot]')") from None
-    timeline = result.timeline
+    timeline = comparison.policy.timeline
     times = timeline.timestamps.astype(np.int64).astype("datetime64[s]")
     target = settings.target_per_replica
     # A Figure of its own, not pyplot: no global backend or figure state is touched.
@@ -195,14 +194,14 @@ def _plot(result: BacktestResult, *, baseline: BacktestResult, settings: Planner
     axes.plot(times, timeline.load, label="load", linewidth=0.8, color="black")
     if not all(math.isnan(v) for v in timeline.predicted_load.tolist()):
         axes.plot(times, timeline.predicted_load, label="forecast", linewidth=0.8, alpha=0.7)
-    axes.step(times, timeline.ready_replicas * target, where="post", label="ready capacity")
-    if baseline is not result:
+    for run in comparison.runs:
         axes.step(
             times,
-            baseline.timeline.ready_replicas * target,
+            run.ready * target,
             where="post",
-            label="ready capacity, reactive only",
-            alpha=0.6,
+            label=f"ready capacity, {run.label}",
+            linewidth=1.4 if run is comparison.runs[1] else 0.8,
+            alpha=1.0 if run is comparison.runs[1] else 0.6,
         )
     axes.set_ylabel("load")
     axes.legend(loc="upper left")

@@ -241,6 +241,7 @@ class DemoRun:
             samples,
             target_per_replica=self.target_per_replica,
             ramp_start=self.pattern.phase("ramp").start,
+            plateau=(self.pattern.phase("plateau").start, self.pattern.phase("plateau").end),
             placement=placed,
         )
         output.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ebbtide.api.scalingpolicy_vocabulary import SCALE_UP_ON_FORECAST
+from ebbtide.api.scalingpolicy_vocabulary import SCALE_DOWN_ON_FORECAST, SCALE_UP_ON_FORECAST
 from ebbtide.demo.timeline import Sample
 from ebbtide.scaling.backtest_summary import OVERLOAD_UTILISATION
 
@@ -45,7 +45,10 @@ class Summary:
     ``replica_hours``: the web Deployment's replica count integrated over the run.
     ``first_scale_up_after_ramp``: when the replica count first rose, relative to the start of
     the ramp (negative: before it), and ``first_scale_up_reason`` why; None if it never rose.
-    ``forecast_scale_ups`` of the ``scale_ups`` were made on the forecast.
+    ``forecast_scale_ups`` of the ``scale_ups`` were made on the forecast, and
+    ``forecast_scale_downs`` of the scale-downs. ``plateau_over_provisioning``: on the plateau,
+    how far the ready replicas' target load (``ready x targetPerReplica``) exceeded the load,
+    on average (0.25: a quarter more replicas than the load needs); None without a plateau.
     ``cpu_ratio``: CPU-seconds of the heaviest-weighted queue over those of the lightest, to
     compare with ``weight_ratio``; None without two queues or without work in the lightest.
     ``placement``: Deployment -> node -> pods, as placed by the extender's scheduler.
@@ -58,6 +61,8 @@ class Summary:
     scale_changes: int
     scale_ups: int
     forecast_scale_ups: int
+    forecast_scale_downs: int
+    plateau_over_provisioning: float | None
     peak_replicas: int | None
     peak_load: float
     first_scale_up_after_ramp: float | None
@@ -77,6 +82,7 @@ def summarise(
     *,
     target_per_replica: float,
     ramp_start: float,
+    plateau: tuple[float, float] | None = None,
     placement: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Summary:
     """The figures for ``samples`` (in time order); raises ValueError when there are none.
@@ -94,7 +100,7 @@ def summarise(
     replica_seconds = 0.0
     for sample, following in itertools.pairwise(samples):
         replica_seconds += (sample.desired_replicas or 0) * (following.elapsed - sample.elapsed)
-    changes = ups = forecast_ups = 0
+    changes = ups = forecast_ups = forecast_downs = 0
     first_up: Sample | None = None
     counts = [(s, s.desired_replicas) for s in samples if s.desired_replicas is not None]
     for (_, before), (sample, after) in itertools.pairwise(counts):
@@ -105,6 +111,8 @@ def summarise(
             ups += 1
             forecast_ups += sample.reason == SCALE_UP_ON_FORECAST
             first_up = first_up or sample
+        else:
+            forecast_downs += sample.reason == SCALE_DOWN_ON_FORECAST
     replicas = [count for _, count in counts]
     queues = _queue_summaries(samples[-1])
     return Summary(
@@ -115,6 +123,8 @@ def summarise(
         scale_changes=changes,
         scale_ups=ups,
         forecast_scale_ups=forecast_ups,
+        forecast_scale_downs=forecast_downs,
+        plateau_over_provisioning=_over_provisioning(samples, plateau, target_per_replica=target_per_replica),
         peak_replicas=max(replicas) if replicas else None,
         peak_load=max(s.load for s in samples),
         first_scale_up_after_ramp=None if first_up is None else first_up.elapsed - ramp_start,
@@ -124,6 +134,21 @@ def summarise(
         weight_ratio=_weight_ratio(queues),
         placement={name: dict(nodes) for name, nodes in (placement or {}).items()},
     )
+
+
+def _over_provisioning(
+    samples: Sequence[Sample], plateau: tuple[float, float] | None, *, target_per_replica: float
+) -> float | None:
+    """Mean of ``ready x target / load - 1`` over the samples within ``plateau``."""
+    if plateau is None:
+        return None
+    start, end = plateau
+    shares = [
+        s.ready_replicas * target_per_replica / s.load - 1.0
+        for s in samples
+        if start <= s.elapsed < end and s.ready_replicas is not None and s.load > 0
+    ]
+    return sum(shares) / len(shares) if shares else None
 
 
 def _queue_summaries(last: Sample) -> tuple[QueueSummary, ...]:

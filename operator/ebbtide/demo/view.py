@@ -68,8 +68,14 @@ def summary_lines(summary: Summary, *, target_per_replica: float) -> list[str]:
         f"carry (ready x {target_per_replica:g} / 0.7)",
         f"replicas: {summary.replica_hours:.2f} replica-hours, peak {_count(summary.peak_replicas)}, "
         f"{summary.scale_changes} changes ({summary.scale_ups} up, "
-        f"{summary.forecast_scale_ups} of them on the forecast)",
+        f"{summary.forecast_scale_ups} of them on the forecast; "
+        f"{summary.forecast_scale_downs} scale-downs on the forecast)",
     ]
+    if summary.plateau_over_provisioning is not None:
+        lines.append(
+            f"plateau: the ready replicas' target load was {summary.plateau_over_provisioning:+.0%} "
+            "of the load, on average"
+        )
     if summary.first_scale_up_after_ramp is None:
         lines.append("first scale-up: none")
     else:

@@ -65,6 +65,13 @@ def reactive_only(settings: PlannerSettings) -> PlannerSettings:
     return replace(settings, prediction=replace(settings.prediction, model=ModelName.NONE))
 
 
+def initial_replicas(first: float, *, settings: PlannerSettings) -> int:
+    """The count a replay starts with: what the first sample needs, within min and max."""
+    initial = replicas_for_load(first, target_per_replica=settings.target_per_replica)
+    initial = initial if math.isfinite(first) else settings.min_replicas
+    return min(max(initial, settings.min_replicas), settings.max_replicas)
+
+
 def run_backtest(
     trace: LoadSeries,
     *,
@@ -87,10 +94,7 @@ def run_backtest(
     count = max(1, math.floor((end - start) / step + 1e-9) + 1)
     times = start + step * np.arange(count, dtype=np.float64)
     load = hold_on_grid(trace, start=start, step=step, count=count)
-    first = load[0]
-    initial = replicas_for_load(first, target_per_replica=settings.target_per_replica)
-    initial = initial if math.isfinite(first) else settings.min_replicas
-    initial = min(max(initial, settings.min_replicas), settings.max_replicas)
+    initial = initial_replicas(float(load[0]), settings=settings)
     replicas = SimulatedReplicas(ready=initial, startup_delay=conditions.startup_delay)
 
     predicted = np.full(count, np.nan)
@@ -110,7 +114,7 @@ def run_backtest(
             window = slice(int(window_starts[index]), visible)
             decision, state = plan(
                 settings=settings,
-                reading=LoadSeries(times=times[window], values=load[window]),
+                reading=LoadSeries.unchecked(times[window], values=load[window]),
                 current_replicas=replicas.count,
                 ready_replicas=replicas.ready(now),
                 now=now,

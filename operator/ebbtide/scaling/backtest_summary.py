@@ -24,6 +24,8 @@ class Summary:
     overload_share: float
     replica_hours: float
     changes: int
+    ready_replica_hours: float = 0.0
+    """Ready replicas integrated over time: the cost as the autoscaling yardstick counts it."""
 
 
 def summarise(
@@ -46,4 +48,5 @@ def summarise(
         overload_share=float(overloaded.sum() / steps) if steps else 0.0,
         replica_hours=float(desired.sum() * step / 3600.0),
         changes=int(np.count_nonzero(desired != previous)),
+        ready_replica_hours=float(ready.sum() * step / 3600.0),
     )

@@ -18,6 +18,9 @@ class Decision:
     the observed load used (None when it could not be read); ``predicted_load`` and ``model`` are
     the forecast for ``now + horizon`` and the model that made it (None without one).
     ``forecast_warnings`` are warnings the model's fitting raised, recorded for status.
+    ``predicted_peak`` is the ``prediction.quantile`` of the peak load until ``now + horizon``
+    (what the predictive part sized for); ``model_scores`` are Auto's candidates as ``(model,
+    mean capacity asked, overload share)`` on the policy's recent history.
     """
 
     desired_replicas: int
@@ -27,6 +30,8 @@ class Decision:
     predicted_load: float | None = None
     model: ModelName | None = None
     forecast_warnings: tuple[str, ...] = ()
+    predicted_peak: float | None = None
+    model_scores: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)

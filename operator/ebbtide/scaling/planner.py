@@ -1,10 +1,23 @@
 """The replica planner: observed load, a forecast and the policy's rules in, a decision out.
 
 ``desired = clamp(max(reactive, predictive))``: the HPA rule on the observed load (the reactive
-floor) and the same rule on the load forecast for ``now + horizon``, where the horizon is at
-least the pods' start-up time, so replicas asked for now are ready when the load arrives. The
-forecast can only add replicas: a scale-down needs the observed load to allow it, and then waits
-out the stabilisation window. Then the scale-up cooldown, the rate limits and the min/max clamp
+floor, always) and the same rule on ``prediction.quantile`` of the forecast's peak load between
+the last sample and ``now + horizon`` (see :mod:`.forecasting.peak`), where the horizon is at
+least the pods' start-up time, so replicas asked for now are ready when the load arrives.
+
+How the quantile maps to headroom: the planner sizes for the load that the peak of the coming
+horizon stays under in ``quantile`` of the policy's recent past, carried at ``targetPerReplica``.
+With quantile 0.9 the capacity asked for is exceeded by the peak in about one period in ten *at
+the target utilisation*; a replica is only overloaded when it carries more than its target
+allows for (at a 70 % target, 1/0.7 of it), which is far rarer. Raising the quantile buys
+headroom exactly where the load has recently been jumpy, not everywhere.
+
+Scale-down: when the recommendation is below the current count, it waits out the stabilisation
+window, unless the forecast confirms it: the ``prediction.scale_down_quantile`` of the peak
+load over the whole period a removed replica would need to come back (the metrics lag, the
+horizon - at least the start-up time - and the difference between them as margin) stays within
+what the smaller count carries at target. Then the count goes down at once
+(``ScaleDownOnForecast``). Then the scale-up cooldown, the rate limits and the min/max clamp
 apply, in that order. The planner is pure: it reads nothing but its arguments, and what it must
 remember comes back in a new :class:`~ebbtide.scaling.decision.PlannerState`.
 """
@@ -18,7 +31,7 @@ from ebbtide.scaling.decision import Decision, PlannerState
 from ebbtide.scaling.decision_message import describe
 from ebbtide.scaling.fallback import on_failure, unusable
 from ebbtide.scaling.forecasting import Forecast, Forecaster
-from ebbtide.scaling.hpa import Recommendation, recommend
+from ebbtide.scaling.hpa import Recommendation, recommend, replicas_for_load
 from ebbtide.scaling.limits import ScaleEvent, limited, recent_events
 from ebbtide.scaling.prediction import forecast_ahead
 from ebbtide.scaling.series import LoadSeries, ReadFailure
@@ -63,7 +76,10 @@ def plan(
         window=settings.scale_down_window,
         seen=state.recommendations,
     )
-    if stabilised != wanted.replicas:
+    confirmed = _confirmed_scale_down(wanted, forecast=forecast, current=current_replicas, settings=settings)
+    if confirmed is not None and confirmed.replicas < stabilised:
+        wanted = confirmed
+    elif stabilised != wanted.replicas:
         reason = reasons.STABILISING if stabilised == current_replicas else wanted.reason
         wanted = Recommendation(stabilised, reason)
     desired = limited(wanted, current=current_replicas, now=now, state=state, settings=settings)
@@ -87,6 +103,12 @@ def plan(
         ),
         load=load,
         predicted_load=None if forecast is None else forecast.value,
+        predicted_peak=(
+            None
+            if forecast is None or forecast.peak is None
+            else forecast.peak.quantile(settings.prediction.quantile)
+        ),
+        model_scores=() if forecast is None else forecast.scores,
         model=None if forecast is None else forecast.model,
         forecast_warnings=() if forecast is None else forecast.warnings,
     )
@@ -97,11 +119,15 @@ def plan(
 def _combined(
     *, load: float, forecast: Forecast | None, current: int, settings: PlannerSettings
 ) -> Recommendation:
-    """``max(reactive, predictive)``; the forecast only ever raises the recommendation."""
+    """``max(reactive, predictive)``; the predictive part is the HPA rule on the forecast's
+    ``quantile`` of the peak load (on the point forecast when the model gives no distribution)."""
     reactive = recommend(load=load, current=current, settings=settings)
     if forecast is None:
         return reactive
-    predictive = recommend(load=forecast.value, current=current, settings=settings)
+    expected = (
+        forecast.value if forecast.peak is None else forecast.peak.quantile(settings.prediction.quantile)
+    )
+    predictive = recommend(load=expected, current=current, settings=settings)
     if predictive.replicas <= reactive.replicas:
         return reactive
     if predictive.replicas > current:
@@ -110,6 +136,22 @@ def _combined(
     # the forecast allows (possibly not at all).
     reason = reasons.SCALE_DOWN_ON_LOAD if predictive.replicas < current else predictive.reason
     return Recommendation(predictive.replicas, reason)
+
+
+def _confirmed_scale_down(
+    wanted: Recommendation, *, forecast: Forecast | None, current: int, settings: PlannerSettings
+) -> Recommendation | None:
+    """The scale-down the forecast confirms, or None. It goes no lower than ``wanted`` (which
+    holds the reactive rule on observed load) nor than what carries the upper quantile of the
+    peak load until a removed replica could be back."""
+    if forecast is None or forecast.peak is None or wanted.replicas >= current:
+        return None
+    upper = forecast.peak.quantile(settings.prediction.scale_down_quantile)
+    floor = replicas_for_load(upper, target_per_replica=settings.target_per_replica)
+    replicas = max(wanted.replicas, floor)
+    if replicas >= current:
+        return None
+    return Recommendation(replicas, reasons.SCALE_DOWN_ON_FORECAST)
 
 
 def _remember(state: PlannerState, *, settings: PlannerSettings, now: float, change: int) -> PlannerState:

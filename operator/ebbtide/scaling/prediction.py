@@ -1,12 +1,32 @@
-"""The planner's forecast: the load expected at ``now + horizon``, or why there is none."""
+"""The planner's forecast: the load expected at ``now + horizon`` and the distribution of the
+peak load until then, or why there is none.
+
+The season a seasonal model uses is the declared one, else the one found in the history
+(:mod:`~ebbtide.scaling.forecasting.seasonality`); the search runs once every
+``SEASON_SEARCH_EVERY`` seconds, its answer kept in the memo.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ebbtide.scaling.forecasting import Forecast, Forecaster, ModelName, forecaster_for
+from ebbtide.scaling.forecasting.seasonality import detect_season
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import PlannerSettings
+
+SEASON_SEARCH_EVERY = 3600.0
+_SEASONAL = (ModelName.AUTO, ModelName.HOLT_WINTERS, ModelName.SEASONAL_NAIVE)
+
+
+@dataclass(frozen=True)
+class PredictionMemo:
+    """The season in use and when it was found, and the forecaster's own memo."""
+
+    season: float | None
+    searched_at: float
+    inner: object | None
 
 
 def forecast_ahead(
@@ -25,19 +45,40 @@ def forecast_ahead(
     prediction = settings.prediction
     if prediction.model is ModelName.NONE:
         return None, ""
-    if forecaster is None:
-        forecaster = forecaster_for(prediction.model, season=prediction.seasonality)
-    if forecaster is None:
-        return None, ""
     window = history.since(now - prediction.history).finite()
     if len(window) == 0:
         return None, "no finite samples within the history window"
+    previous = memo if isinstance(memo, PredictionMemo) and memo.searched_at <= window.last_time else None
+    season, searched_at = _season(settings, window=window, previous=previous)
+    if forecaster is None:
+        forecaster = forecaster_for(prediction.model, season=season, quantile=prediction.quantile)
+    if forecaster is None:
+        return None, ""
     # Measured from the last sample, so the metrics lag is forecast across too.
     horizon = max(0.0, now + prediction.horizon - window.last_time)
+    inner = None if previous is None or previous.season != season else previous.inner
     try:
-        forecast = forecaster.forecast(window, horizon=horizon, step=settings.interval, memo=memo)
+        forecast = forecaster.forecast(window, horizon=horizon, step=settings.interval, memo=inner)
     except Exception as error:  # a failing model must never stop reactive scaling
         return None, f"forecast failed: {type(error).__name__}: {error}"
     if not math.isfinite(forecast.value):
         return None, f"forecast is {forecast.value}"
-    return forecast, ""
+    wrapped = PredictionMemo(season=season, searched_at=searched_at, inner=forecast.memo)
+    return _with_memo(forecast, wrapped), ""
+
+
+def _season(
+    settings: PlannerSettings, *, window: LoadSeries, previous: PredictionMemo | None
+) -> tuple[float | None, float]:
+    prediction = settings.prediction
+    if prediction.seasonality is not None or prediction.model not in _SEASONAL:
+        return prediction.seasonality, window.last_time
+    if previous is not None and window.last_time - previous.searched_at < SEASON_SEARCH_EVERY:
+        return previous.season, previous.searched_at
+    return detect_season(window, step=settings.interval), window.last_time
+
+
+def _with_memo(forecast: Forecast, memo: PredictionMemo) -> Forecast:
+    from dataclasses import replace
+
+    return replace(forecast, memo=memo)

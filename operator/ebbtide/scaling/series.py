@@ -50,6 +50,16 @@ class LoadSeries:
         return cls(times=times, values=values)
 
     @classmethod
+    def unchecked(cls, times: FloatArray, values: FloatArray) -> LoadSeries:
+        """A series without the checks, for a part of one already checked (or a regular grid):
+        slicing keeps the checks' results true, and re-checking every slice would cost more than
+        the work done on it (forecasters slice long histories many times per decision)."""
+        part = object.__new__(cls)
+        object.__setattr__(part, "times", times)
+        object.__setattr__(part, "values", values)
+        return part
+
+    @classmethod
     def empty(cls) -> LoadSeries:
         return cls(times=np.empty(0, dtype=np.float64), values=np.empty(0, dtype=np.float64))
 
@@ -74,19 +84,19 @@ class LoadSeries:
     def until(self, time: float) -> LoadSeries:
         """The samples at or before ``time``."""
         end = int(np.searchsorted(self.times, time, side="right"))
-        return LoadSeries(times=self.times[:end], values=self.values[:end])
+        return LoadSeries.unchecked(self.times[:end], self.values[:end])
 
     def since(self, time: float) -> LoadSeries:
         """The samples at or after ``time``."""
         start = int(np.searchsorted(self.times, time, side="left"))
-        return LoadSeries(times=self.times[start:], values=self.values[start:])
+        return LoadSeries.unchecked(self.times[start:], self.values[start:])
 
     def finite(self) -> LoadSeries:
         """The series without its NaN and Inf samples."""
         keep = np.isfinite(self.values)
         if bool(np.all(keep)):
             return self
-        return LoadSeries(times=self.times[keep], values=self.values[keep])
+        return LoadSeries.unchecked(self.times[keep], self.values[keep])
 
     def value_at(self, time: float) -> float | None:
         """The value of the last sample at or before ``time`` (held until the next); None before

@@ -15,7 +15,7 @@ from ebbtide.scaling.forecasting.base import ModelName
 
 if TYPE_CHECKING:
     from ebbtide.api import ScalingPolicySpec
-    from ebbtide.api.scalingpolicy import ScaleDownRateLimit, ScaleUpRateLimit
+    from ebbtide.api.scalingpolicy import PredictionSpec, ScaleDownRateLimit, ScaleUpRateLimit
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,45 @@ class UtilisationBand:
     scale_down: float
 
 
+DEFAULT_QUANTILE = 0.9
+"""Provision for the 90th percentile of the peak load over the horizon (see :mod:`.planner`)."""
+SHORT_HISTORY = 6 * 3600.0
+"""History a model without a season reads: enough to calibrate its uncertainty."""
+SEASON_SEARCH_HISTORY = 3 * 86400.0
+"""History a seasonal model reads when no season is declared: a daily season shows twice."""
+
+
 @dataclass(frozen=True)
 class PredictionSettings:
-    """Which model forecasts, how far ahead (``horizon``), from how much past (``history``) and
-    with which ``seasonality`` (None: none known)."""
+    """Which model forecasts, how far ahead (``horizon``), from how much past (``history``),
+    with which ``seasonality`` (None: found in the history, if there is one) and for which
+    ``quantile`` of the peak load over the horizon."""
 
     model: ModelName = ModelName.NONE
     horizon: float = 180.0
-    history: float = 6 * 3600.0
+    history: float = SHORT_HISTORY
     seasonality: float | None = None
+    quantile: float = DEFAULT_QUANTILE
+
+    @property
+    def scale_down_quantile(self) -> float:
+        """The quantile a forecast-confirmed scale-down must clear: a quarter of the tail
+        ``quantile`` leaves, so removing a replica is four times surer than adding one."""
+        return 1.0 - (1.0 - self.quantile) / 4.0
+
+
+def derived_history(*, model: ModelName, horizon: float, seasonality: float | None) -> float:
+    """The history a model needs when the policy does not say: two seasons and an hour for a
+    seasonal model (Holt-Winters' initialisation needs two), three days to find a season in when
+    none is declared, six hours otherwise; never less than ten horizons."""
+    seasonal = model in (ModelName.HOLT_WINTERS, ModelName.SEASONAL_NAIVE, ModelName.AUTO)
+    if not seasonal:
+        wanted = SHORT_HISTORY
+    elif seasonality is None:
+        wanted = SEASON_SEARCH_HISTORY
+    else:
+        wanted = max(SHORT_HISTORY, 2 * seasonality + 3600.0)
+    return max(wanted, 10 * horizon)
 
 
 class FallbackAction(enum.StrEnum):
@@ -114,18 +144,27 @@ def settings_from_spec(spec: ScalingPolicySpec) -> PlannerSettings:
         scale_down_window=cooldown.scale_down.total_seconds(),
         scale_up_limit=_rate_limit(limits.scale_up),
         scale_down_limit=_rate_limit(limits.scale_down),
-        prediction=PredictionSettings(
-            model=ModelName(prediction.model),
-            horizon=prediction.horizon.total_seconds(),
-            history=prediction.history.total_seconds(),
-            seasonality=(None if prediction.seasonality is None else prediction.seasonality.total_seconds()),
-        ),
+        prediction=_prediction(prediction),
         fallback=FallbackSettings(
             failure_threshold=fallback.failure_threshold,
             action=FallbackAction(fallback.action),
             replicas=fallback.replicas,
         ),
         interval=spec.interval.total_seconds(),
+    )
+
+
+def _prediction(prediction: PredictionSpec) -> PredictionSettings:
+    model = ModelName(prediction.model)
+    horizon = prediction.horizon.total_seconds()
+    season = None if prediction.seasonality is None else prediction.seasonality.total_seconds()
+    history = (
+        derived_history(model=model, horizon=horizon, seasonality=season)
+        if prediction.history is None
+        else prediction.history.total_seconds()
+    )
+    return PredictionSettings(
+        model=model, horizon=horizon, history=history, seasonality=season, quantile=prediction.quantile
     )
 
 

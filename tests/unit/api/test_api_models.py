@@ -46,8 +46,9 @@ def test_scaling_policy_defaults_are_the_documented_ones() -> None:
     assert (down.max_pods, down.max_percent, down.period) == (None, 100, timedelta(seconds=15))
     prediction = spec.prediction
     assert prediction.model == "Auto"
-    assert (prediction.horizon, prediction.history) == (timedelta(minutes=3), timedelta(hours=6))
-    assert prediction.seasonality == timedelta(hours=24)
+    assert (prediction.horizon, prediction.history) == (timedelta(minutes=3), None)
+    assert prediction.seasonality is None
+    assert prediction.quantile == 0.9
     assert (spec.fallback.failure_threshold, spec.fallback.action) == (3, "Hold")
     assert spec.fallback.replicas is None
     assert spec.mode == "Active"
@@ -89,14 +90,11 @@ def test_fields_parse_by_camel_case_alias_or_snake_case_name_and_dump_camel_case
 
 
 def test_a_dump_leaves_unset_optionals_out_but_keeps_a_null_that_replaces_a_default() -> None:
-    policy = ScalingPolicy.model_validate(
-        scaling_policy(spec__prediction={"model": "Linear", "seasonality": None})
-    )
+    policy = ScalingPolicy.model_validate(scaling_policy(spec__fallback={"replicas": None}))
     spec = policy.to_dict()["spec"]
     assert "thresholds" not in spec
     assert "maxPods" not in spec["rateLimits"]["scaleDown"]
-    # Left out, the API server would default seasonality back to 24h.
-    assert spec["prediction"]["seasonality"] is None
+    assert "seasonality" not in spec["prediction"]
     assert ScalingPolicy.model_validate(policy.to_dict()) == policy
 
 

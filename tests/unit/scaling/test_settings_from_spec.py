@@ -88,3 +88,37 @@ def test_a_policy_without_seasonality_has_none() -> None:
     spec = ScalingPolicy.model_validate(manifest(prediction={"model": "Linear", "seasonality": None})).spec
     prediction = settings_from_spec(spec).prediction
     assert (prediction.model, prediction.seasonality) == (ModelName.LINEAR, None)
+
+
+@pytest.mark.parametrize(
+    ("prediction", "history"),
+    [
+        pytest.param({"model": "HoltWinters"}, 3 * 86400.0, id="HoltWinters alone: 3 days to find a season"),
+        pytest.param({"model": "HoltWinters", "seasonality": "24h"}, 2 * 86400.0 + 3600.0, id="two seasons"),
+        pytest.param({"model": "SeasonalNaive", "seasonality": "1h"}, 6 * 3600.0, id="at least 6h"),
+        pytest.param({"model": "Linear"}, 6 * 3600.0, id="no season"),
+        pytest.param({"model": "Auto", "history": "12h"}, 12 * 3600.0, id="as set"),
+    ],
+)
+def test_history_is_derived_from_what_the_model_needs(prediction: dict[str, Any], history: float) -> None:
+    spec = ScalingPolicy.model_validate(manifest(prediction=prediction)).spec
+    assert settings_from_spec(spec).prediction.history == history
+
+
+def test_a_seasonal_model_named_alone_is_a_valid_spec() -> None:
+    for model in ("HoltWinters", "SeasonalNaive", "Auto"):
+        assert ScalingPolicy.parse_errors(manifest(prediction={"model": model})) == []
+
+
+def test_only_an_explicit_inconsistency_is_refused() -> None:
+    errors = ScalingPolicy.parse_errors(
+        manifest(prediction={"model": "HoltWinters", "seasonality": "24h", "history": "36h"})
+    )
+    assert any("two seasons" in error for error in errors), errors
+
+
+def test_the_scale_down_quantile_is_stricter_than_the_provisioning_one() -> None:
+    spec = ScalingPolicy.model_validate(manifest(prediction={"model": "Auto", "quantile": 0.8})).spec
+    prediction = settings_from_spec(spec).prediction
+    assert prediction.quantile == 0.8
+    assert prediction.scale_down_quantile == pytest.approx(0.95)

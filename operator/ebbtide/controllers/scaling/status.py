@@ -13,7 +13,7 @@ from typing import Any
 from ebbtide.api import scalingpolicy_vocabulary as decisions
 from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.conditions import ConditionStatus, remove_condition, set_condition
-from ebbtide.api.scalingpolicy import ScalingDecision, ScalingPolicyStatus
+from ebbtide.api.scalingpolicy import ModelScore, ScalingDecision, ScalingPolicyStatus
 from ebbtide.scaling.decision import Decision
 
 #: Status fields the controller owns: sent every time, as null when unset, so a stale value
@@ -24,6 +24,8 @@ OWNED_FIELDS = (
     "desiredReplicas",
     "load",
     "predictedLoad",
+    "predictedPeak",
+    "candidateScores",
     "model",
     "lastScaleTime",
     "lastDecision",
@@ -93,6 +95,11 @@ def after_decision(
             "desired_replicas": decision.desired_replicas,
             "load": decision.load,
             "predicted_load": decision.predicted_load,
+            "predicted_peak": decision.predicted_peak,
+            "candidate_scores": [
+                ModelScore(model=name, capacity=capacity, overload=overload)
+                for name, capacity, overload in decision.model_scores
+            ],
             "model": model,
             "last_scale_time": now.replace(microsecond=0) if scaled else status.last_scale_time,
             "last_decision": ScalingDecision(
@@ -195,6 +202,8 @@ def lasting(status: ScalingPolicyStatus) -> ScalingPolicyStatus:
         update={
             "load": None,
             "predicted_load": None,
+            "predicted_peak": None,
+            "candidate_scores": [],
             "last_decision": None
             if decision is None
             else decision.model_copy(update={"time": None, "message": ""}),

@@ -1,39 +1,51 @@
 """Load forecasters behind one small interface (:class:`~.base.Forecaster`).
 
-``Linear``, ``HoltWinters`` and ``SeasonalNaive`` are the models; ``Auto`` picks among them per
-policy. :func:`forecaster_for` maps a policy's model name to a forecaster.
+``Naive``, ``Linear``, ``HoltWinters`` and ``SeasonalNaive`` are point models; each is wrapped by
+:class:`~.calibration.Calibrated`, which attaches the distribution of the peak load over the
+horizon (:mod:`.peak`). ``Auto`` picks among calibrated candidates per policy.
+:func:`forecaster_for` maps a policy's model name to a forecaster.
 """
 
 from __future__ import annotations
 
 from ebbtide.scaling.forecasting.auto import Auto
 from ebbtide.scaling.forecasting.base import Forecast, Forecaster, ModelName
+from ebbtide.scaling.forecasting.calibration import Calibrated
 from ebbtide.scaling.forecasting.holt_winters import HoltWinters
 from ebbtide.scaling.forecasting.linear import Linear
+from ebbtide.scaling.forecasting.naive import Naive
+from ebbtide.scaling.forecasting.peak import PeakDistribution
 from ebbtide.scaling.forecasting.seasonal_naive import SeasonalNaive
 
 __all__ = [
     "Auto",
+    "Calibrated",
     "Forecast",
     "Forecaster",
     "HoltWinters",
     "Linear",
     "ModelName",
+    "Naive",
+    "PeakDistribution",
     "SeasonalNaive",
     "forecaster_for",
 ]
 
 
-def forecaster_for(model: ModelName, *, season: float | None) -> Forecaster | None:
-    """The forecaster for a policy's ``prediction.model``; None for ``None`` (reactive only)."""
+def forecaster_for(model: ModelName, *, season: float | None, quantile: float) -> Forecaster | None:
+    """The forecaster for a policy's ``prediction.model``; None for ``None`` (reactive only).
+    ``season`` is the declared or detected season (None: none); ``quantile`` is what Auto
+    scores its candidates by."""
     match model:
         case ModelName.NONE:
             return None
+        case ModelName.NAIVE:
+            return Calibrated(Naive())
         case ModelName.LINEAR:
-            return Linear()
+            return Calibrated(Linear())
         case ModelName.HOLT_WINTERS:
-            return HoltWinters(season=season)
+            return Calibrated(HoltWinters(season=season))
         case ModelName.SEASONAL_NAIVE:
-            return SeasonalNaive(season=season)
+            return Calibrated(SeasonalNaive(season=season))
         case ModelName.AUTO:
-            return Auto(season=season)
+            return Auto(season=season, quantile=quantile)

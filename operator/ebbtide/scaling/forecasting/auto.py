@@ -1,57 +1,88 @@
-"""``Auto``: per policy, the model that has recently been least wrong, under-prediction weighing
-three times as much as over-prediction (see :mod:`.loss`).
+"""``Auto``: per policy, the candidate that would have cost least for the same protection.
 
-How the errors are known, cheaply enough for hundreds of policies at 15-second intervals:
+Every candidate is calibrated (:mod:`.calibration`), so each offers the same promise, "the peak
+load over the horizon exceeds my ``quantile`` only so often"; what differs is how much capacity
+each needs to keep it. Auto scores them the way the user pays, on the policy's own recent past
+(a rolling, prequential backtest: each forecast is scored once its period is history):
 
-* every call, each candidate forecasts (a refitted model is reused between refits, see
-  :mod:`.holt_winters`, so this costs well under a millisecond per candidate), and the forecasts
-  wait in the memo until their target time has been observed; then each is scored. Scores are
-  sums that halve every half season (6 hours for a daily one), so recent errors count most;
-* when there are no scores yet (the first call, a restart: the memo is lost), the candidates are
-  replayed over the last season of history (24 cut-offs) to start the scores from evidence;
-* the choice itself is revisited only every ``reevaluate_every`` seconds (15 minutes), so the
-  model in use does not flap between near-equal candidates.
+* cost: the capacity a candidate asked for, ``quantile`` of its peak distribution, summed;
+* overload: how often the peak load then exceeded that capacity at the overload line
+  (``OVERLOAD_UTILISATION``, the share of a replica's capacity the target stands for).
 
-Candidates are Linear, HoltWinters and SeasonalNaive; without a season only Linear. Ties go to
-the first, Linear, the model that assumes least.
+Sums halve every ``half_life`` seconds (three hours), so recent behaviour counts most. The choice
+is the cheapest candidate whose overload is within ``OVERLOAD_SLACK`` of the best one's; it is
+revisited every ``reevaluate_every`` seconds (15 minutes), so the model in use does not flap.
+Until a candidate has ``MIN_SCORED`` scored forecasts, Naive is used.
+
+Candidates: Naive, Linear and, when a season is known (declared, or found in the history by
+:mod:`.seasonality`), SeasonalNaive. HoltWinters stays out of Auto: refitting it for every
+policy costs more operator CPU than its forecasts earned on recorded traces.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ebbtide.scaling.forecasting.base import Forecast, Forecaster, ModelName
-from ebbtide.scaling.forecasting.holt_winters import HoltWinters
+from ebbtide.scaling.forecasting.calibration import Calibrated, peak_between
 from ebbtide.scaling.forecasting.linear import Linear
-from ebbtide.scaling.forecasting.replay import replay
-from ebbtide.scaling.forecasting.scores import PendingForecast, Scores, score_due
+from ebbtide.scaling.forecasting.naive import Naive
 from ebbtide.scaling.forecasting.seasonal_naive import SeasonalNaive
 from ebbtide.scaling.series import LoadSeries
 
 REEVALUATE_EVERY = 900.0
-REPLAY_ORIGINS = 24
-# The window errors are judged over when there is no season to take it from.
-SPAN_WITHOUT_SEASON = 6 * 3600.0
+HALF_LIFE = 3 * 3600.0
+MIN_SCORED = 20.0
+OVERLOAD_SLACK = 1.25
+OVERLOAD_FLOOR = 0.002
+OVERLOAD_UTILISATION = 0.7
+
+
+@dataclass(frozen=True)
+class CandidateScore:
+    """Decayed sums: capacity asked for, overloaded periods and periods scored."""
+
+    cost: float = 0.0
+    overloads: float = 0.0
+    weight: float = 0.0
+
+    def decayed(self, factor: float) -> CandidateScore:
+        return CandidateScore(self.cost * factor, self.overloads * factor, self.weight * factor)
+
+    @property
+    def overload_share(self) -> float:
+        return self.overloads / self.weight if self.weight > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PendingChoice:
+    """The capacity each candidate asked for, for the period ``(start, end]``."""
+
+    start: float
+    end: float
+    asked: tuple[float, ...]
 
 
 @dataclass(frozen=True)
 class AutoMemo:
-    """Auto's state between calls: the candidates it belongs to, the current choice and when it
-    was made, the scores, the forecasts awaiting their truth and each candidate's own memo."""
+    """Auto's state between calls."""
 
     names: tuple[ModelName, ...]
     choice: int
     chosen_at: float
-    scores: Scores
-    pending: tuple[PendingForecast, ...]
+    scored_at: float
+    scores: tuple[CandidateScore, ...]
+    pending: tuple[PendingChoice, ...]
     memos: tuple[object | None, ...]
 
 
 @dataclass(frozen=True)
 class Auto:
-    """Forecasts with whichever candidate has the lowest recent asymmetric loss."""
+    """Forecasts with the candidate that has recently needed least capacity for the protection
+    ``quantile`` asks for."""
 
     season: float | None
+    quantile: float = 0.9
     reevaluate_every: float = REEVALUATE_EVERY
 
     @property
@@ -59,9 +90,10 @@ class Auto:
         return ModelName.AUTO
 
     def candidates(self) -> tuple[Forecaster, ...]:
-        if self.season is None:
-            return (Linear(),)
-        return (Linear(), HoltWinters(season=self.season), SeasonalNaive(season=self.season))
+        models: list[Forecaster] = [Naive(), Linear()]
+        if self.season is not None:
+            models.append(SeasonalNaive(season=self.season))
+        return tuple(Calibrated(model) for model in models)
 
     def forecast(
         self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None
@@ -69,77 +101,72 @@ class Auto:
         candidates = self.candidates()
         names = tuple(candidate.name for candidate in candidates)
         last = history.last_time
-        # A memo of other candidates, or from later than this history (a replay), is no use.
-        if isinstance(memo, AutoMemo) and memo.names == names and memo.chosen_at <= last:
-            scores, pending = score_due(
-                memo.scores, memo.pending, history=history, half_life=self._span() / 2
+        fresh = not (isinstance(memo, AutoMemo) and memo.names == names and memo.scored_at <= last)
+        if fresh or not isinstance(memo, AutoMemo):
+            memo = AutoMemo(
+                names, 0, last, last, tuple(CandidateScore() for _ in names), (), (None,) * len(names)
             )
-            state, rechoose = replace(memo, scores=scores, pending=pending), False
-        else:
-            state, rechoose = self._bootstrap(candidates, history, horizon=horizon, step=step), True
+        scores, pending = self._scored(memo, history=history)
         forecasts = [
             candidate.forecast(history, horizon=horizon, step=step, memo=candidate_memo)
-            for candidate, candidate_memo in zip(candidates, state.memos, strict=True)
+            for candidate, candidate_memo in zip(candidates, memo.memos, strict=True)
         ]
-        choice, chosen_at = state.choice, state.chosen_at
-        if rechoose or last - chosen_at >= self.reevaluate_every:
-            relative = state.scores.relative()
-            choice, chosen_at = relative.index(min(relative)), last
-        pending = (
-            *state.pending,
-            PendingForecast(target=last + horizon, values=tuple(f.value for f in forecasts)),
-        )
+        choice, chosen_at = memo.choice, memo.chosen_at
+        if fresh or last - chosen_at >= self.reevaluate_every:
+            choice, chosen_at = _choose(scores), last
+        asked = tuple(f.value if f.peak is None else f.peak.quantile(self.quantile) for f in forecasts)
+        pending = (*pending, PendingChoice(start=last, end=last + horizon, asked=asked))
         chosen = forecasts[choice]
-        losses = ", ".join(
-            f"{name} {loss:.3f}" for name, loss in zip(names, state.scores.relative(), strict=True)
-        )
-        note = f"Auto chose {names[choice]} (relative loss: {losses})"
+        note = f"Auto chose {names[choice]} ({_describe(names, scores)})"
         return Forecast(
             value=chosen.value,
             model=chosen.model,
             note=f"{note}; {chosen.note}" if chosen.note else note,
             warnings=tuple(w for f in forecasts for w in f.warnings),
-            memo=AutoMemo(
-                names=names,
-                choice=choice,
-                chosen_at=chosen_at,
-                scores=state.scores,
-                pending=pending,
-                memos=tuple(f.memo for f in forecasts),
+            memo=AutoMemo(names, choice, chosen_at, last, scores, pending, tuple(f.memo for f in forecasts)),
+            peak=chosen.peak,
+            scores=tuple(
+                (str(name), score.cost / max(score.weight, 1e-9), score.overload_share)
+                for name, score in zip(names, scores, strict=True)
             ),
         )
 
-    def _span(self) -> float:
-        return self.season if self.season is not None else SPAN_WITHOUT_SEASON
+    def _scored(
+        self, memo: AutoMemo, *, history: LoadSeries
+    ) -> tuple[tuple[CandidateScore, ...], tuple[PendingChoice, ...]]:
+        last = history.last_time
+        factor = 0.5 ** (max(0.0, last - memo.scored_at) / HALF_LIFE)
+        scores = [score.decayed(factor) for score in memo.scores]
+        waiting: list[PendingChoice] = []
+        for item in memo.pending:
+            if item.end > last:
+                waiting.append(item)
+                continue
+            peak = peak_between(history, start=item.start, end=item.end)
+            if peak is None:
+                continue
+            for index, asked in enumerate(item.asked):
+                over = 1.0 if peak > asked / OVERLOAD_UTILISATION else 0.0
+                old = scores[index]
+                scores[index] = CandidateScore(old.cost + asked, old.overloads + over, old.weight + 1.0)
+        return tuple(scores), tuple(waiting)
 
-    def _bootstrap(
-        self,
-        candidates: tuple[Forecaster, ...],
-        history: LoadSeries,
-        *,
-        horizon: float,
-        step: float,
-    ) -> AutoMemo:
-        """Scores from replaying every candidate over the last span of history."""
-        span = min(self._span(), max(0.0, history.last_time - history.first_time - horizon))
-        results = [
-            replay(c, history, horizon=horizon, step=step, span=span, origins=REPLAY_ORIGINS)
-            for c in candidates
-        ]
-        # Every candidate is scored at the same cut-offs against the same samples, so the counts
-        # and the mean actual load agree; the sums are kept as if scored one by one.
-        scored = results[0]
-        scores = Scores(
-            losses=tuple(result.loss * result.count for result in results),
-            actual=scored.scale * scored.count,
-            weight=float(scored.count),
-            at=history.last_time,
-        )
-        return AutoMemo(
-            names=tuple(c.name for c in candidates),
-            choice=0,
-            chosen_at=history.last_time,
-            scores=scores,
-            pending=(),
-            memos=tuple(result.memo for result in results),
-        )
+
+def _choose(scores: tuple[CandidateScore, ...]) -> int:
+    """The cheapest candidate whose overload is within the slack of the best; Naive (0) until
+    every candidate has been scored enough."""
+    if any(score.weight < MIN_SCORED for score in scores):
+        return 0
+    best = min(score.overload_share for score in scores)
+    bound = best * OVERLOAD_SLACK + OVERLOAD_FLOOR
+    eligible = [i for i, score in enumerate(scores) if score.overload_share <= bound]
+    return min(eligible, key=lambda i: scores[i].cost / scores[i].weight)
+
+
+def _describe(names: tuple[ModelName, ...], scores: tuple[CandidateScore, ...]) -> str:
+    return ", ".join(
+        f"{name} capacity {score.cost / score.weight:.4g} overload {score.overload_share:.1%}"
+        if score.weight > 0
+        else f"{name} unscored"
+        for name, score in zip(names, scores, strict=True)
+    )

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from ebbtide.scaling.forecasting.peak import PeakDistribution
 from ebbtide.scaling.series import LoadSeries
 
 
@@ -13,6 +14,7 @@ class ModelName(enum.StrEnum):
     """The prediction models a policy can name (``spec.prediction.model``)."""
 
     NONE = "None"
+    NAIVE = "Naive"
     LINEAR = "Linear"
     HOLT_WINTERS = "HoltWinters"
     SEASONAL_NAIVE = "SeasonalNaive"
@@ -28,6 +30,8 @@ class Forecast:
     ``warnings`` are the messages of warnings the fitting library raised, recorded rather than
     shown. ``memo`` is whatever the forecaster wants back on its next call (fitted parameters, a
     cached choice); callers keep it without looking inside, which keeps forecasters pure.
+    ``peak`` is the distribution of the highest load over ``(last sample, last sample +
+    horizon]`` (see :mod:`.calibration`); None from a bare point model.
     """
 
     value: float
@@ -35,6 +39,9 @@ class Forecast:
     note: str = ""
     warnings: tuple[str, ...] = ()
     memo: object | None = None
+    peak: PeakDistribution | None = None
+    scores: tuple[tuple[str, float, float], ...] = ()
+    """Auto's candidates as ``(model, mean capacity asked, overload share)`` on recent history."""
 
 
 class Forecaster(Protocol):

@@ -1,0 +1,164 @@
+"""Forecasts with uncertainty: calibrated peak quantiles, season detection, and a scale-down on
+the forecast that only fires when the upper quantile stays within the smaller capacity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from scaling_builders import DAY, HOUR, T0, Scaler, predictive, series, settings
+
+from ebbtide.api import scalingpolicy_vocabulary as reasons
+from ebbtide.scaling.forecasting import Auto, Calibrated, Forecast, ModelName, Naive
+from ebbtide.scaling.forecasting.peak import PeakDistribution
+from ebbtide.scaling.forecasting.seasonality import detect_season
+from ebbtide.scaling.hpa import replicas_for_load
+from ebbtide.scaling.series import LoadSeries
+
+pytestmark = pytest.mark.unit
+
+STEP = 15.0
+HORIZON = 240.0
+
+
+def exceedance_rate(values: np.ndarray, quantile: float) -> float:
+    """Prequentially: how often the peak over the next horizon exceeded the forecast quantile."""
+    history = series(values)
+    forecaster = Calibrated(Naive())
+    memo: object | None = None
+    ahead = round(HORIZON / STEP)
+    misses = total = 0
+    for end in range(400, values.size - ahead, 3):
+        forecast = forecaster.forecast(history.until(T0 + STEP * end), horizon=HORIZON, step=STEP, memo=memo)
+        memo = forecast.memo
+        assert forecast.peak is not None
+        peak = float(np.max(values[end + 1 : end + 1 + ahead]))
+        misses += peak > forecast.peak.quantile(quantile)
+        total += 1
+    return misses / total
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_95_percent_peak_quantile_is_exceeded_about_5_percent_of_the_time(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    # Noisy load around a slowly wandering level, with occasional bursts.
+    level = 500 + np.cumsum(rng.normal(0, 2, 6000))
+    values = np.maximum(0.0, level * (1 + rng.normal(0, 0.08, 6000)))
+    values[rng.random(6000) < 0.01] *= 1.6
+    rate = exceedance_rate(values, 0.95)
+    assert 0.02 <= rate <= 0.09
+
+
+def test_a_higher_quantile_asks_for_more() -> None:
+    peak = PeakDistribution.of(base=100.0, level=5.0, residuals=np.array([0.9, 1.0, 1.1, 1.3, 2.0]))
+    quantiles = [peak.quantile(q) for q in (0.5, 0.8, 0.9, 0.99)]
+    assert quantiles == sorted(quantiles)
+    assert peak.quantile(0.5) == pytest.approx(100 + 5 * 1.1)
+
+
+def test_a_daily_season_is_found_in_the_history_and_noise_has_none() -> None:
+    rng = np.random.default_rng(3)
+    times = np.arange(0, 3 * DAY, 60.0)
+    daily = 100 + 50 * np.sin(2 * np.pi * times / DAY) + rng.normal(0, 5, times.size)
+    season = detect_season(LoadSeries(times=T0 + times, values=daily), step=60.0)
+    assert season is not None and abs(season - DAY) < HOUR
+    noise = LoadSeries(times=T0 + times, values=100 + rng.normal(0, 5, times.size))
+    assert detect_season(noise, step=60.0) is None
+
+
+@dataclass(frozen=True)
+class FixedPeak:
+    """A forecaster whose peak distribution is given."""
+
+    peak: PeakDistribution
+
+    @property
+    def name(self) -> ModelName:
+        return ModelName.NAIVE
+
+    def forecast(
+        self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None
+    ) -> Forecast:
+        return Forecast(value=self.peak.base, model=ModelName.NAIVE, peak=self.peak)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    current=st.integers(2, 40),
+    load=st.floats(0, 4000),
+    base=st.floats(0, 4000),
+    residuals=st.lists(st.floats(-1.0, 3.0), min_size=1, max_size=30),
+    quantile=st.floats(0.5, 0.99),
+)
+def test_a_scale_down_on_the_forecast_never_leaves_less_than_the_upper_quantile_needs(
+    current: int, load: float, base: float, residuals: list[float], quantile: float
+) -> None:
+    peak = PeakDistribution.of(base=base, level=max(base, 1.0), residuals=np.array(residuals))
+    policy = settings(
+        scale_down_window=600.0,
+        prediction=predictive(ModelName.NAIVE, quantile=quantile),
+    )
+    scaler = Scaler(policy, replicas=current, forecaster=FixedPeak(peak))
+    decision = scaler.tick(load)
+    upper = peak.quantile(policy.prediction.scale_down_quantile)
+    needed = replicas_for_load(upper, target_per_replica=policy.target_per_replica)
+    if decision.reason == reasons.SCALE_DOWN_ON_FORECAST:
+        assert decision.desired_replicas < current
+        assert decision.desired_replicas >= needed
+    if needed >= current:
+        assert decision.desired_replicas >= current or decision.reason != reasons.SCALE_DOWN_ON_FORECAST
+
+
+def test_a_falling_load_scales_down_on_the_forecast_before_the_window_ends() -> None:
+    busy = PeakDistribution.of(base=1000.0, level=1000.0, residuals=np.full(50, -0.05))
+    calm = PeakDistribution.of(base=300.0, level=300.0, residuals=np.full(50, 0.05))
+    policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE))
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy))
+    assert scaler.tick(1000.0).desired_replicas == 10
+    scaler.forecaster = FixedPeak(calm)
+    decision = scaler.tick(300.0)
+    assert decision.reason == reasons.SCALE_DOWN_ON_FORECAST
+    assert decision.desired_replicas == replicas_for_load(calm.quantile(0.975), target_per_replica=100.0)
+
+
+def test_an_uncertain_forecast_leaves_the_scale_down_to_stabilisation() -> None:
+    jumpy = PeakDistribution.of(
+        base=300.0, level=300.0, residuals=np.concatenate((np.full(40, 0.0), np.full(10, 3.0)))
+    )
+    busy = PeakDistribution.of(base=1000.0, level=1000.0, residuals=np.full(50, -0.05))
+    policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE, quantile=0.5))
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy))
+    scaler.tick(1000.0)
+    scaler.forecaster = FixedPeak(jumpy)
+    decision = scaler.tick(300.0)
+    assert decision.desired_replicas == 10
+    assert decision.reason != reasons.SCALE_DOWN_ON_FORECAST
+
+
+def test_auto_reports_every_candidates_scores_and_picks_one() -> None:
+    rng = np.random.default_rng(5)
+    times = np.arange(0, 4 * HOUR, STEP)
+    values = 400 + 100 * np.sin(2 * np.pi * times / HOUR) + rng.normal(0, 10, times.size)
+    history = LoadSeries(times=T0 + times, values=values)
+    auto = Auto(season=None, quantile=0.9, reevaluate_every=0.0)
+    memo: object | None = None
+    forecast = None
+    for end in range(600, times.size, 4):
+        forecast = auto.forecast(history.until(T0 + STEP * end), horizon=HORIZON, step=STEP, memo=memo)
+        memo = forecast.memo
+    assert forecast is not None and forecast.peak is not None
+    assert [name for name, _, _ in forecast.scores] == ["Naive", "Linear"]
+    assert forecast.model in (ModelName.NAIVE, ModelName.LINEAR)
+    assert "Auto chose" in forecast.note
+
+
+def test_the_peak_quantile_is_in_the_decision() -> None:
+    peak = PeakDistribution.of(base=500.0, level=500.0, residuals=np.array([0.0, 0.2]))
+    policy = settings(prediction=replace(predictive(ModelName.NAIVE), quantile=0.9))
+    decision = Scaler(policy, replicas=5, forecaster=FixedPeak(peak)).tick(500.0)
+    assert decision.predicted_peak == pytest.approx(peak.quantile(0.9))
+    assert decision.reason == reasons.SCALE_UP_ON_FORECAST
