@@ -34,14 +34,15 @@ if ! command -v prometheus >/dev/null; then
 fi
 prometheus --version 2>&1 | head -1
 
-step "Docker engine"
+step "Docker engine and debootstrap"
 # kind runs its nodes as containers. Only the engine is needed: a newer docker client may be on
-# PATH already, and talks to this older engine by negotiating the API version.
-if ! command -v dockerd >/dev/null; then
+# PATH already, and talks to this older engine by negotiating the API version. debootstrap makes
+# the Debian root filesystems the kind test bed's images are built on (ebbtide.kind).
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
   as_root chmod +x /usr/sbin/policy-rc.d
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io debootstrap
   as_root rm -f /usr/sbin/policy-rc.d
 fi
 if ! docker info >/dev/null 2>&1; then
