@@ -52,7 +52,9 @@ def kind_bed() -> Iterator[KindBed]:
 @pytest.fixture(scope="session")
 def prometheus(kind_bed: KindBed) -> str:
     """Prometheus in the cluster (examples/kind/prometheus.yaml), Ready; its in-cluster URL."""
-    manifest = with_images(REPO / "examples/kind/prometheus.yaml", {"ebbtide-prometheus": kind_bed.images.prometheus})
+    manifest = with_images(
+        REPO / "examples/kind/prometheus.yaml", {"ebbtide-prometheus": kind_bed.images.prometheus}
+    )
     kind_bed.kubectl("apply", "--filename=-", input=manifest)
     kind_bed.kubectl(
         "rollout", "status", "--namespace=monitoring", "deployment/prometheus", "--timeout=300s", timeout=320

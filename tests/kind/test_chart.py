@@ -154,7 +154,9 @@ def sleeper(name: str, *, image: str, key: str) -> dict[str, Any]:
 
 def prioritize_calls(kind_bed: KindBed, namespace: str) -> float:
     """Prioritize calls the release's extenders have answered, summed over its scheduler pods."""
-    pods = kind_bed.core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/component=scheduler")
+    pods = kind_bed.core.list_namespaced_pod(
+        namespace, label_selector="app.kubernetes.io/component=scheduler"
+    )
     total = 0.0
     for pod in pods.items:
         path = f"/api/v1/namespaces/{namespace}/pods/{pod.metadata.name}:8888/proxy/metrics"
@@ -190,7 +192,9 @@ def workloads(kind_bed: KindBed, release: str) -> Iterator[tuple[str, str]]:
     )
     yield namespace, cohort
     kind_bed.kubectl("delete", "namespace", namespace, "--wait=false")
-    for queue in kind_bed.custom.list_cluster_custom_object(API_GROUP, API_VERSION, FairQueue.PLURAL)["items"]:
+    for queue in kind_bed.custom.list_cluster_custom_object(API_GROUP, API_VERSION, FairQueue.PLURAL)[
+        "items"
+    ]:
         if queue["spec"].get("cohort") == cohort:
             kind_bed.custom.delete_cluster_custom_object(
                 API_GROUP, API_VERSION, FairQueue.PLURAL, queue["metadata"]["name"]
@@ -253,7 +257,9 @@ def test_jobs_are_suspended_at_creation_and_admitted_in_weighted_order_and_run(
     counts = {light: 4, heavy: 12}
     for queue, count in counts.items():
         for index in range(count):
-            manifest = job(f"{queue.rsplit('-', 1)[1]}-{index:02d}", queue=queue, image=kind_bed.images.ebbtide)
+            manifest = job(
+                f"{queue.rsplit('-', 1)[1]}-{index:02d}", queue=queue, image=kind_bed.images.ebbtide
+            )
             create_suspended_job(kind_bed, namespace, manifest)
     kind_bed.custom.patch_cluster_custom_object(
         API_GROUP, API_VERSION, FairQueue.PLURAL, heavy, {"spec": {"capacity": {"cpu": "400m"}}}
@@ -264,7 +270,9 @@ def test_jobs_are_suspended_at_creation_and_admitted_in_weighted_order_and_run(
         return jobs if all((j.status.succeeded or 0) == 1 for j in jobs) else None
 
     jobs = eventually(all_succeeded, timeout=600, every=2, what="every Job to run to completion")
-    order = [j.metadata.labels[QUEUE_LABEL] for j in sorted(jobs, key=lambda j: admitted_at(j) or datetime.max)]
+    order = [
+        j.metadata.labels[QUEUE_LABEL] for j in sorted(jobs, key=lambda j: admitted_at(j) or datetime.max)
+    ]
     # While both queues wait, heavy (weight 3) is admitted three times as often as light: of the
     # first eight admissions about six are heavy's. Four slots of capacity, one per Job.
     first = Counter(order[:8])
@@ -283,7 +291,9 @@ def test_the_standby_takes_over_when_the_leaders_pod_is_deleted_and_admits_nothi
     queue = f"{cohort}-q"
     create_queue(kind_bed, queue, cohort=cohort, weight=1, cpu="200m")
     for index in range(10):
-        create_suspended_job(kind_bed, namespace, job(f"j-{index:02d}", queue=queue, image=kind_bed.images.ebbtide))
+        create_suspended_job(
+            kind_bed, namespace, job(f"j-{index:02d}", queue=queue, image=kind_bed.images.ebbtide)
+        )
     leader = eventually(lambda: lease_holder(kind_bed, release), timeout=60, what="a leader")
     eventually(
         lambda: any(admitted_at(j) for j in kind_bed.batch.list_namespaced_job(namespace).items),
@@ -379,9 +389,12 @@ def test_a_scaling_policy_scales_a_real_deployment_ahead_of_real_http_load(
     samples: list[dict[str, Any]] = []
 
     def scaled_up() -> bool:
-        status = kind_bed.custom.get_namespaced_custom_object(
-            API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "web"
-        ).get("status") or {}
+        status = (
+            kind_bed.custom.get_namespaced_custom_object(
+                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "web"
+            ).get("status")
+            or {}
+        )
         samples.append(status)
         deployment = kind_bed.apps.read_namespaced_deployment("web", namespace)
         return (deployment.status.ready_replicas or 0) >= 3
@@ -398,9 +411,11 @@ def test_a_scaling_policy_scales_a_real_deployment_ahead_of_real_http_load(
         API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "web"
     )
     eventually(
-        lambda: not kind_bed.custom.list_namespaced_custom_object(
-            API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-        )["items"],
+        lambda: (
+            not kind_bed.custom.list_namespaced_custom_object(
+                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
+            )["items"]
+        ),
         timeout=60,
         what="the ScalingPolicy to be deleted (its finalizer removed by the operator)",
     )
@@ -425,16 +440,13 @@ def test_helm_uninstall_leaves_no_pods_webhooks_or_stuck_objects(kind_bed: KindB
     names = [
         f"{item['kind']}/{item['metadata']['name']}"
         for item in json.loads(leftovers.stdout)["items"]
-        if not item["metadata"]["name"].startswith("kube-root-ca")
-        and item["metadata"]["name"] != "default"
+        if not item["metadata"]["name"].startswith("kube-root-ca") and item["metadata"]["name"] != "default"
     ]
     assert not names, f"left behind in {release}: {names}"
     cluster_scoped = kind_bed.kubectl("get", "clusterroles,clusterrolebindings", "--output=name").stdout
     assert OPERATOR not in cluster_scoped
     # Nothing waits on a finalizer only the uninstalled operator would remove.
-    custom = kind_bed.kubectl(
-        "get", "fairqueues,scalingpolicies", "--all-namespaces", "--output=json"
-    ).stdout
+    custom = kind_bed.kubectl("get", "fairqueues,scalingpolicies", "--all-namespaces", "--output=json").stdout
     stuck = [i["metadata"]["name"] for i in json.loads(custom)["items"] if i["metadata"].get("finalizers")]
     assert not stuck, f"objects with finalizers after uninstall: {stuck}"
     kind_bed.kubectl("delete", "namespace", release, "--timeout=120s")

@@ -189,8 +189,9 @@ def _run_go_build(*, module: str, args: list[str], label: str, progress: Progres
     # The module ships inside the package, which may be read-only once installed: build from a copy.
     with tempfile.TemporaryDirectory() as workdir:
         source = resources.files("ebbtide.devcluster") / "gomod" / module
-        for name in ("go.mod", "go.sum", "tools.go"):
-            (Path(workdir) / name).write_bytes((source / name).read_bytes())
+        for entry in source.iterdir():
+            if entry.name in ("go.mod", "go.sum") or entry.name.endswith(".go"):
+                (Path(workdir) / entry.name).write_bytes(entry.read_bytes())
         _stream(
             ["go", "build", "-v", *args],
             cwd=Path(workdir),

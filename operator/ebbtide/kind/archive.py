@@ -15,7 +15,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 _INDEXES = ("repositories", "manifest.json")
 
@@ -52,11 +52,11 @@ def index_first(source: Path, target: Path) -> list[str]:
     return sorted(f"{repository}:{tag}" for repository, tags in repositories.items() for tag in tags)
 
 
-def _read(archive: tarfile.TarFile, name: str) -> io.BufferedReader:
+def _read(archive: tarfile.TarFile, name: str) -> IO[bytes]:
     member = archive.extractfile(name)
     if member is None:
-        raise ValueError(f"{archive.name} has no {name}")
-    return member  # type: ignore[return-value]
+        raise ValueError(f"{archive.name!s} has no {name}")
+    return member
 
 
 def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:

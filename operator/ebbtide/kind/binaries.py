@@ -1,8 +1,9 @@
 """The Go binaries of the kind test bed, built from the Go module proxy into the cache.
 
 kubelet, kubeadm and kube-proxy come from the same Kubernetes release as the local test bed's
-control plane (module ``gomod/k8snode``, which pins it as ``gomod/k8s`` does); kind and CoreDNS
-install with ``go install`` at their pinned versions. The folder's name carries every pin, so a
+control plane (module ``gomod/k8snode``, which pins it as ``gomod/k8s`` does); CoreDNS from
+``gomod/coredns``, a CoreDNS with only the plugins kubeadm's Corefile uses; kind installs with
+``go install`` at its pinned version. The folder's name carries every pin, so a
 new pin builds anew and an old cache is never trusted.
 """
 
@@ -24,15 +25,12 @@ NODE_COMMANDS = {
     "kubeadm": "k8s.io/kubernetes/cmd/kubeadm",
     "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
 }
-GO_INSTALLED = {
-    "kind": f"sigs.k8s.io/kind@{KIND_VERSION}",
-    "coredns": f"github.com/coredns/coredns@{COREDNS_VERSION}",
-}
+GO_INSTALLED = {"kind": f"sigs.k8s.io/kind@{KIND_VERSION}"}
 
 
 def kind_bin_dir() -> Path:
     """Where the kind test bed's binaries are cached."""
-    name = f"kind-{KIND_VERSION}-k8s-{KUBERNETES_VERSION}-coredns-{COREDNS_VERSION}"
+    name = f"kind-{KIND_VERSION}-k8s-{KUBERNETES_VERSION}-coredns-{COREDNS_VERSION}-kubeadm-plugins"
     return cache_root() / name / "bin"
 
 
@@ -44,7 +42,7 @@ def ensure_kind(progress: Progress) -> Path:
 
 def ensure_node_binaries(progress: Progress) -> Path:
     """Every binary of the node image, built unless cached; returns their folder."""
-    _ensure([*NODE_COMMANDS, *GO_INSTALLED], progress)
+    _ensure([*NODE_COMMANDS, "coredns", *GO_INSTALLED], progress)
     return kind_bin_dir()
 
 
@@ -77,6 +75,14 @@ def _ensure(names: list[str], progress: Progress) -> None:
                 commands=node,
                 target=target,
                 label=f"Kubernetes {KUBERNETES_VERSION} ({', '.join(node)})",
+                progress=progress,
+            )
+        if "coredns" in missing:
+            build_commands(
+                module="coredns",
+                commands={"coredns": "."},
+                target=target,
+                label=f"CoreDNS {COREDNS_VERSION}",
                 progress=progress,
             )
         for name in missing:

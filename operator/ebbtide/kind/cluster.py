@@ -71,7 +71,9 @@ class KindCluster:
         if not self.exists():
             made = self.state / "kind-config.yaml"
             # Relative mount paths are the checkout's, where kind-config.yaml lives.
-            wanted = offline_config(yaml.safe_load(config.read_text()), name=self.name, root=config.resolve().parent)
+            wanted = offline_config(
+                yaml.safe_load(config.read_text()), name=self.name, root=config.resolve().parent
+            )
             made.write_text(yaml.safe_dump(wanted))
             progress(f"creating kind cluster {self.name!r} from {config} on {image}")
             self._kind(

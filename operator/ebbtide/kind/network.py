@@ -36,7 +36,9 @@ def node_networks(nodes: dict[str, Any]) -> list[NodeNetwork]:
         name = node["metadata"]["name"]
         pod_range = (node.get("spec") or {}).get("podCIDR")
         addresses = (node.get("status") or {}).get("addresses") or []
-        internal = [a["address"] for a in addresses if a.get("type") == "InternalIP" and ":" not in a["address"]]
+        internal = [
+            a["address"] for a in addresses if a.get("type") == "InternalIP" and ":" not in a["address"]
+        ]
         if not pod_range or not internal:
             raise ValueError(f"node {name} has no pod range or IPv4 address yet")
         found.append(NodeNetwork(name=name, address=internal[0], pod_range=pod_range))

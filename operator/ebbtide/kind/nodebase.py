@@ -58,6 +58,8 @@ NODE_ROOTFS = Rootfs(
 )
 #: The CNI plugins kind's layout expects in /opt/cni/bin (Debian installs them in /usr/lib/cni).
 CNI_PLUGINS = ("host-local", "loopback", "ptp", "portmap", "bridge")
+#: Changes with :func:`_lay_out`, so that a base laid out differently gets another tag.
+LAYOUT_REVISION = 1
 _FILES = resources.files("ebbtide.kind") / "files"
 _OOM_SETTING = "restrict_oom_score_adj = "
 
@@ -65,8 +67,9 @@ _OOM_SETTING = "restrict_oom_score_adj = "
 def base_reference() -> str:
     """The base image's tag: kind's version and a hash of everything it is made of."""
     digest = hashlib.sha256(NODE_ROOTFS.key.encode())
+    for part in (str(LAYOUT_REVISION), _CONFIGURE, " ".join(CNI_PLUGINS)):
+        digest.update(part.encode())
     digest.update((_FILES / "node-entrypoint").read_bytes())
-    digest.update(Path(__file__).read_bytes())
     return f"ebbtide-kind-base:{KIND_VERSION}-{digest.hexdigest()[:12]}"
 
 
@@ -143,8 +146,9 @@ echo ReadKMsg=no >> /etc/systemd/journald.conf
 ln -sf /usr/lib/systemd/systemd /sbin/init
 systemctl enable kubelet.service containerd.service undo-mount-hacks.service
 systemctl mask systemd-binfmt.service
+hook='{"path": "/kind/bin/mount-product-files.sh"}'
 ctr oci spec \
-  | jq '.hooks.createContainer[.hooks.createContainer | length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
+  | jq ".hooks.createContainer[.hooks.createContainer | length] |= . + $hook" \
   | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json
 """
 

@@ -45,6 +45,8 @@ Progress = Callable[[str], None]
 UNUSED_KIND_IMAGES = ("kindnetd", "local-path-provisioner", "local-path-helper")
 STORAGE_MANIFEST = "/kind/manifests/default-storage.yaml"
 PAUSE_ENTRYPOINT = '["/usr/bin/catatonit", "-P"]'
+#: Changes with how the images are assembled here, so that such a change gets another tag.
+ASSEMBLY_REVISION = 1
 _SIDE_LOADED = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
@@ -57,9 +59,8 @@ def node_reference(*, base: str, userland: str) -> str:
     digest = hashlib.sha256()
     for part in (docker.image_id(base), docker.image_id(userland), KIND_VERSION, KUBERNETES_VERSION):
         digest.update(part.encode())
-    for part in (ETCD_VERSION, COREDNS_VERSION):
+    for part in (ETCD_VERSION, COREDNS_VERSION, str(ASSEMBLY_REVISION)):
         digest.update(part.encode())
-    digest.update(Path(__file__).read_bytes())
     return f"ebbtide-kind-node:{KUBERNETES_VERSION}-{digest.hexdigest()[:12]}"
 
 
@@ -76,7 +77,7 @@ def ensure_node_image(*, progress: Progress, log: Path) -> str:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         binaries = {path.name: path for folder in (control_plane, node_bins) for path in folder.iterdir()}
-        wanted = _required_images(binaries["kubeadm"], base=base)
+        wanted = _required_images(binaries["kubeadm"])
         built = _component_images(wanted, binaries=binaries, userland=userland, work=work)
         tarball = _release_tarball(built, binaries=binaries, work=work)
         unpruned = f"{reference}-unpruned"
@@ -86,7 +87,7 @@ def ensure_node_image(*, progress: Progress, log: Path) -> str:
     return reference
 
 
-def _required_images(kubeadm: Path, *, base: str) -> list[str]:
+def _required_images(kubeadm: Path) -> list[str]:
     """What the node runs: kubeadm's images for the release, kind's sandbox image, and the
     images kind's build insists on."""
     listed = subprocess.run(
@@ -110,7 +111,9 @@ def _kind_build_constants() -> list[str]:
     text = "".join(p.read_text() for p in source.glob("const_*.go"))
     found = re.findall(r'"(docker\.io/kindest/[a-z-]+:[^"]+)"', text)
     if {reference.split("/")[-1].split(":")[0] for reference in found} != set(UNUSED_KIND_IMAGES):
-        raise NodeImageError(f"kind {KIND_VERSION}'s node build requires images this build does not know: {found}")
+        raise NodeImageError(
+            f"kind {KIND_VERSION}'s node build requires images this build does not know: {found}"
+        )
     return found
 
 

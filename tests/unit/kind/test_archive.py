@@ -46,7 +46,13 @@ def _saved(path: Path, images: dict[str, list[str]]) -> None:
 
 def test_the_index_comes_first_and_names_every_image_in_full(tmp_path: Path) -> None:
     source, target = tmp_path / "saved.tar", tmp_path / "kube-proxy.tar"
-    _saved(source, {"aaa": ["kindest/kindnetd:v1"], "bbb": ["registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.10.2"]})
+    _saved(
+        source,
+        {
+            "aaa": ["kindest/kindnetd:v1"],
+            "bbb": ["registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.10.2"],
+        },
+    )
 
     references = index_first(source, target)
 

@@ -30,7 +30,9 @@ def test_each_node_has_its_pod_range_and_ipv4_address() -> None:
 
 
 @pytest.mark.parametrize(("pod_range", "address"), [(None, "172.18.0.3"), ("10.244.1.0/24", None)])
-def test_a_node_without_pod_range_or_address_is_not_ready_to_wire(pod_range: str | None, address: str | None) -> None:
+def test_a_node_without_pod_range_or_address_is_not_ready_to_wire(
+    pod_range: str | None, address: str | None
+) -> None:
     with pytest.raises(ValueError, match="c-worker"):
         node_networks({"items": [_node("c-worker", pod_range=pod_range, address=address)]})
 

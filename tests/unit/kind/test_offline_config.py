@@ -26,6 +26,8 @@ def test_the_repositorys_config_gets_a_name_no_default_cni_and_absolute_mounts()
 
 
 def test_an_absolute_mount_path_is_kept(tmp_path: Path) -> None:
-    config = {"nodes": [{"role": "control-plane", "extraMounts": [{"hostPath": "/srv/x", "containerPath": "/x"}]}]}
+    config = {
+        "nodes": [{"role": "control-plane", "extraMounts": [{"hostPath": "/srv/x", "containerPath": "/x"}]}]
+    }
     made = offline_config(config, name="n", root=tmp_path)
     assert made["nodes"][0]["extraMounts"][0]["hostPath"] == "/srv/x"
