@@ -28,6 +28,8 @@ e2e: bootstrap
 # images built here (`ebbtide kind images`, `ebbtide kind image`). The cluster is deleted at the end
 # unless EBBTIDE_KEEP_CLUSTER=1; EBBTIDE_KIND_CLUSTER_NAME names it (default ebbtide-test).
 kind-test: bootstrap
+	.venv/bin/ebbtide kind images
+	.venv/bin/ebbtide kind image
 	EBBTIDE_STRICT_TESTS=1 EBBTIDE_TEST_CLUSTER=kind .venv/bin/pytest tests/kind
 
 lint: bootstrap

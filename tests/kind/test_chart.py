@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
+from kubernetes.utils import parse_quantity
 from tests.support.cluster import REPO
 from tests.support.kind_bed import KindBed, with_images
 from tests.support.waiting import eventually
@@ -28,7 +29,8 @@ from ebbtide.controllers.queue_leadership import LEASE_NAME
 from ebbtide.kube.queue_keys import ADMITTED_AT, EVENT_ADMITTED, QUEUE_LABEL
 from ebbtide.scoring.values import AFFINITY_KEY
 
-pytestmark = pytest.mark.e2e
+# The first test sets the cluster up, which includes the images' builds on a cold machine.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3600)]
 
 RELEASE = "kt"
 NAMESPACE = "ebbtide-kind-test"
@@ -52,7 +54,7 @@ def release(kind_bed: KindBed) -> Iterator[str]:
         "scheduler.extender.clusterIP": "10.96.0.88",
     }
     common = [f"--kubeconfig={kind_bed.kubeconfig}", f"--namespace={NAMESPACE}"]
-    helm("install", RELEASE, str(CHART), *common, "--create-namespace", *set_args(values),
+    helm("upgrade", "--install", RELEASE, str(CHART), *common, "--create-namespace", *set_args(values),
          "--wait", "--timeout=10m", timeout=660)  # fmt: skip
     try:
         yield NAMESPACE
@@ -96,6 +98,24 @@ def leader_metric(kind_bed: KindBed, namespace: str, pod: str) -> float:
         if line.startswith("ebbtide_fairqueue_leader"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{pod} serves no ebbtide_fairqueue_leader")
+
+
+def running_requests_millicpu(kind_bed: KindBed) -> int:
+    """The CPU (millicores) the pods bound to nodes and not finished request, summed."""
+    total = 0
+    for pod in kind_bed.core.list_pod_for_all_namespaces().items:
+        if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
+            continue
+        for container in pod.spec.containers:
+            requests = (container.resources and container.resources.requests) or {}
+            total += int(parse_quantity(requests.get("cpu", "0")) * 1000)
+    return total
+
+
+def capacity_for(kind_bed: KindBed, *, slots_millicpu: int) -> str:
+    """A cohort capacity that leaves ``slots_millicpu`` for queued work: a declared capacity
+    counts what runs outside the queues (the control plane, ebbtide itself) against it."""
+    return f"{running_requests_millicpu(kind_bed) + slots_millicpu}m"
 
 
 def create_queue(kind_bed: KindBed, name: str, *, cohort: str, weight: int, cpu: str) -> None:
@@ -252,7 +272,8 @@ def test_jobs_are_suspended_at_creation_and_admitted_in_weighted_order_and_run(
     light, heavy = f"{cohort}-light", f"{cohort}-heavy"
     # The cohort's capacity is the smallest its queues declare: nothing is admitted while heavy
     # declares none, so both backlogs are complete before the first admission.
-    create_queue(kind_bed, light, cohort=cohort, weight=1, cpu="400m")
+    capacity = capacity_for(kind_bed, slots_millicpu=400)  # four Jobs at once
+    create_queue(kind_bed, light, cohort=cohort, weight=1, cpu=capacity)
     create_queue(kind_bed, heavy, cohort=cohort, weight=3, cpu="0")
     counts = {light: 4, heavy: 12}
     for queue, count in counts.items():
@@ -262,7 +283,7 @@ def test_jobs_are_suspended_at_creation_and_admitted_in_weighted_order_and_run(
             )
             create_suspended_job(kind_bed, namespace, manifest)
     kind_bed.custom.patch_cluster_custom_object(
-        API_GROUP, API_VERSION, FairQueue.PLURAL, heavy, {"spec": {"capacity": {"cpu": "400m"}}}
+        API_GROUP, API_VERSION, FairQueue.PLURAL, heavy, {"spec": {"capacity": {"cpu": capacity}}}
     )
 
     def all_succeeded() -> list[Any] | None:
@@ -289,7 +310,7 @@ def test_the_standby_takes_over_when_the_leaders_pod_is_deleted_and_admits_nothi
 ) -> None:
     namespace, cohort = workloads
     queue = f"{cohort}-q"
-    create_queue(kind_bed, queue, cohort=cohort, weight=1, cpu="200m")
+    create_queue(kind_bed, queue, cohort=cohort, weight=1, cpu=capacity_for(kind_bed, slots_millicpu=200))
     for index in range(10):
         create_suspended_job(
             kind_bed, namespace, job(f"j-{index:02d}", queue=queue, image=kind_bed.images.ebbtide)

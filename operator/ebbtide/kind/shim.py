@@ -27,9 +27,10 @@ NODE_CAPABILITIES = (
 
 
 def privileged_refused(image: str) -> bool:
-    """Whether the engine refuses ``docker run --privileged`` (tried with ``image``'s ``true``)."""
+    """Whether the engine refuses ``docker run --privileged`` (tried with ``image``'s ``true``, as
+    root: a process of another user gets no capabilities, so its start proves nothing)."""
     try:
-        docker.docker("run", "--rm", "--privileged", "--entrypoint=true", image, timeout=120)
+        docker.docker("run", "--rm", "--privileged", "--user=0", "--entrypoint=true", image, timeout=120)
     except docker.DockerError as error:
         if "unable to apply caps" in str(error) or "operation not permitted" in str(error):
             return True
