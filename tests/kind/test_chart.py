@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes.client.exceptions import ApiException
 from kubernetes.utils import parse_quantity
 from tests.support.cluster import REPO
@@ -38,6 +37,7 @@ OPERATOR = f"{RELEASE}-ebbtide-operator"
 SCHEDULER_NAME = "ebbtide-scheduler"  # the chart's scheduler.name
 WORK_SECONDS = 3  # how long each Job's container runs
 EXAMPLES = REPO / "examples" / "kind"
+WEB_NAMESPACE = "ebbtide-web"  # examples/kind/web.yaml's
 
 
 @pytest.fixture(scope="module")
@@ -393,53 +393,40 @@ def test_the_clusters_own_scheduler_calls_the_extender_as_kind_config_wires_it(
 
 
 def test_a_scaling_policy_scales_a_real_deployment_ahead_of_real_http_load(
-    kind_bed: KindBed, release: str, prometheus: str, workloads: tuple[str, str]
+    kind_bed: KindBed, release: str, prometheus: str
 ) -> None:
-    namespace, _ = workloads
     images = {"ebbtide-workload": kind_bed.images.workload, "ebbtide-loadgen": kind_bed.images.loadgen}
-    kind_bed.kubectl(
-        "apply", f"--namespace={namespace}", "--filename=-", input=with_images(EXAMPLES / "web.yaml", images)
-    )
-    policy = yaml.safe_load((EXAMPLES / "scalingpolicy-web.yaml").read_text())
-    policy["spec"]["metric"]["query"] = (
-        f'sum(rate(http_requests_total{{service="web",namespace="{namespace}"}}[30s]))'
-    )
-    kind_bed.custom.create_namespaced_custom_object(
-        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, policy
-    )
+    kind_bed.kubectl("apply", "--filename=-", input=with_images(EXAMPLES / "web.yaml", images))
+    try:
+        kind_bed.kubectl("apply", f"--filename={EXAMPLES / 'scalingpolicy-web.yaml'}")
+        samples = follow_scaling(kind_bed, namespace=WEB_NAMESPACE, replicas=3)
+        loads = [s["load"] for s in samples if s.get("load") is not None]
+        assert loads and max(loads) > 5, f"Prometheus saw no request rate: {samples[-3:]}"
+        # On the ramp the forecast runs ahead of the load: replicas are added for the load to come.
+        ahead = [s for s in samples if (s.get("predictedLoad") or 0) > (s.get("load") or 0) > 0]
+        assert ahead, f"the forecast never ran ahead of the load: {samples[-5:]}"
+        for pod in kind_bed.core.list_namespaced_pod(WEB_NAMESPACE, label_selector="app=web").items:
+            assert pod.spec.node_name.startswith(kind_bed.cluster.name), pod.spec.node_name
+        # The operator removes its finalizer: the policy goes away while the operator runs.
+        kind_bed.kubectl("delete", f"--filename={EXAMPLES / 'scalingpolicy-web.yaml'}", "--timeout=60s")
+    finally:
+        kind_bed.kubectl("delete", "namespace", WEB_NAMESPACE, "--wait=false", check=False)
+
+
+def follow_scaling(kind_bed: KindBed, *, namespace: str, replicas: int) -> list[dict[str, Any]]:
+    """The ScalingPolicy ``web``'s status, sampled until its Deployment has ``replicas`` Ready."""
     samples: list[dict[str, Any]] = []
 
     def scaled_up() -> bool:
-        status = (
-            kind_bed.custom.get_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "web"
-            ).get("status")
-            or {}
+        policy = kind_bed.custom.get_namespaced_custom_object(
+            API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "web"
         )
-        samples.append(status)
+        samples.append(policy.get("status") or {})
         deployment = kind_bed.apps.read_namespaced_deployment("web", namespace)
-        return (deployment.status.ready_replicas or 0) >= 3
+        return (deployment.status.ready_replicas or 0) >= replicas
 
-    eventually(scaled_up, timeout=400, every=2, what="the ScalingPolicy to scale web to 3 ready replicas")
-    loads = [s["load"] for s in samples if s.get("load") is not None]
-    assert loads and max(loads) > 5, f"Prometheus saw no request rate: {samples[-3:]}"
-    # On the ramp the forecast runs ahead of the load: the replicas are added for the load to come.
-    ahead = [s for s in samples if (s.get("predictedLoad") or 0) > (s.get("load") or 0) > 0]
-    assert ahead, f"the forecast never ran ahead of the load: {samples[-5:]}"
-    for pod in kind_bed.core.list_namespaced_pod(namespace, label_selector="app=web").items:
-        assert pod.spec.node_name.startswith(kind_bed.cluster.name), pod.spec.node_name
-    kind_bed.custom.delete_namespaced_custom_object(
-        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "web"
-    )
-    eventually(
-        lambda: (
-            not kind_bed.custom.list_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-            )["items"]
-        ),
-        timeout=60,
-        what="the ScalingPolicy to be deleted (its finalizer removed by the operator)",
-    )
+    eventually(scaled_up, timeout=400, every=2, what=f"the ScalingPolicy to scale web to {replicas} Ready")
+    return samples
 
 
 def test_helm_uninstall_leaves_no_pods_webhooks_or_stuck_objects(kind_bed: KindBed, release: str) -> None:

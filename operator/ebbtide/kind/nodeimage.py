@@ -46,7 +46,7 @@ UNUSED_KIND_IMAGES = ("kindnetd", "local-path-provisioner", "local-path-helper")
 STORAGE_MANIFEST = "/kind/manifests/default-storage.yaml"
 PAUSE_ENTRYPOINT = '["/usr/bin/catatonit", "-P"]'
 #: Changes with how the images are assembled here, so that such a change gets another tag.
-ASSEMBLY_REVISION = 1
+ASSEMBLY_REVISION = 2
 _SIDE_LOADED = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
