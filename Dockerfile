@@ -16,8 +16,13 @@ RUN python -m venv /opt/ebbtide
 WORKDIR /src
 # Only what the package build reads (see .dockerignore): the metadata, then the source.
 COPY pyproject.toml README.md ./
+# The dependencies first, installed with an empty stand-in of the package: this layer is rebuilt
+# only when pyproject.toml changes, not with every change of the source.
+RUN mkdir -p operator/ebbtide && touch operator/ebbtide/__init__.py \
+ && /opt/ebbtide/bin/pip install . \
+ && rm -rf operator build
 COPY operator/ ./operator/
-RUN /opt/ebbtide/bin/pip install . \
+RUN /opt/ebbtide/bin/pip install --no-deps --force-reinstall . \
  && /opt/ebbtide/bin/ebbtide --help >/dev/null
 
 # -- run: the virtualenv on a clean base, as an unprivileged numeric user --------------------------

@@ -7,11 +7,16 @@ words when it fails. Images are told apart by their tags, which carry the hash o
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+
+from ebbtide.devcluster.paths import cache_root
 
 
 class DockerError(RuntimeError):
@@ -42,6 +47,20 @@ def image_exists(reference: str) -> bool:
     except DockerError:
         return False
     return True
+
+
+@contextmanager
+def building(reference: str) -> Iterator[bool]:
+    """Hold the lock for building ``reference`` (two processes never build one image at once);
+    yields whether it still has to be built once the lock is held."""
+    locks = cache_root() / "image-locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with (locks / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', reference)}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield not image_exists(reference)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def image_id(reference: str) -> str:

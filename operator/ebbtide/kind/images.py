@@ -117,7 +117,14 @@ def ensure_debian_base(*, progress: Progress, log: Path) -> str:
     reference = f"ebbtide-debian:{DEBIAN_ROOTFS.suite}-{key}"
     if docker.image_exists(reference):
         return reference
-    progress(f"building {reference} with debootstrap (log: {log})")
+    with docker.building(reference) as needed:
+        if needed:
+            progress(f"building {reference} with debootstrap (log: {log})")
+            _bootstrap_debian_base(reference, trusted=trusted, log=log)
+    return reference
+
+
+def _bootstrap_debian_base(reference: str, *, trusted: bytes, log: Path) -> None:
     with bootstrapped(DEBIAN_ROOTFS, log=log) as tree:
         if trusted:
             (tree / HOST_CA_BUNDLE.relative_to("/")).write_bytes(trusted)
@@ -132,7 +139,6 @@ def ensure_debian_base(*, progress: Progress, log: Path) -> str:
                 'CMD ["python3"]',
             ],
         )
-    return reference
 
 
 def _ensure_prometheus(images: Path, *, base: str, progress: Progress) -> str:

@@ -78,7 +78,14 @@ def ensure_base(*, progress: Progress, log: Path) -> str:
     reference = base_reference()
     if docker.image_exists(reference):
         return reference
-    progress(f"building {reference} with debootstrap {NODE_ROOTFS.suite} (log: {log})")
+    with docker.building(reference) as needed:
+        if needed:
+            progress(f"building {reference} with debootstrap {NODE_ROOTFS.suite} (log: {log})")
+            _build_base(reference, log=log)
+    return reference
+
+
+def _build_base(reference: str, *, log: Path) -> None:
     kind_files = kind_source() / "images" / "base" / "files"
     with bootstrapped(NODE_ROOTFS, log=log) as tree:
         _lay_out(tree, kind_files)
@@ -98,7 +105,6 @@ def ensure_base(*, progress: Progress, log: Path) -> str:
         Path(scratch, "Dockerfile").write_text(f"FROM {flat}\nSTOPSIGNAL SIGRTMIN+3\n")
         docker.build(Path(scratch), tag=reference)
     docker.docker("rmi", flat)
-    return reference
 
 
 def _lay_out(tree: Path, kind_files: Path) -> None:

@@ -73,18 +73,24 @@ def ensure_node_image(*, progress: Progress, log: Path) -> str:
     reference = node_reference(base=base, userland=userland)
     if docker.image_exists(reference):
         return reference
-    progress(f"building {reference}")
+    with docker.building(reference) as needed:
+        if needed:
+            progress(f"building {reference}")
+            _build(reference, binaries=[control_plane, node_bins], base=base, userland=userland, log=log)
+    return reference
+
+
+def _build(reference: str, *, binaries: list[Path], base: str, userland: str, log: Path) -> None:
+    by_name = {path.name: path for folder in binaries for path in folder.iterdir()}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        binaries = {path.name: path for folder in (control_plane, node_bins) for path in folder.iterdir()}
-        wanted = _required_images(binaries["kubeadm"])
-        built = _component_images(wanted, binaries=binaries, userland=userland, work=work)
-        tarball = _release_tarball(built, binaries=binaries, work=work)
+        wanted = _required_images(by_name["kubeadm"])
+        built = _component_images(wanted, binaries=by_name, userland=userland, work=work)
+        tarball = _release_tarball(built, binaries=by_name, work=work)
         unpruned = f"{reference}-unpruned"
-        _kind_build(tarball, base=base, image=unpruned, kind=node_bins / "kind", log=log)
+        _kind_build(tarball, base=base, image=unpruned, kind=by_name["kind"], log=log)
     _drop_storage_manifest(unpruned, reference)
     docker.docker("rmi", unpruned)
-    return reference
 
 
 def _required_images(kubeadm: Path) -> list[str]:
