@@ -24,8 +24,8 @@ from tests.support.waiting import eventually
 from tests.unit.chart.chart_rendering import CHART, helm, set_args
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue, ScalingPolicy
-from ebbtide.controllers.queue_leadership import LEASE_NAME
-from ebbtide.kube.queue_keys import ADMITTED_AT, EVENT_ADMITTED, QUEUE_LABEL
+from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, EVENT_ADMITTED, QUEUE_LABEL
+from ebbtide.controllers.fairqueue.leadership import LEASE_NAME
 from ebbtide.scoring.values import AFFINITY_KEY
 
 # The first test sets the cluster up, which includes the images' builds on a cold machine.

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import click
 
-from ebbtide.devcluster.build import BuildError
 from ebbtide.devcluster.paths import state_root
+from ebbtide.errors import BuildError, KindTestBedError
 from ebbtide.kind.binaries import ensure_kind
-from ebbtide.kind.cluster import KindCluster, KindError
-from ebbtide.kind.docker import DockerError
-from ebbtide.kind.images import CheckoutMissing, checkout, ensure_images
-from ebbtide.kind.nodeimage import NodeImageError, ensure_node_image
-from ebbtide.kind.rootfs import RootfsError
+from ebbtide.kind.cluster import KindCluster
+from ebbtide.kind.images import checkout, ensure_images
+from ebbtide.kind.nodeimage import ensure_node_image
 
-_FAILURES = (BuildError, CheckoutMissing, DockerError, KindError, NodeImageError, RootfsError)
+_FAILURES = (BuildError, KindTestBedError)
 _name_option = click.option("--name", default="ebbtide", show_default=True, help="The kind cluster's name.")
 
 

@@ -14,9 +14,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from ebbtide.devcluster.build import BuildError, build_commands, build_lock, go_install
+from ebbtide.devcluster.build import build_commands, build_lock, go_install
 from ebbtide.devcluster.paths import cache_root
 from ebbtide.devcluster.versions import COREDNS_VERSION, KIND_VERSION, KUBERNETES_VERSION
+from ebbtide.errors import BuildError
 
 Progress = Callable[[str], None]
 

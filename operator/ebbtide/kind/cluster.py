@@ -20,15 +20,12 @@ from typing import Any
 import yaml
 
 from ebbtide.devcluster.paths import bin_dir, state_root
+from ebbtide.errors import KindError
 from ebbtide.kind.network import node_networks, wire
 from ebbtide.kind.shim import kind_environment, privileged_refused
 
 Progress = Callable[[str], None]
 READY_SECONDS = 300.0
-
-
-class KindError(RuntimeError):
-    """A kind command failed or the cluster did not become ready; the message says which."""
 
 
 def offline_config(config: dict[str, Any], *, name: str, root: Path) -> dict[str, Any]:

@@ -17,10 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ebbtide.devcluster.paths import cache_root
-
-
-class DockerError(RuntimeError):
-    """A docker command failed; the message names the command and carries its error output."""
+from ebbtide.errors import DockerError
 
 
 def docker(*args: str, input: bytes | None = None, timeout: float = 1800) -> str:

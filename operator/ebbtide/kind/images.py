@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ebbtide
+from ebbtide.errors import CheckoutMissingError, DockerError
 from ebbtide.kind import docker
 from ebbtide.kind.rootfs import Rootfs, bootstrapped
 
@@ -53,10 +54,6 @@ _EBBTIDE_SOURCES = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md"
 _IGNORED_PARTS = {"__pycache__", ".mypy_cache", ".ruff_cache"}
 
 
-class CheckoutMissing(RuntimeError):
-    """The images are built from a checkout of the repository, and none was found."""
-
-
 @dataclass(frozen=True)
 class Images:
     """References of the built images, each tagged with its content hash."""
@@ -73,7 +70,7 @@ def checkout() -> Path:
     for root in (Path.cwd(), Path(ebbtide.__file__).resolve().parents[2]):
         if (root / "Dockerfile").is_file() and (root / "images").is_dir():
             return root
-    raise CheckoutMissing("the images are built from a checkout of ebbtide: run this from one")
+    raise CheckoutMissingError("the images are built from a checkout of ebbtide: run this from one")
 
 
 def ensure_images(*, progress: Progress, log: Path) -> Images:
@@ -144,7 +141,7 @@ def _bootstrap_debian_base(reference: str, *, trusted: bytes, log: Path) -> None
 def _ensure_prometheus(images: Path, *, base: str, progress: Progress) -> str:
     binary = shutil.which("prometheus")
     if binary is None:
-        raise docker.DockerError("the prometheus binary is missing: `make bootstrap` installs it")
+        raise DockerError("the prometheus binary is missing: `make bootstrap` installs it")
     with tempfile.TemporaryDirectory() as scratch:
         context = Path(scratch)
         shutil.copy2(images / "prometheus.Dockerfile", context / "Dockerfile")

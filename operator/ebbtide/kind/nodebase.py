@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from ebbtide.devcluster.versions import KIND_NODE_SUITE, KIND_VERSION
+from ebbtide.errors import NodeImageError
 from ebbtide.kind import docker
 from ebbtide.kind.binaries import kind_source
 from ebbtide.kind.rootfs import Rootfs, bootstrapped
@@ -118,7 +119,7 @@ def _lay_out(tree: Path, kind_files: Path) -> None:
     config = tree / "etc/containerd/config.toml"
     text = config.read_text()
     if f"{_OOM_SETTING}false" not in text:
-        raise RuntimeError(f"kind {KIND_VERSION}'s containerd configuration has no {_OOM_SETTING}false")
+        raise NodeImageError(f"kind {KIND_VERSION}'s containerd configuration has no {_OOM_SETTING}false")
     config.write_text(text.replace(f"{_OOM_SETTING}false", f"{_OOM_SETTING}true"))
     # kind's units start containerd from /usr/local/bin and look for CNI plugins in /opt/cni/bin.
     (tree / "usr/local/bin/containerd").symlink_to("/usr/bin/containerd")
@@ -169,4 +170,4 @@ def _configure(tree: Path, *, log: Path) -> None:
             check=False,
         )
     if done.returncode != 0:
-        raise RuntimeError(f"configuring the node base failed (log: {log})")
+        raise NodeImageError(f"configuring the node base failed (log: {log})")

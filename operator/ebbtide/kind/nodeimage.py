@@ -32,6 +32,7 @@ from ebbtide.devcluster.versions import (
     KIND_VERSION,
     KUBERNETES_VERSION,
 )
+from ebbtide.errors import NodeImageError
 from ebbtide.kind import docker
 from ebbtide.kind.archive import index_first
 from ebbtide.kind.binaries import ensure_node_binaries, kind_source
@@ -48,10 +49,6 @@ PAUSE_ENTRYPOINT = '["/usr/bin/catatonit", "-P"]'
 #: Changes with how the images are assembled here, so that such a change gets another tag.
 ASSEMBLY_REVISION = 2
 _SIDE_LOADED = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
-
-
-class NodeImageError(RuntimeError):
-    """The node image could not be built; the message says which step failed."""
 
 
 def node_reference(*, base: str, userland: str) -> str:

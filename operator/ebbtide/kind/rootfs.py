@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ebbtide.devcluster.paths import cache_root
+from ebbtide.errors import RootfsError
 
 MIRROR_ENV = "EBBTIDE_DEBIAN_MIRROR"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _TRIMMED = ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/man", "usr/share/info")
-
-
-class RootfsError(RuntimeError):
-    """debootstrap is missing or failed; the message carries the tail of its log."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from ebbtide.devcluster.paths import cache_root
+from ebbtide.errors import DockerError
 from ebbtide.kind import docker
 
 #: Every capability Docker 20.10 knows except SYS_RESOURCE, the one such engines cannot grant.
@@ -31,7 +32,7 @@ def privileged_refused(image: str) -> bool:
     root: a process of another user gets no capabilities, so its start proves nothing)."""
     try:
         docker.docker("run", "--rm", "--privileged", "--user=0", "--entrypoint=true", image, timeout=120)
-    except docker.DockerError as error:
+    except DockerError as error:
         if "unable to apply caps" in str(error) or "operation not permitted" in str(error):
             return True
         raise
@@ -45,7 +46,7 @@ def kind_environment(*, use_shim: bool) -> dict[str, str]:
         return env
     engine = shutil.which("docker")
     if engine is None:
-        raise docker.DockerError("docker is not on PATH: `make bootstrap` installs and starts the engine")
+        raise DockerError("docker is not on PATH: `make bootstrap` installs and starts the engine")
     folder = cache_root() / "docker-shim"
     folder.mkdir(parents=True, exist_ok=True)
     shim = folder / "docker"
