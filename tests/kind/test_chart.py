@@ -41,15 +41,16 @@ WEB_NAMESPACE = "ebbtide-web"  # examples/kind/web.yaml's
 
 
 @pytest.fixture(scope="module")
-def release(kind_bed: KindBed) -> Iterator[str]:
+def release(kind_bed: KindBed, prometheus: str) -> Iterator[str]:
     """The chart installed (and Available) with the ebbtide image loaded on the nodes; the
-    release's namespace. Uninstalled by the last test, or at the end if that one failed."""
+    release's namespace. Uninstalled by the last test, or at the end if that one failed.
+    Prometheus runs first: the operator does not start without it."""
     repository, tag = kind_bed.images.ebbtide.rsplit(":", 1)
     values = {
         "image.repository": repository,
         "image.tag": tag,
         "image.pullPolicy": "Never",
-        "prometheus.url": "http://prometheus.monitoring.svc:9090",
+        "prometheus.url": prometheus,
         # where kind-config.yaml has the cluster's own scheduler call the extender
         "scheduler.extender.clusterIP": "10.96.0.88",
     }
@@ -393,7 +394,7 @@ def test_the_clusters_own_scheduler_calls_the_extender_as_kind_config_wires_it(
 
 
 def test_a_scaling_policy_scales_a_real_deployment_ahead_of_real_http_load(
-    kind_bed: KindBed, release: str, prometheus: str
+    kind_bed: KindBed, release: str
 ) -> None:
     images = {"ebbtide-workload": kind_bed.images.workload, "ebbtide-loadgen": kind_bed.images.loadgen}
     kind_bed.kubectl("apply", "--filename=-", input=with_images(EXAMPLES / "web.yaml", images))
