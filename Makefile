@@ -13,12 +13,10 @@ DEMO_ARGS ?=
 demo: bootstrap
 	.venv/bin/ebbtide demo $(DEMO_ARGS)
 
-# All tests: unit and end-to-end on the real local cluster, then the kind suite on real nodes
-# (see kind-test). A skip, an empty run or a run without e2e tests fails (EBBTIDE_STRICT_TESTS).
+# All tests, unit and end-to-end, on the real local cluster. A skip, an empty run or a run without
+# e2e tests fails (EBBTIDE_STRICT_TESTS).
 test: bootstrap
 	EBBTIDE_STRICT_TESTS=1 .venv/bin/pytest
-	@$(MAKE) --no-print-directory -j2 kind-images kind-node-image
-	$(KIND_SUITE)
 
 unit: bootstrap
 	.venv/bin/pytest -m unit
@@ -29,10 +27,9 @@ e2e: bootstrap
 # The kind suite (tests/kind): ebbtide's image and Helm chart on a kind cluster with real nodes, all
 # images built here (`ebbtide kind images`, `ebbtide kind image`). The cluster is deleted at the end
 # unless EBBTIDE_KEEP_CLUSTER=1; EBBTIDE_KIND_CLUSTER_NAME names it (default ebbtide-test).
-KIND_SUITE = EBBTIDE_STRICT_TESTS=1 EBBTIDE_TEST_CLUSTER=kind .venv/bin/pytest tests/kind
 kind-test: bootstrap
 	@$(MAKE) --no-print-directory -j2 kind-images kind-node-image
-	$(KIND_SUITE)
+	EBBTIDE_STRICT_TESTS=1 EBBTIDE_TEST_CLUSTER=kind .venv/bin/pytest tests/kind
 
 # The two builds run side by side: debootstrap and pip wait on the network while Go compiles.
 kind-images:
