@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cache/ebbtide/go-1.26.8/bin:$(PATH)
 
-.PHONY: demo test unit e2e lint bootstrap crds bench clean-clusters
+.PHONY: demo test unit e2e kind-test kind-images kind-node-image lint bootstrap crds bench clean-clusters
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -23,6 +23,20 @@ unit: bootstrap
 
 e2e: bootstrap
 	EBBTIDE_STRICT_TESTS=1 .venv/bin/pytest -m e2e
+
+# The kind suite (tests/kind): ebbtide's image and Helm chart on a kind cluster with real nodes, all
+# images built here (`ebbtide kind images`, `ebbtide kind image`). The cluster is deleted at the end
+# unless EBBTIDE_KEEP_CLUSTER=1; EBBTIDE_KIND_CLUSTER_NAME names it (default ebbtide-test).
+kind-test: bootstrap
+	@$(MAKE) --no-print-directory -j2 kind-images kind-node-image
+	EBBTIDE_STRICT_TESTS=1 EBBTIDE_TEST_CLUSTER=kind .venv/bin/pytest tests/kind
+
+# The two builds run side by side: debootstrap and pip wait on the network while Go compiles.
+kind-images:
+	.venv/bin/ebbtide kind images
+
+kind-node-image:
+	.venv/bin/ebbtide kind image
 
 lint: bootstrap
 	.venv/bin/ruff check .

@@ -3,7 +3,8 @@
 #   - a virtualenv in .venv with ebbtide and its test dependencies (PyPI);
 #   - the Prometheus server (Debian package; ebbtide starts it by hand, never as a service);
 #   - a Go toolchain if none is on PATH (from the Go module proxy, which serves Go releases);
-#   - the pinned Kubernetes, etcd and KWOK binaries, built once into ~/.cache/ebbtide.
+#   - the pinned Kubernetes, etcd and KWOK binaries, built once into ~/.cache/ebbtide;
+#   - the Docker engine (Debian package) for the kind test bed, started if it is not running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,28 @@ if ! command -v prometheus >/dev/null; then
   as_root rm -f /usr/sbin/policy-rc.d
 fi
 prometheus --version 2>&1 | head -1
+
+step "Docker engine and debootstrap"
+# kind runs its nodes as containers. Only the engine is needed: a newer docker client may be on
+# PATH already, and talks to this older engine by negotiating the API version. debootstrap makes
+# the Debian root filesystems the kind test bed's images are built on (ebbtide.kind).
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+  as_root chmod +x /usr/sbin/policy-rc.d
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io debootstrap
+  as_root rm -f /usr/sbin/policy-rc.d
+fi
+if ! docker info >/dev/null 2>&1; then
+  # No init system starts services on these machines: run the engine in the background, its
+  # output in a log beside the clusters' state.
+  log=${EBBTIDE_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/ebbtide}/dockerd.log
+  mkdir -p "$(dirname "$log")"
+  as_root nohup dockerd >>"$log" 2>&1 </dev/null &
+  for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { tail -20 "$log" >&2; echo "dockerd did not start (log: $log)" >&2; exit 1; }
+fi
+docker version --format 'Docker engine {{.Server.Version}}'
 
 step "Go toolchain"
 if ! command -v go >/dev/null; then

@@ -30,6 +30,8 @@ _SUBCOMMANDS: dict[str, str] = {
     "queue": "ebbtide.commands.inspect:queue",
     "policies": "ebbtide.commands.inspect:policies",
     "why": "ebbtide.commands.inspect:why",
+    "workload": "ebbtide.commands.workload:workload",
+    "kind": "ebbtide.commands.kind:kind",
 }
 
 

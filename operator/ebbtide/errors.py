@@ -32,7 +32,13 @@
         ├── PrometheusMissingError: the Prometheus server is not installed
         ├── OperatorFailedError: the demo's operator exited or never became ready
         ├── FilesMissingError: the demo's manifests are not where it looks
-        └── KubectlError: a kubectl command of the demo failed
+        ├── KubectlError: a kubectl command of the demo failed
+        └── KindTestBedError: the kind test bed (ebbtide.kind) could not be built or run
+            ├── DockerError: a docker command failed
+            ├── RootfsError: debootstrap is missing or failed
+            ├── NodeImageError: the kind node image could not be built
+            ├── CheckoutMissingError: the images are built from a checkout, and none was found
+            └── KindError: a kind command failed or the cluster did not become ready
 
 Each class keeps the built-in base its callers relied on before there was a tree (ValueError
 for bad input, RuntimeError for a failed run), so ``except ValueError`` still catches bad input.
@@ -182,3 +188,30 @@ class FilesMissingError(LocalClusterError):
 
 class KubectlError(LocalClusterError):
     """kubectl failed; the message quotes the command and what kubectl said."""
+
+
+# -- the kind test bed ---------------------------------------------------------------------------
+
+
+class KindTestBedError(LocalClusterError):
+    """The kind test bed (:mod:`ebbtide.kind`) could not be built or run."""
+
+
+class DockerError(KindTestBedError):
+    """A docker command failed; the message names the command and carries its error output."""
+
+
+class RootfsError(KindTestBedError):
+    """debootstrap is missing or failed; the message carries the tail of its log."""
+
+
+class NodeImageError(KindTestBedError):
+    """The kind node image could not be built; the message says which step failed."""
+
+
+class CheckoutMissingError(KindTestBedError):
+    """The images are built from a checkout of the repository, and none was found."""
+
+
+class KindError(KindTestBedError):
+    """A kind command failed or the cluster did not become ready; the message says which."""

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -127,16 +127,40 @@ def _build_kubernetes(target: Path, progress: Progress) -> None:
         "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
         "kubectl": "k8s.io/kubernetes/cmd/kubectl",
     }
+    build_commands(
+        module="k8s",
+        commands=commands,
+        target=target,
+        label=f"Kubernetes {KUBERNETES_VERSION} ({', '.join(commands)})",
+        progress=progress,
+    )
+
+
+def build_commands(
+    *, module: str, commands: dict[str, str], target: Path, label: str, progress: Progress
+) -> None:
+    """Build ``commands`` (binary name -> package) of the Go module ``gomod/<module>`` at the
+    pinned Kubernetes version's ldflags into ``target``, each binary renamed into place."""
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         out = Path(scratch)
         _run_go_build(
-            module="k8s",
+            module=module,
             args=["-trimpath", "-ldflags", _version_ldflags(), "-o", f"{out}/", *commands.values()],
-            label=f"Kubernetes {KUBERNETES_VERSION} ({', '.join(commands)})",
+            label=label,
             progress=progress,
         )
         for name in commands:
             os.replace(out / name, target / name)
+
+
+def go_install(*, name: str, package: str, target: Path, progress: Progress) -> None:
+    """``go install package`` (``module/path@version``) and move its binary ``name`` into ``target``."""
+    _go_install(name=name, package=package, target=target, progress=progress)
+
+
+def build_lock(folder: Path) -> AbstractContextManager[None]:
+    """The lock that serialises builds into ``folder``."""
+    return _build_lock(folder / "build.lock")
 
 
 def _build_from_module(
@@ -165,8 +189,9 @@ def _run_go_build(*, module: str, args: list[str], label: str, progress: Progres
     # The module ships inside the package, which may be read-only once installed: build from a copy.
     with tempfile.TemporaryDirectory() as workdir:
         source = resources.files("ebbtide.devcluster") / "gomod" / module
-        for name in ("go.mod", "go.sum", "tools.go"):
-            (Path(workdir) / name).write_bytes((source / name).read_bytes())
+        for entry in source.iterdir():
+            if entry.name in ("go.mod", "go.sum") or entry.name.endswith(".go"):
+                (Path(workdir) / entry.name).write_bytes(entry.read_bytes())
         _stream(
             ["go", "build", "-v", *args],
             cwd=Path(workdir),

@@ -13,3 +13,11 @@ HELM_VERSION = "v4.3.1"
 KUBECONFORM_VERSION = "v0.8.0"
 
 KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+
+# The kind test bed (ebbtide.kind): kind itself, and what its node image carries besides the
+# Kubernetes binaries above. COREDNS_VERSION is the one `kubeadm config images list` names for
+# KUBERNETES_VERSION (gomod/coredns pins the same); KIND_NODE_SUITE is the Debian release of the
+# node's base (systemd 257, the last to run on a cgroup v1 host; containerd 1.7).
+KIND_VERSION = "v0.32.0"
+COREDNS_VERSION = "v1.14.2"
+KIND_NODE_SUITE = "trixie"
