@@ -38,9 +38,9 @@ from ebbtide.scaling.decision import PlannerState
 from ebbtide.scaling.planner import plan
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import PlannerSettings, settings_from_spec
+from result_files import result_path
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results" / "planner_cost.json"
+RESULTS = result_path("planner_cost.json")
 STEP = 15.0
 DAY = 86400.0
 T0 = 1_700_000_000.0
