@@ -198,7 +198,7 @@ class PredictionSpec(KubeModel):
     four horizons. HoltWinters: exponential smoothing with trend and season. SeasonalNaive: the
     load one season ago, moved by the level shift since. Auto: the candidate (Naive, Linear,
     SeasonalNaive when there is a season) that needed the least capacity for the same
-    protection on the policy's own recent history (status.model, status.modelScores)."""
+    protection on the policy's own recent history (status.model, status.candidateScores)."""
     horizon: Duration = timedelta(minutes=3)
     """How far ahead to forecast. Set it to at least the pods' start-up time, so new pods are
     ready when the load arrives; the excess over the start-up time is the safety margin of a
