@@ -290,7 +290,7 @@ OPERATOR_RIGHTS = """
 Resources                                       Non-Resource URLs   Resource Names   Verbs
 events                                          []                  []               [create]
 jobs.batch                                      []                  []               [get list watch patch]
-pods                                            []                  []               [get list watch patch]
+pods                                            []                  []               [get list watch patch delete]
 namespaces                                      []                  []               [list watch]
 nodes                                           []                  []               [list watch]
 customresourcedefinitions.apiextensions.k8s.io  []                  []               [list watch]
