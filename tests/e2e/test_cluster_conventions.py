@@ -151,7 +151,10 @@ def test_context_picks_the_working_context_of_a_kubeconfig(
     kubeconfig.write_text(yaml.safe_dump(config))
 
     failing = operator_from_environment(
-        cluster, tmp_path=tmp_path, namespace=namespace, env={"KUBECONFIG": str(kubeconfig)}
+        cluster,
+        tmp_path=tmp_path,
+        namespace=namespace,
+        env={"KUBECONFIG": str(kubeconfig), "EBBTIDE_STARTUP_TIMEOUT": "2"},
     )
     with pytest.raises(RuntimeError, match=r"exited with 1") as failure:
         failing.start()

@@ -17,7 +17,7 @@ from kubernetes import client
 from urllib3.exceptions import HTTPError
 
 from ebbtide.errors import ClusterConfigError
-from ebbtide.kube.client import ClusterAccess, load_configuration, probe_api_server
+from ebbtide.kube.client import ClusterAccess, load_configuration, probe_api_server, wait_for_api_server
 from ebbtide.kube.errors import ApiError, ForbiddenError, NotFoundError, translated
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,14 +38,17 @@ def cluster_options(command: F) -> F:
     )(command)
 
 
-def connect(access: ClusterAccess, *, probe: bool = True) -> client.ApiClient:
-    """An API client for ``access``; with ``probe``, one that has reached the API server.
+def connect(access: ClusterAccess, *, probe: bool = True, patience: float = 0) -> client.ApiClient:
+    """An API client for ``access``; with ``probe``, one that has reached the API server, asked
+    again for up to ``patience`` seconds while it does not answer.
 
     Raises ``click.ClickException`` with the reason when there is no cluster to use.
     """
     try:
         api_client = client.ApiClient(load_configuration(access))
-        if probe:
+        if probe and patience > 0:
+            wait_for_api_server(api_client, timeout=patience)
+        elif probe:
             probe_api_server(api_client)
     except ClusterConfigError as error:
         raise click.ClickException(str(error)) from error

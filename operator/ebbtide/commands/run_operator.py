@@ -93,6 +93,13 @@ def _controller_names(ctx: click.Context, param: click.Parameter, value: str) ->
     help="Port of /metrics.",
 )
 @click.option(
+    "--startup-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds to keep asking an API server that does not answer at start before giving up.",
+)
+@click.option(
     "--health-port",
     default=8081,
     show_default=True,
@@ -145,6 +152,7 @@ def run_operator(
     metrics_host: str,
     metrics_port: int,
     health_port: int,
+    startup_timeout: float,
     peering_name: str | None,
     priority: int,
     webhook_host: str,
@@ -158,14 +166,17 @@ def run_operator(
 ) -> None:
     """Run the ebbtide operator until interrupted.
 
-    Before starting, it checks that the cluster answers and, when the scaling controller runs,
+    Before starting, it checks that the cluster answers (asking again for --startup-timeout
+    seconds while it does not) and, when the scaling controller runs,
     that Prometheus does: a mistake there ends it at once with one line saying which.
     """
     if (webhook_cert_file is None) != (webhook_key_file is None):
         raise click.UsageError("--webhook-cert-file and --webhook-key-file must be given together")
     configure_logging(level=log_level, log_format=log_format)
     credentials = credentials_from(prometheus_options)
-    connect(ClusterAccess(kubeconfig=kubeconfig, context=context))
+    # An API server that is down (restarting, or not up yet) is waited for, so a restart during an
+    # outage recovers by itself; a refusal or a cluster that never answers ends with one line.
+    connect(ClusterAccess(kubeconfig=kubeconfig, context=context), patience=startup_timeout)
     if "scaling" in controllers:
         try:
             probe_prometheus(prometheus_url, credentials=credentials)

@@ -14,7 +14,9 @@ configuration is a :class:`ClusterConfigError` whose message says what was tried
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -32,6 +34,10 @@ SERVICE_ACCOUNT_NAMESPACE: Final = SERVICE_ACCOUNT_TOKEN.with_name("namespace")
 DEFAULT_KUBECONFIG: Final = Path("~/.kube/config")
 #: Seconds the start-up probe of the API server may take.
 PROBE_TIMEOUT: Final = 10
+#: The longest pause between two start-up probes of an API server that does not answer.
+PROBE_BACKOFF_CAP: Final = 10.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,28 @@ def probe_api_server(api_client: client.ApiClient) -> None:
         raise ClusterConfigError(
             f"cannot reach the Kubernetes API at {host}: {_root_cause(error)}"
         ) from error
+
+
+def wait_for_api_server(api_client: client.ApiClient, *, timeout: float) -> None:
+    """Probe the API server until it answers, for at most ``timeout`` seconds.
+
+    An API server that does not answer is asked again with a growing pause (a control plane that
+    restarts, or comes up after the operator, must not cost a crash loop); one that answers with
+    a refusal (credentials, TLS) fails at once. Raises :class:`ClusterConfigError` with the last
+    reason when time is up.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.5
+    while True:
+        try:
+            probe_api_server(api_client)
+            return
+        except ClusterConfigError as error:
+            if isinstance(error.__cause__, ApiException) or time.monotonic() + pause > deadline:
+                raise
+            log.warning("%s; asking again in %.1fs", error, pause)
+        time.sleep(pause)
+        pause = min(pause * 2, PROBE_BACKOFF_CAP)
 
 
 def _root_cause(error: BaseException) -> str:

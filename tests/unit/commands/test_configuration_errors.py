@@ -91,7 +91,7 @@ def test_a_prometheus_nobody_listens_on_is_unusable_after_the_patience() -> None
 def test_operator_with_an_unreachable_prometheus(monkeypatch: pytest.MonkeyPatch) -> None:
     from ebbtide.commands import run_operator
 
-    monkeypatch.setattr(run_operator, "connect", lambda access: None)
+    monkeypatch.setattr(run_operator, "connect", lambda access, **_: None)
     monkeypatch.setattr(
         run_operator,
         "probe_prometheus",

@@ -27,7 +27,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[OperatorConfig]:
     """The configurations the command would have run the operator with (nothing is started)."""
     configs: list[OperatorConfig] = []
     monkeypatch.setattr(run_operator, "run", configs.append)
-    monkeypatch.setattr(run_operator, "connect", lambda access: None)
+    monkeypatch.setattr(run_operator, "connect", lambda access, **_: None)
     monkeypatch.setattr(run_operator, "probe_prometheus", lambda url, **_: None)
     monkeypatch.delenv("POD_NAME", raising=False)
     return configs
