@@ -47,7 +47,7 @@ from ebbtide.api.fairqueue_vocabulary import (
     WAITING_REASON,
 )
 from ebbtide.api.resources import TERMINAL_PHASES, Resources, pod_requests
-from ebbtide.errors import InvalidDurationError
+from ebbtide.errors import InvalidDurationError, MalformedObjectError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: How much of a user's value a message quotes.
@@ -226,7 +226,7 @@ def _read_pod(obj: Mapping[str, Any]) -> PodRecord:
     spec = obj.get("spec") or {}
     phase = (obj.get("status") or {}).get("phase", "")
     job_uid = controlling_job_uid(metadata)
-    label = (metadata.get("labels") or {}).get(QUEUE_LABEL)
+    label = _queue_label(metadata)
     queue = None if job_uid is not None else label
     gates = [str(gate.get("name")) for gate in spec.get("schedulingGates") or ()]
     gated = SCHEDULING_GATE in gates
@@ -274,11 +274,21 @@ def _read_job(obj: Mapping[str, Any]) -> WorkloadRecord:
         state = WorkloadState.UNMANAGED
     template_spec = (spec.get("template") or {}).get("spec") or {}
     return WorkloadRecord(
-        **_common("Job", obj, queue=(metadata.get("labels") or {}).get(QUEUE_LABEL)),
+        **_common("Job", obj, queue=_queue_label(metadata)),
         state=state,
         requests=job_requests(spec) if state is not WorkloadState.FINISHED else Resources.ZERO,
         priority=int(template_spec.get("priority") or 0),
     )
+
+
+def _queue_label(metadata: Mapping[str, Any]) -> str | None:
+    """The ``ebbtide.io/queue`` label, or None without one; raises :class:`MalformedObjectError`
+    for a value that is not a string (the API server never stores one; a hostile or broken client
+    object may carry it)."""
+    value = (metadata.get("labels") or {}).get(QUEUE_LABEL)
+    if value is not None and not isinstance(value, str):
+        raise MalformedObjectError(f"metadata.labels[{QUEUE_LABEL}] is not a string: {value!r:.60}")
+    return value
 
 
 def _unreadable(kind: str, obj: object, error: Exception) -> WorkloadRecord:

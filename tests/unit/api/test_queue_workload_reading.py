@@ -203,3 +203,11 @@ def test_an_invalid_expected_duration_is_ignored_and_reported() -> None:
 )
 def test_job_states(body: dict[str, Any], state: WorkloadState) -> None:
     assert read_job(body).state is state
+
+
+def test_a_queue_label_that_is_not_a_string_makes_the_workload_unreadable_not_the_cycle() -> None:
+    body = pod()
+    body["metadata"]["labels"] = {QUEUE_LABEL: [None]}
+    record = read_pod(body).workload
+    assert record.queue is None and record.state is WorkloadState.PENDING
+    assert record.unreadable is not None and QUEUE_LABEL in record.unreadable
