@@ -29,12 +29,13 @@ from tests.support.operator import OperatorProcess, free_port, running_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
-from ebbtide.api.admission_policy import QUEUE_MANAGED_LABEL
 from ebbtide.api.fairqueue_vocabulary import (
     ADMISSION_DECISION,
     ADMITTED_AT,
+    DEFAULT_QUEUE_LABEL,
     PREEMPTED_AT,
     QUEUE_LABEL,
+    QUEUE_MANAGED_LABEL,
     REQUEUED_AT,
     SCHEDULING_GATE,
 )
@@ -408,3 +409,95 @@ def test_in_a_queue_managed_namespace_every_pod_and_job_names_a_queue(
         lambda: ADMITTED_AT in annotations(cluster.core.read_namespaced_pod("queued", namespace)),
         what="the queued pod to be admitted",
     )
+
+
+def test_a_queue_managed_namespace_gives_unlabelled_work_its_default_queue(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess, queues: Queues, tenant: Tenant
+) -> None:
+    queue = queues.create("fallback", capacity=NO_CAPACITY)
+    labels = {QUEUE_MANAGED_LABEL: "true", DEFAULT_QUEUE_LABEL: queue}
+    cluster.core.patch_namespace(namespace, {"metadata": {"labels": labels}})
+    unlabelled_pod = pod_manifest("plain", queue=queue, gates=(OTHER_GATE,))
+    del unlabelled_pod["metadata"]["labels"][QUEUE_LABEL]
+    unlabelled_job = job_manifest("plain-job", queue=queue, duration="1s")
+    del unlabelled_job["metadata"]["labels"][QUEUE_LABEL]
+
+    def queued_on_creation() -> client.V1Pod | None:
+        pod = tenant.core.create_namespaced_pod(
+            namespace, {**unlabelled_pod, "metadata": {"generateName": "probe-"}}
+        )
+        if (pod.metadata.labels or {}).get(QUEUE_LABEL) == queue:
+            return pod
+        cluster.core.delete_namespaced_pod(pod.metadata.name, namespace, grace_period_seconds=0)
+        return None  # the API server has not seen the namespace's new labels yet
+
+    eventually(queued_on_creation, what="the API server to give the namespace's default queue")
+    pod = tenant.core.create_namespaced_pod(namespace, unlabelled_pod)
+    assert pod.metadata.labels[QUEUE_LABEL] == queue
+    assert gate_names(pod) == [OTHER_GATE, SCHEDULING_GATE]
+    job = tenant.batch.create_namespaced_job(namespace, unlabelled_job)
+    assert job.metadata.labels[QUEUE_LABEL] == queue and job.spec.suspend
+    print(f"\nqueued on creation: pod {pod.metadata.name} and job {job.metadata.name} in FairQueue {queue}")
+
+    # They wait like any queued work: the tenant can neither release nor move them.
+    refused(lambda: tenant.patch_job("plain-job", {"spec": {"suspend": False}}))
+    refused(lambda: tenant.patch_pod("plain", {"metadata": {"labels": {QUEUE_LABEL: None}}}))
+
+    # While the operator is down, unlabelled work is still never let through ungated: it is
+    # created held back in the default queue, or refused (the webhook is down) and can be sent again.
+    operator.stop()
+    try:
+        held = tenant.core.create_namespaced_pod(
+            namespace, {**unlabelled_pod, "metadata": {"name": "while-down"}}
+        )
+    except ApiException as error:
+        assert error.status >= 400, error.body
+        print(f"operator down: refused, {json.loads(error.body)['message']}")
+    else:
+        assert held.metadata.labels[QUEUE_LABEL] == queue and SCHEDULING_GATE in gate_names(held)
+        print("operator down: created, held in the default queue")
+    operator.start()
+    wait_for_webhook(cluster)
+
+    # The operator admits them from the default queue; the Job's own pods carry no queue.
+    cluster.custom.patch_cluster_custom_object(
+        API_GROUP, API_VERSION, FairQueue.PLURAL, queue, {"spec": {"capacity": SOME_CAPACITY}}
+    )
+    eventually(
+        lambda: ADMITTED_AT in annotations(cluster.core.read_namespaced_pod("plain", namespace)),
+        what="the pod to be admitted from the default queue",
+    )
+    done = eventually(
+        lambda: (j := cluster.batch.read_namespaced_job("plain-job", namespace)).status.succeeded == 1 and j,
+        timeout=120,
+        what="the Job to be admitted from the default queue and its pod made and run",
+    )
+    assert ADMITTED_AT in annotations(done)
+    [job_pod] = cluster.core.list_namespaced_pod(namespace, label_selector="job-name=plain-job").items
+    assert QUEUE_LABEL not in (job_pod.metadata.labels or {}) and not gate_names(job_pod)
+
+
+def test_an_admitted_pod_may_shrink_in_place_but_not_grow(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess, queues: Queues
+) -> None:
+    queue = queues.create("resized", capacity=SOME_CAPACITY)
+    manifest = pod_manifest("resized", queue=queue, cpu="500m")
+    # Pending after admission: a KWOK node does not declare in-place resize, so the API server
+    # refuses any resize of a pod bound to one before admission policies are asked.
+    manifest["spec"]["nodeSelector"] = {"ebbtide.io/test-nowhere": "true"}
+    cluster.core.create_namespaced_pod(namespace, manifest)
+    eventually(
+        lambda: ADMITTED_AT in annotations(cluster.core.read_namespaced_pod("resized", namespace)),
+        what="the pod to be admitted",
+    )
+
+    def resize(cpu: str) -> Any:
+        body = {"spec": {"containers": [{"name": "work", "resources": {"requests": {"cpu": cpu}}}]}}
+        return cluster.core.patch_namespaced_pod_resize("resized", namespace, body)
+
+    message = refused(lambda: resize("2"))
+    assert f"pod {namespace}/resized was admitted by FairQueue {queue}" in message
+    assert "may shrink them but not grow them" in message
+    print(f"\nrefused, a resize that grows: {message}")
+    resized = resize("250m")
+    assert resized.spec.containers[0].resources.requests["cpu"] == "250m"

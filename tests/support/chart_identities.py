@@ -209,7 +209,12 @@ def _delete_webhook_configuration(webhooks: client.AdmissionregistrationV1Api, n
 
 
 #: The kinds the chart renders for its admission policies (see fairqueue-admission-policy.yaml).
-ADMISSION_POLICY_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+ADMISSION_POLICY_KINDS = (
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+)
 
 
 @contextmanager

@@ -17,6 +17,13 @@ from typing import Final
 #: The label a Pod or Job carries to join a queue; its value is the FairQueue's name.
 QUEUE_LABEL: Final = "ebbtide.io/queue"
 
+#: The namespace label that makes every Pod and Job in the namespace go through a queue
+#: (value ``"true"``).
+QUEUE_MANAGED_LABEL: Final = "ebbtide.io/queue-managed"
+#: The namespace label naming the FairQueue that a queue-managed namespace's unlabelled Pods and
+#: Jobs join; without it they are refused instead.
+DEFAULT_QUEUE_LABEL: Final = "ebbtide.io/default-queue"
+
 #: The scheduling gate (KEP-3521) that holds a queued pod back until it is admitted.
 SCHEDULING_GATE: Final = "ebbtide.io/fair-queue"
 

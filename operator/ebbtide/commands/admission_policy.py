@@ -19,6 +19,7 @@ from ebbtide.api.admission_policy import (
     policies,
     service_account_username,
 )
+from ebbtide.api.default_queue_policy import default_queue_policy
 
 #: Where the chart reads the policies from (it renames them per release).
 CHART_FILES = Path("charts/ebbtide/files/admission")
@@ -32,6 +33,8 @@ def chart_files() -> dict[str, str]:
     }
     managed = managed_namespaces_policy(name=f"{NAME_PREFIX}-managed")
     files["managed.yaml"] = HEADER + yaml.safe_dump(managed, sort_keys=False, width=120)
+    default_queue = default_queue_policy(name=f"{NAME_PREFIX}-default-queue")
+    files["default-queue.yaml"] = HEADER + yaml.safe_dump(default_queue, sort_keys=False, width=120)
     return files
 
 
@@ -67,8 +70,9 @@ def admission_policy(
     chart_files: Path | None,
     check: bool,
 ) -> None:
-    """Print the ValidatingAdmissionPolicies and their bindings that refuse anyone but the operator
-    to admit a queued Pod or Job (apply with `kubectl apply -f -`)."""
+    """Print the admission policies and their bindings that refuse anyone but the operator to admit
+    a queued Pod or Job, and give unlabelled work in a queue-managed namespace its namespace's
+    default queue (apply with `kubectl apply -f -`)."""
     if chart_files is not None:
         _chart_files(chart_files, check=check)
         return

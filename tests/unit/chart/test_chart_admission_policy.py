@@ -13,7 +13,9 @@ import yaml
 from click.testing import CliRunner
 from tests.unit.chart.chart_rendering import CHART, by_kind, render
 
-from ebbtide.api.admission_policy import QUEUE_MANAGED_LABEL, managed_namespaces_policy, policies
+from ebbtide.api.admission_policy import managed_namespaces_policy, policies
+from ebbtide.api.default_queue_policy import default_queue_policy
+from ebbtide.api.fairqueue_vocabulary import QUEUE_MANAGED_LABEL
 from ebbtide.commands.admission_policy import admission_policy, stale_chart_files
 
 pytestmark = pytest.mark.unit
@@ -45,6 +47,15 @@ def test_the_policies_render_verbatim_exempting_the_operators_service_account() 
         assert rendered[f"acme-ebbtide-fairqueue-{suffix}"]["spec"] == made["spec"]
         assert f"'{username}'" in made["spec"]["matchConditions"][0]["expression"]
 
+    [mutating] = by_kind(manifests, "MutatingAdmissionPolicy")
+    assert mutating["metadata"]["name"] == "acme-ebbtide-fairqueue-default-queue"
+    assert mutating["spec"] == default_queue_policy(name="any")["spec"]
+    [mutating_binding] = by_kind(manifests, "MutatingAdmissionPolicyBinding")
+    assert mutating_binding["spec"] == {
+        "policyName": "acme-ebbtide-fairqueue-default-queue",
+        "matchResources": {"namespaceSelector": {"matchLabels": {QUEUE_MANAGED_LABEL: "true"}}},
+    }
+
     bindings = by_kind(manifests, "ValidatingAdmissionPolicyBinding")
     assert sorted(b["spec"]["policyName"] for b in bindings) == sorted(rendered)
     for binding in bindings:
@@ -69,6 +80,7 @@ def test_without_the_queueing_controller_no_policy_is_rendered() -> None:
     manifests = render({"operator.controllers": "{scaling}"})
     assert not by_kind(manifests, "ValidatingAdmissionPolicy")
     assert not by_kind(manifests, "ValidatingAdmissionPolicyBinding")
+    assert not by_kind(manifests, "MutatingAdmissionPolicy")
 
 
 def test_the_install_without_helm_applies_the_same_policies_with_their_bindings() -> None:
@@ -78,14 +90,20 @@ def test_the_install_without_helm_applies_the_same_policies_with_their_bindings(
     assert [d["kind"] for d in documents] == [
         *["ValidatingAdmissionPolicy"] * 3,
         *["ValidatingAdmissionPolicyBinding"] * 3,
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
     ]
     assert [d["spec"] for d in documents[:3]] == [
         *(p["spec"] for p in policies("system:serviceaccount:ops:ebbtide-operator")),
         managed_namespaces_policy(name="any")["spec"],
     ]
-    assert [b["spec"]["policyName"] for b in documents[3:]] == [p["metadata"]["name"] for p in documents[:3]]
-    assert documents[5]["spec"]["matchResources"] == {
-        "namespaceSelector": {"matchLabels": {QUEUE_MANAGED_LABEL: "true"}}
+    assert [b["spec"]["policyName"] for b in documents[3:6]] == [p["metadata"]["name"] for p in documents[:3]]
+    opted_in = {"namespaceSelector": {"matchLabels": {QUEUE_MANAGED_LABEL: "true"}}}
+    assert documents[5]["spec"]["matchResources"] == opted_in
+    assert documents[6]["spec"] == default_queue_policy(name="any")["spec"]
+    assert documents[7]["spec"] == {
+        "policyName": documents[6]["metadata"]["name"],
+        "matchResources": opted_in,
     }
 
 
