@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from kubernetes.client.exceptions import ApiException
-from kubernetes.utils import parse_quantity
 from tests.support.cluster import REPO
 from tests.support.kind_bed import KindBed, with_images
 from tests.support.waiting import eventually
@@ -99,24 +98,6 @@ def leader_metric(kind_bed: KindBed, namespace: str, pod: str) -> float:
         if line.startswith("ebbtide_fairqueue_leader"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{pod} serves no ebbtide_fairqueue_leader")
-
-
-def running_requests_millicpu(kind_bed: KindBed) -> int:
-    """The CPU (millicores) the pods bound to nodes and not finished request, summed."""
-    total = 0
-    for pod in kind_bed.core.list_pod_for_all_namespaces().items:
-        if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
-            continue
-        for container in pod.spec.containers:
-            requests = (container.resources and container.resources.requests) or {}
-            total += int(parse_quantity(requests.get("cpu", "0")) * 1000)
-    return total
-
-
-def capacity_for(kind_bed: KindBed, *, slots_millicpu: int) -> str:
-    """A cohort capacity that leaves ``slots_millicpu`` for queued work: a declared capacity
-    counts what runs outside the queues (the control plane, ebbtide itself) against it."""
-    return f"{running_requests_millicpu(kind_bed) + slots_millicpu}m"
 
 
 def create_queue(kind_bed: KindBed, name: str, *, cohort: str, weight: int, cpu: str) -> None:
@@ -273,7 +254,7 @@ def test_jobs_are_suspended_at_creation_and_admitted_in_weighted_order_and_run(
     light, heavy = f"{cohort}-light", f"{cohort}-heavy"
     # The cohort's capacity is the smallest its queues declare: nothing is admitted while heavy
     # declares none, so both backlogs are complete before the first admission.
-    capacity = capacity_for(kind_bed, slots_millicpu=400)  # four Jobs at once
+    capacity = "400m"  # four Jobs at once: a declared capacity is a quota for queued work alone
     create_queue(kind_bed, light, cohort=cohort, weight=1, cpu=capacity)
     create_queue(kind_bed, heavy, cohort=cohort, weight=3, cpu="0")
     counts = {light: 4, heavy: 12}
@@ -311,7 +292,7 @@ def test_the_standby_takes_over_when_the_leaders_pod_is_deleted_and_admits_nothi
 ) -> None:
     namespace, cohort = workloads
     queue = f"{cohort}-q"
-    create_queue(kind_bed, queue, cohort=cohort, weight=1, cpu=capacity_for(kind_bed, slots_millicpu=200))
+    create_queue(kind_bed, queue, cohort=cohort, weight=1, cpu="200m")
     for index in range(10):
         create_suspended_job(
             kind_bed, namespace, job(f"j-{index:02d}", queue=queue, image=kind_bed.images.ebbtide)

@@ -157,8 +157,11 @@ class FairQueueSpec(KubeModel):
     namespace_selector: LabelSelector | None = None
     """Namespaces whose workloads may use this queue. Unset or empty: every namespace."""
     capacity: ResourceAmounts | None = None
-    """The capacity of the cohort, as this queue declares it. Unset in every queue of the
-    cohort: the allocatable CPU and memory of the cluster's schedulable nodes."""
+    """The capacity of the cohort, as this queue declares it: a quota on what the cohort's
+    admitted workloads request in total (pods outside the queues do not count against it; the
+    smallest any queue of the cohort declares wins). Unset in every queue of the cohort: the
+    allocatable CPU and memory of the cluster's schedulable nodes, less what pods outside the
+    queues and the other cohorts' admitted workloads request."""
 
 
 class FairQueueStatus(StatusModel):

@@ -2,13 +2,16 @@
 
 Per resource (cpu, memory) and cohort:
 
-* Base: the smallest ``spec.capacity`` any queue of the cohort declares for the resource (the
-  safe reading when queues disagree). When none declares it, the allocatable total of the
-  schedulable nodes (Ready, not cordoned), which every undeclared cohort shares: so there the
-  usage of the *other* cohorts' queues is taken off too.
-* Less ``outside``: what pods running outside every queue request (pods bound to a node and not
-  finished that are neither an admitted queued pod nor a pod of an admitted queued Job; this
-  includes queued workloads admitted to a queue that has since been deleted).
+* Declared: the smallest ``spec.capacity`` any queue of the cohort declares for the resource (the
+  safe reading when queues disagree). A declared capacity is a quota for the cohort's admitted
+  workloads, as a Kueue ClusterQueue's nominal quota is: what runs outside the queues does not
+  count against it (on a real cluster the control plane, DNS and ebbtide itself would otherwise
+  eat a small quota whole).
+* Undeclared: what the cluster has left, i.e. the allocatable total of the schedulable nodes
+  (Ready, not cordoned), less what pods running outside every queue request (pods bound to a
+  node and not finished that are neither an admitted queued pod nor a pod of an admitted queued
+  Job; this includes queued workloads admitted to a queue that has since been deleted), less the
+  usage of the *other* cohorts' queues, which share the same nodes.
 
 The result is clamped at zero. Pure functions: the caller gathers the figures.
 """
@@ -59,10 +62,12 @@ def cohort_capacities(
         cpu = _declared_minimum(amount[0] for amount in amounts)
         memory = _declared_minimum(amount[1] for amount in amounts)
         others = all_usage.saturating_sub(usage_by_cohort.get(cohort, Resources.ZERO))
-        base_cpu = cpu if cpu is not None else max(0, nodes_total.cpu_millis - others.cpu_millis)
-        base_memory = memory if memory is not None else max(0, nodes_total.memory_bytes - others.memory_bytes)
+        left = nodes_total.saturating_sub(others).saturating_sub(outside)
         result[cohort] = CohortCapacity(
-            capacity=Resources(base_cpu, base_memory).saturating_sub(outside),
+            capacity=Resources(
+                cpu if cpu is not None else left.cpu_millis,
+                memory if memory is not None else left.memory_bytes,
+            ),
             declared_cpu=cpu is not None,
             declared_memory=memory is not None,
         )

@@ -67,7 +67,7 @@ def test_an_undeclared_cohort_gets_the_nodes_less_outside_pods_and_other_cohorts
     assert capacities["y"].capacity == Resources(19000, 94 * GI)
 
 
-def test_a_declared_capacity_is_the_smallest_any_queue_declares_less_outside_pods() -> None:
+def test_a_declared_capacity_is_the_smallest_any_queue_declares_whatever_runs_outside() -> None:
     capacities = cohort_capacities(
         queues=[
             fq("a", cohort="x", capacity={"cpu": "10"}),
@@ -75,19 +75,19 @@ def test_a_declared_capacity_is_the_smallest_any_queue_declares_less_outside_pod
             fq("c", cohort="y"),
         ],
         nodes_total=Resources(24000, 96 * GI),
-        outside=Resources(1000, 0),
-        usage_by_cohort={"y": Resources(20000, 0)},
+        outside=Resources(1000, GI),
+        usage_by_cohort={"y": Resources(20000, 2 * GI)},
     )
     entry = capacities["x"]
-    assert entry.capacity.cpu_millis == 7000  # 8 declared, 1 outside; cohort y's usage is its own
-    assert entry.capacity.memory_bytes == 96 * GI  # memory undeclared: the nodes
+    assert entry.capacity.cpu_millis == 8000  # a quota: neither outside pods nor cohort y count
+    assert entry.capacity.memory_bytes == 93 * GI  # memory undeclared: the nodes, less what else runs
     assert (entry.declared_cpu, entry.declared_memory) == (True, False)
 
 
 def test_capacity_never_goes_negative() -> None:
     capacities = cohort_capacities(
-        queues=[fq("a", capacity={"cpu": "1", "memory": "1Gi"})],
-        nodes_total=Resources.ZERO,
+        queues=[fq("a")],
+        nodes_total=Resources(1000, GI),
         outside=Resources(5000, 5 * GI),
         usage_by_cohort={},
     )
