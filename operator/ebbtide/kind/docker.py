@@ -19,6 +19,15 @@ from pathlib import Path
 from ebbtide.devcluster.paths import cache_root
 from ebbtide.errors import DockerError
 
+#: Prefixed to the repository of every image built here (empty unless set), so that a second,
+#: separate set of images (a cold build timed beside the usual one, say) never meets the first.
+IMAGE_PREFIX_ENV = "EBBTIDE_IMAGE_PREFIX"
+
+
+def repository(name: str) -> str:
+    """The repository an image called ``name`` is tagged in: ``name`` behind ``$EBBTIDE_IMAGE_PREFIX``."""
+    return os.environ.get(IMAGE_PREFIX_ENV, "") + name
+
 
 def docker(*args: str, input: bytes | None = None, timeout: float = 1800) -> str:
     """Run ``docker args...`` and return its standard output (decoded)."""

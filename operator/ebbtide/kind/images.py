@@ -111,7 +111,7 @@ def ensure_debian_base(*, progress: Progress, log: Path) -> str:
     """The Debian base image, made with debootstrap unless it exists."""
     trusted = HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.is_file() else b""
     key = hashlib.sha256(DEBIAN_ROOTFS.key.encode() + trusted).hexdigest()[:12]
-    reference = f"ebbtide-debian:{DEBIAN_ROOTFS.suite}-{key}"
+    reference = f"{docker.repository('ebbtide-debian')}:{DEBIAN_ROOTFS.suite}-{key}"
     if docker.image_exists(reference):
         return reference
     with docker.building(reference) as needed:
@@ -172,7 +172,7 @@ def _ensure_built(
         digest.update(str(path.relative_to(context) if path.is_relative_to(context) else path.name).encode())
         digest.update(path.read_bytes())
     version = re.sub(r"[^A-Za-z0-9_.-]", "-", ebbtide.__version__)  # a tag allows no "+"
-    reference = f"{repository}:{version}-{digest.hexdigest()[:12]}"
+    reference = f"{docker.repository(repository)}:{version}-{digest.hexdigest()[:12]}"
     if not docker.image_exists(reference):
         progress(f"building {reference}")
         docker.build(context, tag=reference, dockerfile=dockerfile, build_args={base_arg: base})

@@ -71,7 +71,7 @@ def base_reference() -> str:
     for part in (str(LAYOUT_REVISION), _CONFIGURE, " ".join(CNI_PLUGINS)):
         digest.update(part.encode())
     digest.update((_FILES / "node-entrypoint").read_bytes())
-    return f"ebbtide-kind-base:{KIND_VERSION}-{digest.hexdigest()[:12]}"
+    return f"{docker.repository('ebbtide-kind-base')}:{KIND_VERSION}-{digest.hexdigest()[:12]}"
 
 
 def ensure_base(*, progress: Progress, log: Path) -> str:

@@ -58,7 +58,7 @@ def node_reference(*, base: str, userland: str) -> str:
         digest.update(part.encode())
     for part in (ETCD_VERSION, COREDNS_VERSION, str(ASSEMBLY_REVISION)):
         digest.update(part.encode())
-    return f"ebbtide-kind-node:{KUBERNETES_VERSION}-{digest.hexdigest()[:12]}"
+    return f"{docker.repository('ebbtide-kind-node')}:{KUBERNETES_VERSION}-{digest.hexdigest()[:12]}"
 
 
 def ensure_node_image(*, progress: Progress, log: Path) -> str:
