@@ -23,7 +23,7 @@
     │   └── LeaseRequestError: a Lease request was refused
     ├── MetricsError: Prometheus could not answer a query
     │   ├── NodeLoadError: the nodes' load figures could not be read
-    │   ├── PrometheusUnusableError: --prometheus-url is malformed or does not answer at start-up
+    │   ├── PrometheusUnusableError: --prometheus-url is malformed, or refuses the credentials
     │   └── RangeReadError (RuntimeError): a range query failed or was not one series
     ├── NotReadyError: the extender has not listed the cluster's nodes yet
     └── LocalClusterError (RuntimeError): the local cluster, or the demo on it, failed
@@ -141,7 +141,8 @@ class NodeLoadError(MetricsError):
 
 
 class PrometheusUnusableError(MetricsError):
-    """``--prometheus-url`` is not an http(s) URL, or nobody answered queries there at start-up."""
+    """``--prometheus-url`` is not an http(s) URL, or the Prometheus there refuses the credentials
+    (or its certificate is not trusted): a configuration mistake, unlike one that does not answer."""
 
 
 class RangeReadError(MetricsError, RuntimeError):

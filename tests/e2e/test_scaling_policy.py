@@ -332,6 +332,64 @@ def test_holds_replicas_while_prometheus_is_down_and_resumes_after(
     wait_for_event(cluster, namespace, "MetricsAvailable")
 
 
+def test_starts_while_prometheus_is_down_and_scales_once_it_answers(
+    cluster: E2ECluster,
+    chart_identities: ChartIdentities,
+    namespace: str,
+    exporter: LoadExporter,
+    tmp_path: Path,
+) -> None:
+    create_deployment(cluster, namespace, replicas=1)
+    exporter.set(25)
+    cluster.stop_prometheus()
+    try:
+        with running_operator(
+            cluster,
+            log=tmp_path / "operator.log",
+            controllers="scaling",
+            kubeconfig=chart_identities.operator,
+            extra_args=(f"--namespace={namespace}",),
+        ) as operator:
+            try:
+                # Healthy, having said once why it starts without Prometheus.
+                said = [line for line in operator.log_text().splitlines() if "does not answer yet" in line]
+                assert len(said) == 1, operator.log_text()[-3000:]
+                assert f"cannot reach Prometheus at {cluster.prometheus_url}" in said[0]
+
+                create_policy(
+                    cluster,
+                    namespace,
+                    query=exporter.query,
+                    fallback={"failureThreshold": 2, "action": "Hold"},
+                )
+                waiting = wait_for_status(
+                    cluster,
+                    namespace,
+                    lambda s: condition(s, "MetricsAvailable").get("status") == "False",
+                    what="MetricsAvailable=False while Prometheus is down",
+                )
+                assert "cannot reach Prometheus" in condition(waiting, "MetricsAvailable")["message"]
+                assert replicas(cluster, namespace) == 1
+                assert operator.process is not None and operator.process.poll() is None
+
+                cluster.start_prometheus()
+                eventually(
+                    lambda: replicas(cluster, namespace) == 3,
+                    timeout=90,
+                    what="3 replicas for a load of 25 once Prometheus answers",
+                )
+                wait_for_status(
+                    cluster,
+                    namespace,
+                    lambda s: condition(s, "MetricsAvailable").get("status") == "True",
+                    what="MetricsAvailable=True",
+                )
+            finally:
+                _delete_policies(cluster, namespace, operator)
+    finally:
+        cluster.start_prometheus()
+
+
 def test_dry_run_reports_decisions_and_never_patches(
     cluster: E2ECluster, namespace: str, exporter: LoadExporter, operator: OperatorProcess
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import zlib
 from pathlib import Path
@@ -16,12 +17,15 @@ from ebbtide.controllers.registration import CONTROLLERS
 from ebbtide.controllers.runtime import OperatorConfig, run
 from ebbtide.errors import PrometheusUnusableError
 from ebbtide.kube.client import ClusterAccess
+from ebbtide.metrics.prometheus_access import PrometheusCredentials
 from ebbtide.metrics.prometheus_probe import probe_prometheus
 
 #: ``--priority auto`` priorities fall in ``[0, AUTO_PRIORITY_RANGE)``.
 AUTO_PRIORITY_RANGE = 1_000_000
 #: Where ``--priority auto`` reads the pod's name (set it from the downward API).
 POD_NAME_ENV = "POD_NAME"
+
+logger = logging.getLogger(__name__)
 
 
 def auto_priority(pod_name: str) -> int:
@@ -167,8 +171,9 @@ def run_operator(
     """Run the ebbtide operator until interrupted.
 
     Before starting, it checks that the cluster answers (asking again for --startup-timeout
-    seconds while it does not) and, when the scaling controller runs,
-    that Prometheus does: a mistake there ends it at once with one line saying which.
+    seconds while it does not) and, when the scaling controller runs, that --prometheus-url and
+    its credentials are usable: a mistake there ends it at once with one line saying which. A
+    Prometheus that does not answer yet is logged in one line, and the operator starts anyway.
     """
     if (webhook_cert_file is None) != (webhook_key_file is None):
         raise click.UsageError("--webhook-cert-file and --webhook-key-file must be given together")
@@ -178,10 +183,7 @@ def run_operator(
     # outage recovers by itself; a refusal or a cluster that never answers ends with one line.
     connect(ClusterAccess(kubeconfig=kubeconfig, context=context), patience=startup_timeout)
     if "scaling" in controllers:
-        try:
-            probe_prometheus(prometheus_url, credentials=credentials)
-        except PrometheusUnusableError as error:
-            raise click.ClickException(str(error)) from error
+        _check_prometheus(prometheus_url, credentials)
     config = OperatorConfig(
         kubeconfig=kubeconfig,
         context=context,
@@ -201,3 +203,22 @@ def run_operator(
         controllers=controllers,
     )
     run(config)
+
+
+def _check_prometheus(url: str, credentials: PrometheusCredentials) -> None:
+    """End with one line on a configuration mistake; log one line when nobody answers yet.
+
+    FairQueue admission, the webhook and leadership need no Prometheus, and a chart may well start
+    before it, so its absence stops nothing: each ScalingPolicy holds its target while the load
+    cannot be read (its MetricsAvailable condition says why) and resumes when Prometheus answers.
+    """
+    try:
+        problem = probe_prometheus(url, credentials=credentials)
+    except PrometheusUnusableError as error:
+        raise click.ClickException(str(error)) from error
+    if problem is not None:
+        logger.warning(
+            "Prometheus does not answer yet (%s); starting anyway: ScalingPolicies hold their "
+            "targets and say so in their MetricsAvailable condition until it does",
+            problem.message,
+        )

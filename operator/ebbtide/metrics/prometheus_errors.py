@@ -47,6 +47,14 @@ def describe_error(error: BaseException, *, url: str, timeout: float) -> QueryEr
     return QueryError("answer", f"querying Prometheus at {url} failed: {type(error).__name__}: {error}")
 
 
+def http_status(error: BaseException) -> int | None:
+    """The HTTP status of an error answer from Prometheus (``None`` when no answer came)."""
+    if not isinstance(error, PrometheusApiClientException):
+        return None
+    match = _STATUS.match(str(error))
+    return int(match.group(1)) if match else None
+
+
 def _describe_answer(text: str) -> QueryError:
     match = _STATUS.match(text)
     if match is None:

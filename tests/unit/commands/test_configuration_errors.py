@@ -1,10 +1,15 @@
 """A configuration mistake ends ``ebbtide operator`` / ``ebbtide extender`` with one line that
-says which, a non-zero status, and no traceback: no cluster, an unreachable or malformed
-Prometheus URL, a bad configuration file, an unknown controller name."""
+says which, a non-zero status, and no traceback: no cluster, a malformed Prometheus URL or
+credentials Prometheus refuses, a bad configuration file, an unknown controller name. A Prometheus
+that does not answer is no mistake: the operator says so in one line and starts."""
 
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -79,18 +84,34 @@ def test_a_prometheus_url_that_is_not_http_is_refused(url: str) -> None:
         check_url(url)
 
 
-def test_a_prometheus_nobody_listens_on_is_unusable_after_the_patience() -> None:
+def test_a_prometheus_nobody_listens_on_is_reported_after_the_patience() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     naps: list[float] = []
     times = iter([0.0, 0.0, 5.0, 11.0])
-    with pytest.raises(PrometheusUnusableError, match=rf"^cannot reach Prometheus at {url}: "):
-        probe_prometheus(url, patience=10, sleep=naps.append, clock=lambda: next(times))
+    problem = probe_prometheus(url, patience=10, sleep=naps.append, clock=lambda: next(times))
+    assert problem is not None and problem.kind == "unreachable"
+    assert problem.message.startswith(f"cannot reach Prometheus at {url}: ")
     assert naps == [1.0, 1.0]
 
 
-def test_operator_with_an_unreachable_prometheus(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("status", [401, 403])
+def test_credentials_prometheus_refuses_are_a_mistake_at_once(status: int) -> None:
+    naps: list[float] = []
+    with (
+        answering(status) as url,
+        pytest.raises(PrometheusUnusableError, match=f"HTTP {status}.*credentials"),
+    ):
+        probe_prometheus(url, patience=10, sleep=naps.append)
+    assert naps == []
+
+
+def test_operator_with_an_unreachable_prometheus_starts_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from ebbtide.commands import run_operator
 
+    started: list[object] = []
+    monkeypatch.setattr(run_operator, "run", started.append)
     monkeypatch.setattr(run_operator, "connect", lambda access, **_: None)
     monkeypatch.setattr(
         run_operator,
@@ -99,4 +120,50 @@ def test_operator_with_an_unreachable_prometheus(monkeypatch: pytest.MonkeyPatch
     )
     url = f"http://127.0.0.1:{closed_port()}"
     result = CliRunner().invoke(main, ["operator", f"--prometheus-url={url}"])
-    assert f"cannot reach Prometheus at {url}" in one_line_error(result, code=1)
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1
+    said = [line for line in result.output.splitlines() if "Prometheus" in line]
+    assert len(said) == 1, result.output
+    assert f"cannot reach Prometheus at {url}" in said[0]
+    assert "starting anyway" in said[0]
+
+
+def test_operator_whose_prometheus_refuses_its_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ebbtide.commands import run_operator
+
+    monkeypatch.setattr(run_operator, "connect", lambda access, **_: None)
+    with answering(401) as url:
+        result = CliRunner().invoke(main, ["operator", f"--prometheus-url={url}"])
+    assert "HTTP 401" in one_line_error(result, code=1)
+
+
+@contextmanager
+def answering(status: int) -> Iterator[str]:
+    """An HTTP server on localhost that answers every request with ``status``; its URL."""
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._refuse()
+
+        def do_POST(self) -> None:
+            self._refuse()
+
+        def _refuse(self) -> None:
+            body = b'{"status":"error","errorType":"unauthorized","error":"who are you"}'
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
