@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cache/ebbtide/go-1.26.8/bin:$(PATH)
 
-.PHONY: demo test unit e2e kind-test kind-images kind-node-image lint bootstrap crds bench clean-clusters
+.PHONY: demo test unit e2e kind-test kind-suite kind-images kind-node-image lint bootstrap crds bench clean-clusters
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -13,10 +13,16 @@ DEMO_ARGS ?=
 demo: bootstrap
 	.venv/bin/ebbtide demo $(DEMO_ARGS)
 
-# All tests, unit and end-to-end, on the real local cluster. A skip, an empty run or a run without
-# e2e tests fails (EBBTIDE_STRICT_TESTS).
+# All tests: unit and end-to-end on the real local cluster, then the kind suite on a kind cluster
+# with real nodes (see kind-test). The images are built (or found cached) first; both suites run
+# even when the first fails, and the run fails if either does. A skip, an empty run or a run
+# without e2e tests fails (EBBTIDE_STRICT_TESTS).
 test: bootstrap
-	EBBTIDE_STRICT_TESTS=1 .venv/bin/pytest
+	@$(MAKE) --no-print-directory -j2 kind-images kind-node-image
+	@status=0; \
+	EBBTIDE_STRICT_TESTS=1 .venv/bin/pytest || status=$$?; \
+	$(MAKE) --no-print-directory kind-suite || status=$$?; \
+	exit $$status
 
 unit: bootstrap
 	.venv/bin/pytest -m unit
@@ -29,6 +35,9 @@ e2e: bootstrap
 # unless EBBTIDE_KEEP_CLUSTER=1; EBBTIDE_KIND_CLUSTER_NAME names it (default ebbtide-test).
 kind-test: bootstrap
 	@$(MAKE) --no-print-directory -j2 kind-images kind-node-image
+	@$(MAKE) --no-print-directory kind-suite
+
+kind-suite:
 	EBBTIDE_STRICT_TESTS=1 EBBTIDE_TEST_CLUSTER=kind .venv/bin/pytest tests/kind
 
 # The two builds run side by side: debootstrap and pip wait on the network while Go compiles.

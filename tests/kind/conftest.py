@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.support.cluster import BACKEND_ENV, REPO
-from tests.support.kind_bed import KindBed, with_images
+from tests.support.kind_bed import PROMETHEUS_URL, KindBed, with_images
 
 from ebbtide.devcluster.paths import state_root
 from ebbtide.kind.binaries import ensure_kind
@@ -40,8 +40,9 @@ def kind_bed() -> Iterator[KindBed]:
     node_image = ensure_node_image(progress=_progress, log=log)
     cluster = KindCluster(os.environ.get("EBBTIDE_KIND_CLUSTER_NAME", "ebbtide-test"), ensure_kind(_progress))
     existed = cluster.exists()
-    cluster.create(image=node_image, config=REPO / "kind-config.yaml", progress=_progress)
     try:
+        # Inside the try: kind keeps the nodes of a creation that fails (--retain, for its logs).
+        cluster.create(image=node_image, config=REPO / "kind-config.yaml", progress=_progress)
         cluster.load(images.ebbtide, images.workload, images.loadgen, images.prometheus)
         yield KindBed(cluster=cluster, images=images)
     finally:
@@ -59,4 +60,4 @@ def prometheus(kind_bed: KindBed) -> str:
     kind_bed.kubectl(
         "rollout", "status", "--namespace=monitoring", "deployment/prometheus", "--timeout=300s", timeout=320
     )
-    return "http://prometheus.monitoring.svc:9090"
+    return PROMETHEUS_URL

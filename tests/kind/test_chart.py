@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 from tests.support.cluster import REPO
-from tests.support.kind_bed import KindBed, with_images
+from tests.support.kind_bed import PROMETHEUS_URL, KindBed, with_images
 from tests.support.waiting import eventually
 from tests.unit.chart.chart_rendering import CHART, helm, set_args
 
@@ -40,16 +40,17 @@ WEB_NAMESPACE = "ebbtide-web"  # examples/kind/web.yaml's
 
 
 @pytest.fixture(scope="module")
-def release(kind_bed: KindBed, prometheus: str) -> Iterator[str]:
+def release(kind_bed: KindBed) -> Iterator[str]:
     """The chart installed (and Available) with the ebbtide image loaded on the nodes; the
     release's namespace. Uninstalled by the last test, or at the end if that one failed.
-    Prometheus runs first: the operator does not start without it."""
+    Prometheus does not run yet: the operator starts without it (FairQueue admission needs none)
+    and its ScalingPolicies act once it answers, which the scaling test starts."""
     repository, tag = kind_bed.images.ebbtide.rsplit(":", 1)
     values = {
         "image.repository": repository,
         "image.tag": tag,
         "image.pullPolicy": "Never",
-        "prometheus.url": prometheus,
+        "prometheus.url": PROMETHEUS_URL,
         # where kind-config.yaml has the cluster's own scheduler call the extender
         "scheduler.extender.clusterIP": "10.96.0.88",
     }
@@ -375,7 +376,7 @@ def test_the_clusters_own_scheduler_calls_the_extender_as_kind_config_wires_it(
 
 
 def test_a_scaling_policy_scales_a_real_deployment_ahead_of_real_http_load(
-    kind_bed: KindBed, release: str
+    kind_bed: KindBed, release: str, prometheus: str
 ) -> None:
     images = {"ebbtide-workload": kind_bed.images.workload, "ebbtide-loadgen": kind_bed.images.loadgen}
     kind_bed.kubectl("apply", "--filename=-", input=with_images(EXAMPLES / "web.yaml", images))

@@ -13,6 +13,9 @@ from ebbtide.devcluster.paths import bin_dir
 from ebbtide.kind.cluster import KindCluster
 from ebbtide.kind.images import Images
 
+#: Where examples/kind/prometheus.yaml serves Prometheus, inside the cluster.
+PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
+
 
 @dataclass
 class KindBed:
