@@ -18,9 +18,12 @@ import click
 from ebbtide.api import parse_duration
 from ebbtide.demo.exporter import SCRAPE_JOB
 from ebbtide.demo.files import DemoFiles
+from ebbtide.demo.kind_steps import RELEASE, RELEASE_NAMESPACE, KindDemoRun
 from ebbtide.demo.steps import NAMESPACE, DemoRun
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.errors import LocalClusterError
+from ebbtide.kind.binaries import ensure_kind
+from ebbtide.kind.cluster import KindCluster
 
 # A demo that fails says why in one line: the cluster, a build, the operator, kubectl, a wait.
 _FAILURES = (LocalClusterError, TimeoutError)
@@ -54,18 +57,26 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedel
     help="Folder for the plot (demo.png), the timeline (timeline.csv) and the summary (summary.json).",
 )
 @click.option(
+    "--kind",
+    "on_kind",
+    is_flag=True,
+    help="Run it on a kind cluster with real nodes, pods and HTTP load instead (images built here; "
+    'see README, "kind").',
+)
+@click.option(
     "--keep/--down",
     default=True,
     show_default=True,
     help="Leave the cluster running afterwards to explore it, or take it down.",
 )
-def demo(name: str, duration: timedelta, output: Path, keep: bool) -> None:
+def demo(name: str, duration: timedelta, output: Path, on_kind: bool, keep: bool) -> None:
     """Show predictive scaling, fair queueing and extender placement on a local cluster."""
     # `kill` stops the demo as Ctrl-C does: what it started is stopped on the way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         files = DemoFiles.locate()
-        with DemoRun(name=name, duration=duration.total_seconds(), echo=click.echo, files=files) as run:
+        runner = KindDemoRun if on_kind else DemoRun
+        with runner(name=name, duration=duration.total_seconds(), echo=click.echo, files=files) as run:
             run.start_cluster()
             run.install_crds()
             run.start_operator()
@@ -75,15 +86,18 @@ def demo(name: str, duration: timedelta, output: Path, keep: bool) -> None:
             samples = run.watch(backlog)
             run.conclude(samples, output)
     except _FAILURES as error:
-        _finish(name, keep=keep)
+        _finish(name, keep=keep, on_kind=on_kind)
         raise click.ClickException(str(error)) from error
     except KeyboardInterrupt:
-        _finish(name, keep=keep)
+        _finish(name, keep=keep, on_kind=on_kind)
         raise click.Abort() from None
-    _finish(name, keep=keep)
+    _finish(name, keep=keep, on_kind=on_kind)
 
 
-def _finish(name: str, *, keep: bool) -> None:
+def _finish(name: str, *, keep: bool, on_kind: bool) -> None:
+    if on_kind:
+        _finish_kind(name, keep=keep)
+        return
     cluster = DevCluster(name)
     if not keep:
         stopped = cluster.down()
@@ -106,4 +120,24 @@ def _finish(name: str, *, keep: bool) -> None:
         f"  .venv/bin/ebbtide operator --kubeconfig {info.kubeconfig} \\\n"
         f"      --prometheus-url {info.prometheus_url}\n"
         f"To stop the cluster: .venv/bin/ebbtide dev down --name {name}"
+    )
+
+
+def _finish_kind(name: str, *, keep: bool) -> None:
+    cluster = KindCluster(name, ensure_kind(click.echo))
+    if not keep:
+        cluster.delete()
+        click.echo(f"deleted the kind cluster {name!r}")
+        return
+    if not cluster.exists():
+        return
+    click.echo(
+        f"\nThe kind cluster {name!r} is still running, ebbtide's chart with it. To explore it:\n"
+        f"  export KUBECONFIG={cluster.kubeconfig}\n"
+        f"  kubectl get scalingpolicies,deployments,pods -n {NAMESPACE} -o wide\n"
+        f"  kubectl describe scalingpolicy web -n {NAMESPACE}     # decisions, as events\n"
+        "  kubectl get fairqueues -o wide\n"
+        f"  kubectl get jobs -n {NAMESPACE}\n"
+        f"  kubectl logs -n {RELEASE_NAMESPACE} deployment/{RELEASE}-ebbtide-operator\n"
+        f"To delete it: .venv/bin/ebbtide kind down --name {name}"
     )

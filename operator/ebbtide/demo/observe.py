@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,7 +78,8 @@ def _cpu(job: Any) -> float:
 
 class Observer:
     """Reads what the live view shows, for the ScalingPolicy ``policy`` and its target
-    Deployment ``deployment`` in ``namespace``, and the FairQueues ``queues`` (name -> weight)."""
+    Deployment ``deployment`` in ``namespace``, and the FairQueues ``queues`` (name -> weight).
+    ``read_metrics`` returns the operator's /metrics text, raising OSError when it cannot."""
 
     def __init__(
         self,
@@ -88,7 +89,7 @@ class Observer:
         policy: str,
         deployment: str,
         queues: Mapping[str, float],
-        metrics_url: str,
+        read_metrics: Callable[[], str],
     ) -> None:
         self.apps = client.AppsV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
@@ -96,7 +97,7 @@ class Observer:
         self.policy = policy
         self.deployment = deployment
         self.queues = dict(queues)
-        self.metrics_url = metrics_url
+        self.read_metrics = read_metrics
         self.ledger = JobLedger()
 
     def look(self, *, elapsed: float, load: float, jobs: Iterable[Any] | None) -> Sample:
@@ -131,8 +132,7 @@ class Observer:
 
     def _predicted_load(self, status: ScalingPolicyStatus | None) -> float | None:
         try:
-            with urllib.request.urlopen(self.metrics_url, timeout=2) as response:
-                exposition = response.read().decode()
+            exposition = self.read_metrics()
         except OSError as error:
             logger.debug("reading the operator's metrics failed: %s", error)
             return status.predicted_load if status else None
@@ -170,3 +170,13 @@ class Observer:
                 )
             )
         return tuple(samples)
+
+
+def metrics_reader(url: str) -> Callable[[], str]:
+    """A ``read_metrics`` for an operator serving /metrics at ``url``."""
+
+    def read() -> str:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return str(response.read().decode())
+
+    return read

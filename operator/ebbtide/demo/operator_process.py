@@ -95,14 +95,19 @@ def wait_for_webhook(run: OperatorRun, core: client.CoreV1Api, *, timeout: float
     """Wait until the API server has the fair-queue webhook gate a labelled pod (a dry run:
     nothing is created); raises :class:`OperatorFailedError`."""
 
-    def gated() -> bool:
-        try:
-            pod = core.create_namespaced_pod("default", _probe_pod(), dry_run="All")
-        except ApiException:
-            return False  # no webhook configuration yet, or one naming a previous server
-        return any(gate.name == SCHEDULING_GATE for gate in pod.spec.scheduling_gates or [])
+    _wait(
+        run, lambda: webhook_gates(core), timeout=timeout, what="have the fair-queue webhook gate queued pods"
+    )
 
-    _wait(run, gated, timeout=timeout, what="have the fair-queue webhook gate queued pods")
+
+def webhook_gates(core: client.CoreV1Api) -> bool:
+    """Whether the API server has the fair-queue webhook gate a pod labelled for a queue (a dry
+    run: nothing is created)."""
+    try:
+        pod = core.create_namespaced_pod("default", _probe_pod(), dry_run="All")
+    except ApiException:
+        return False  # no webhook configuration yet, or one naming a previous server
+    return any(gate.name == SCHEDULING_GATE for gate in pod.spec.scheduling_gates or [])
 
 
 def _wait(run: OperatorRun, ready: Callable[[], bool], *, timeout: float, what: str) -> None:

@@ -24,7 +24,7 @@ from ebbtide.demo import exporter, report, view
 from ebbtide.demo.exporter import LoadExporter
 from ebbtide.demo.files import DemoFiles
 from ebbtide.demo.kubectl import Kubectl
-from ebbtide.demo.observe import Observer
+from ebbtide.demo.observe import Observer, metrics_reader
 from ebbtide.demo.operator_process import COMPONENT as OPERATOR
 from ebbtide.demo.operator_process import OperatorRun, start_operator, wait_for_webhook, wait_healthy
 from ebbtide.demo.pattern import LoadPattern
@@ -64,7 +64,15 @@ class Outputs:
 
 
 class DemoRun:
-    """One run of the demo against the local cluster ``name``."""
+    """One run of the demo against the local cluster ``name``.
+
+    The kind variant (:class:`ebbtide.demo.kind_steps.KindDemoRun`) replaces the steps that
+    differ on real nodes through the hooks named ``_...`` below: the load, the queues' capacity,
+    the Jobs' template, and where the operator's metrics are read.
+    """
+
+    #: The namespace of the demo's workloads, Jobs and policy.
+    namespace = NAMESPACE
 
     def __init__(self, *, name: str, duration: float, echo: Echo, files: DemoFiles) -> None:
         self.cluster = DevCluster(name)
@@ -145,25 +153,31 @@ class DemoRun:
         self.detail(f"serving on {target}; Prometheus answers {query}")
 
     def apply_workloads(self) -> None:
-        self.announce(f"namespace {NAMESPACE!r}: web + its ScalingPolicy, cache-a/cache-b via the extender")
+        self.announce(
+            f"namespace {self.namespace!r}: web + its ScalingPolicy, cache-a/cache-b via the extender"
+        )
         kubectl = self._kubectl()
         namespace = {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": NAMESPACE, "labels": {PART_OF: PART_OF_VALUE}},
+            "metadata": {"name": self.namespace, "labels": {PART_OF: PART_OF_VALUE}},
         }
         kubectl.apply_manifest(yaml.safe_dump(namespace))
-        kubectl.apply(self.files.web_deployment, namespace=NAMESPACE)
+        kubectl.apply(self.files.web_deployment, namespace=self.namespace)
         # A field manager of its own, so that applying the example again keeps this field.
         kubectl.apply(
             self.files.demo("web-startup-time.yaml"),
-            namespace=NAMESPACE,
+            namespace=self.namespace,
             field_manager="ebbtide-demo-startup",
         )
-        kubectl.apply(self.files.demo("scalingpolicy-web.yaml"), namespace=NAMESPACE)
+        kubectl.apply(self.files.demo("scalingpolicy-web.yaml"), namespace=self.namespace)
         deployment = f"deployment/{self.policy.spec.target_ref.name}"
-        kubectl.wait(deployment, condition="Available", namespace=NAMESPACE, timeout=120)
-        kubectl.apply(self.files.demo("affinity-deployments.yaml"), namespace=NAMESPACE)
+        kubectl.wait(deployment, condition="Available", namespace=self.namespace, timeout=120)
+        self._place_caches()
+
+    def _place_caches(self) -> None:
+        """One line on the policy, then cache-a and cache-b placed through the extender."""
+        self._kubectl().apply(self.files.demo("affinity-deployments.yaml"), namespace=self.namespace)
         spec = self.policy.spec
         self.detail(
             f"ScalingPolicy web: {spec.prediction.model} forecast "
@@ -171,7 +185,9 @@ class DemoRun:
             f"{spec.metric.target_per_replica:g} req/s per replica, scale-down window "
             f"{format_duration(spec.cooldown.scale_down)}"
         )
-        placed = wait_placed(client.CoreV1Api(self._api()), namespace=NAMESPACE, replicas=self.caches)
+        placed = wait_placed(
+            client.CoreV1Api(self._api()), namespace=self.namespace, replicas=self.caches, timeout=180
+        )
         for deployment, nodes in placed.items():
             self.detail(f"{deployment} (affinity key shared by its pods): {view.placement(nodes)}")
 
@@ -179,18 +195,18 @@ class DemoRun:
         weights = ", ".join(f"{name} weight {weight:g}" for name, weight in self.queue_weights.items())
         self.announce(f"FairQueues {weights}; a backlog of 10s Jobs (1 CPU each) in both")
         batch = client.BatchV1Api(self._api())
-        left = delete_jobs(batch, namespace=NAMESPACE)
+        left = delete_jobs(batch, namespace=self.namespace)
         if left:
             self.detail(f"deleted {left} Jobs an earlier run left")
-        self._kubectl().apply(self.files.demo("fairqueues.yaml"))
+        self._kubectl().apply_manifest(self._queues_manifest())
         backlog = Backlog(
             batch,
-            namespace=NAMESPACE,
-            template=self.files.demo("batch-job.yaml"),
+            namespace=self.namespace,
+            template=self._job_template(),
             queues=self.queue_weights,
             waiting=BACKLOG,
         )
-        made = backlog.top_up(list_jobs(batch, namespace=NAMESPACE))
+        made = backlog.top_up(list_jobs(batch, namespace=self.namespace))
         self.detail(f"{made} Jobs submitted; {BACKLOG} per queue are kept waiting from now on")
         return backlog
 
@@ -205,18 +221,18 @@ class DemoRun:
         self.echo(view.HEADER)
         observer = Observer(
             self._api(),
-            namespace=NAMESPACE,
+            namespace=self.namespace,
             policy=str(self.policy.metadata.name),
             deployment=self.policy.spec.target_ref.name,
             queues=self.queue_weights,
-            metrics_url=self._operator().metrics_url,
+            read_metrics=self._metrics_reader(),
         )
         batch = client.BatchV1Api(self._api())
         samples: list[Sample] = []
-        self.exporter.begin()
+        self._begin_load()
         try:
             while (elapsed := self._elapsed()) <= self.pattern.duration:
-                jobs = _jobs_or_none(batch)
+                jobs = _jobs_or_none(batch, self.namespace)
                 if jobs is not None:
                     backlog.top_up(jobs)
                 sample = observer.look(elapsed=elapsed, load=self.pattern.value(elapsed), jobs=jobs)
@@ -236,7 +252,9 @@ class DemoRun:
         if not samples:
             self.detail("no samples: nothing to sum up")
             return None
-        placed = read_placement(client.CoreV1Api(self._api()), namespace=NAMESPACE, deployments=self.caches)
+        placed = read_placement(
+            client.CoreV1Api(self._api()), namespace=self.namespace, deployments=self.caches
+        )
         summary = summarise(
             samples,
             target_per_replica=self.target_per_replica,
@@ -263,9 +281,28 @@ class DemoRun:
             self.detail(f"wrote {outputs.plot}")
         return summary, outputs
 
-    # ----------------------------------------------------------------------------- helpers
+    # ----------------------------------------------------------------------------- hooks
+    def _begin_load(self) -> None:
+        """Start playing the load pattern (from here on, :meth:`_elapsed` counts)."""
+        self.exporter.begin()
+
     def _elapsed(self) -> float:
+        """Seconds since the load pattern began (0 before)."""
         return self.exporter.elapsed() or 0.0
+
+    def _metrics_reader(self) -> Callable[[], str]:
+        """How the live view reads the operator's /metrics (the forecast is there)."""
+        return metrics_reader(self._operator().metrics_url)
+
+    def _queues_manifest(self) -> str:
+        """The FairQueues, as YAML."""
+        return self.files.demo("fairqueues.yaml").read_text()
+
+    def _job_template(self) -> Path:
+        """The Job the backlog submits over and over."""
+        return self.files.demo("batch-job.yaml")
+
+    # ----------------------------------------------------------------------------- helpers
 
     def _stop_operator(self) -> None:
         if self.operator is not None and self.operator.stop():
@@ -291,9 +328,9 @@ class DemoRun:
         return Kubectl(binary=info.bin_dir / "kubectl", kubeconfig=info.kubeconfig)
 
 
-def _jobs_or_none(batch: client.BatchV1Api) -> list[Any] | None:
+def _jobs_or_none(batch: client.BatchV1Api, namespace: str) -> list[Any] | None:
     try:
-        return list_jobs(batch, namespace=NAMESPACE)
+        return list_jobs(batch, namespace=namespace)
     except Exception:  # a busy API server: the next look tries again
         return None
 
