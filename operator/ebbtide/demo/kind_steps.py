@@ -11,7 +11,7 @@ What changes from :class:`ebbtide.demo.steps.DemoRun`, step by step:
 5. the ScalingPolicy is examples/kind/scalingpolicy-web.yaml: the request rate Prometheus
    measures, 10 requests/s per replica;
 6. the Jobs' containers really run for 10 s, each asking 100m CPU, and the queues' capacity is
-   what runs outside them plus room for a few such Jobs, since the nodes are this machine's;
+   room for six such Jobs at once, since the nodes are this machine's;
 7. the load generator (:mod:`ebbtide.workload.loadgen`) plays the demo's pattern from a pod,
    5 to 60 requests/s, and the live view's clock starts when its container does.
 
@@ -59,7 +59,7 @@ PEAK_RATE = 60.0
 #: What each Job asks and how long its container runs.
 JOB_CPU = "100m"
 JOB_SECONDS = 10
-#: Room for this many Jobs at once beyond what runs outside the queues.
+#: The queues' capacity: room for this many Jobs at once.
 JOB_SLOTS = 6
 _T = TypeVar("_T")
 
@@ -198,13 +198,11 @@ class KindDemoRun(DemoRun):
         return read
 
     def _queues_manifest(self) -> str:
-        capacity = f"{_requested_millicpu(client.CoreV1Api(self._api())) + JOB_SLOTS * 100}m"
+        capacity = f"{JOB_SLOTS * parse_quantity(JOB_CPU) * 1000:.0f}m"
         queues = [d for d in yaml.safe_load_all(self.files.demo("fairqueues.yaml").read_text()) if d]
         for queue in queues:
             queue["spec"]["capacity"] = {"cpu": capacity, "memory": "64Gi"}
-        self.detail(
-            f"the cohort's capacity: {capacity} CPU (what runs outside the queues, and {JOB_SLOTS} Jobs)"
-        )
+        self.detail(f"the cohort's capacity for queued work: {capacity} CPU ({JOB_SLOTS} Jobs at once)")
         return yaml.safe_dump_all(queues)
 
     def _job_template(self) -> Path:
@@ -274,18 +272,6 @@ def _started(core: client.CoreV1Api, namespace: str, selector: str) -> datetime 
             if status.state and status.state.running and status.state.running.started_at:
                 return status.state.running.started_at  # type: ignore[no-any-return]
     return None
-
-
-def _requested_millicpu(core: client.CoreV1Api) -> int:
-    """The CPU (millicores) that bound, unfinished pods request: a declared capacity counts it."""
-    total = 0
-    for pod in core.list_pod_for_all_namespaces().items:
-        if not pod.spec.node_name or pod.status.phase in ("Succeeded", "Failed"):
-            continue
-        for container in pod.spec.containers:
-            requests = (container.resources and container.resources.requests) or {}
-            total += int(parse_quantity(requests.get("cpu", "0")) * 1000)
-    return total
 
 
 def _wait(check: Callable[[], _T | None], *, timeout: float, what: str) -> _T:
