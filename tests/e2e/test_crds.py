@@ -272,7 +272,7 @@ def test_a_server_side_apply_may_leave_the_season_to_be_found_with_null(objects:
     # accepted only where the schema says the field is nullable.
     name = _unique("applied")
     policy = scaling_policy(name, spec__prediction={"model": "Auto", "seasonality": None})
-    stored: dict[str, Any] = objects.api.patch_namespaced_custom_object(
+    objects.api.patch_namespaced_custom_object(
         group=API_GROUP,
         version=API_VERSION,
         namespace=objects.namespace,
@@ -283,6 +283,7 @@ def test_a_server_side_apply_may_leave_the_season_to_be_found_with_null(objects:
         _content_type="application/apply-patch+yaml",
     )
     objects.created.append(("ScalingPolicy", name))
+    stored = objects.get("ScalingPolicy", name)
     assert stored["spec"]["prediction"].get("seasonality") is None
     assert ScalingPolicy.model_validate(stored).spec.prediction.seasonality is None
 
