@@ -267,6 +267,27 @@ def test_a_nullable_default_can_be_switched_off(objects: _Objects) -> None:
     assert parsed.rate_limits.scale_up.max_pods is None
 
 
+def test_a_server_side_apply_may_leave_the_season_to_be_found_with_null(objects: _Objects) -> None:
+    # A server-side apply checks the applied object against the schema's types, so a null is
+    # accepted only where the schema says the field is nullable.
+    name = _unique("applied")
+    policy = scaling_policy(name, spec__prediction={"model": "Auto", "seasonality": None})
+    objects.api.patch_namespaced_custom_object(
+        group=API_GROUP,
+        version=API_VERSION,
+        namespace=objects.namespace,
+        plural=ScalingPolicy.PLURAL,
+        name=name,
+        body=policy,
+        field_manager="e2e",
+        _content_type="application/apply-patch+yaml",
+    )
+    objects.created.append(("ScalingPolicy", name))
+    stored = objects.get("ScalingPolicy", name)
+    assert stored["spec"]["prediction"].get("seasonality") is None
+    assert ScalingPolicy.model_validate(stored).spec.prediction.seasonality is None
+
+
 # --- status --------------------------------------------------------------------------------------
 
 

@@ -207,9 +207,12 @@ class PredictionSpec(KubeModel):
     """How much past load the model reads from Prometheus. Unset: what the model needs (6h;
     for a seasonal model or Auto two seasons and an hour, or 3 days to find the season in when
     seasonality is unset). Must be longer than horizon."""
-    seasonality: Duration | None = None
+    # Nullable so that a manifest may spell "find the season" as `seasonality: null` too (a
+    # server-side apply refuses a null for a field whose schema does not allow one).
+    seasonality: Duration | None = Field(default=None, json_schema_extra={"nullable": True})
     """Length of one season (the load's repeating cycle), e.g. 24h for a daily pattern or 168h
-    for a weekly one. Unset: found in the history (the strongest autocorrelation peak, if any)."""
+    for a weekly one. Unset or null: found in the history (the strongest autocorrelation peak,
+    if any)."""
     quantile: float = Field(default=0.9, ge=0.5, lt=1)
     """Which quantile of the forecast peak load (until now+horizon) to provision for, carried
     at targetPerReplica; a quantile estimated from the model's own recent errors. 0.9: the peak

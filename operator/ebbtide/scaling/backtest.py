@@ -5,7 +5,9 @@ At each step the planner sees only the grid points at or before ``now - metrics_
 Prometheus would have had), at most ``prediction.history`` of them; replicas it asks for become
 ready ``startup_delay`` later, and replicas it removes go at once. Planning starts at the first
 step with a visible sample; until then the initial count holds. The initial count is what the
-first sample needs, all ready, as if the workload had been scaled for it before the trace began.
+first sample needs, all ready, as if the workload had been scaled for it before the trace began,
+unless the conditions name one (the autoscaling yardstick starts every policy at one ready
+replica).
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
 class ReplayConditions:
     """How the replayed world behaves: the planning ``step``, how late samples become visible
     (``metrics_lag``), how long a new replica takes to become ready (``startup_delay``), all in
-    seconds, and the time of the last step (``end``; None: the trace's last sample)."""
+    seconds, the time of the last step (``end``; None: the trace's last sample) and the ready
+    replicas at the start (``initial``; None: what the first sample needs)."""
 
     step: float = 15.0
     metrics_lag: float = 60.0
     startup_delay: float = 120.0
     end: float | None = None
+    initial: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,10 +69,14 @@ def reactive_only(settings: PlannerSettings) -> PlannerSettings:
     return replace(settings, prediction=replace(settings.prediction, model=ModelName.NONE))
 
 
-def initial_replicas(first: float, *, settings: PlannerSettings) -> int:
-    """The count a replay starts with: what the first sample needs, within min and max."""
-    initial = replicas_for_load(first, target_per_replica=settings.target_per_replica)
-    initial = initial if math.isfinite(first) else settings.min_replicas
+def initial_replicas(first: float, *, settings: PlannerSettings, given: int | None = None) -> int:
+    """The count a replay starts with: ``given``, else what the first sample needs; within min
+    and max."""
+    if given is not None:
+        initial = given
+    else:
+        initial = replicas_for_load(first, target_per_replica=settings.target_per_replica)
+        initial = initial if math.isfinite(first) else settings.min_replicas
     return min(max(initial, settings.min_replicas), settings.max_replicas)
 
 
@@ -94,7 +102,7 @@ def run_backtest(
     count = max(1, math.floor((end - start) / step + 1e-9) + 1)
     times = start + step * np.arange(count, dtype=np.float64)
     load = hold_on_grid(trace, start=start, step=step, count=count)
-    initial = initial_replicas(float(load[0]), settings=settings)
+    initial = initial_replicas(float(load[0]), settings=settings, given=conditions.initial)
     replicas = SimulatedReplicas(ready=initial, startup_delay=conditions.startup_delay)
 
     predicted = np.full(count, np.nan)

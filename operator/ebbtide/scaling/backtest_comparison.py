@@ -59,7 +59,7 @@ def compare(trace: LoadSeries, *, settings: PlannerSettings, conditions: ReplayC
     timeline = result.timeline
     load = timeline.load
     step = conditions.step
-    initial = initial_replicas(float(load[0]), settings=settings)
+    initial = initial_replicas(float(load[0]), settings=settings, given=conditions.initial)
     hpa = stock_hpa(
         load,
         step=step,

@@ -54,7 +54,7 @@ def test_a_95_percent_peak_quantile_is_exceeded_about_5_percent_of_the_time(seed
 
 
 def test_a_higher_quantile_asks_for_more() -> None:
-    peak = PeakDistribution.of(base=100.0, level=5.0, residuals=np.array([0.9, 1.0, 1.1, 1.3, 2.0]))
+    peak = PeakDistribution.of(base=100.0, scale=5.0, residuals=np.array([0.9, 1.0, 1.1, 1.3, 2.0]))
     quantiles = [peak.quantile(q) for q in (0.5, 0.8, 0.9, 0.99)]
     assert quantiles == sorted(quantiles)
     assert peak.quantile(0.5) == pytest.approx(100 + 5 * 1.1)
@@ -97,7 +97,7 @@ class FixedPeak:
 def test_a_scale_down_on_the_forecast_never_leaves_less_than_the_upper_quantile_needs(
     current: int, load: float, base: float, residuals: list[float], quantile: float
 ) -> None:
-    peak = PeakDistribution.of(base=base, level=max(base, 1.0), residuals=np.array(residuals))
+    peak = PeakDistribution.of(base=base, scale=max(base, 1.0), residuals=np.array(residuals))
     policy = settings(
         scale_down_window=600.0,
         prediction=predictive(ModelName.NAIVE, quantile=quantile),
@@ -114,8 +114,8 @@ def test_a_scale_down_on_the_forecast_never_leaves_less_than_the_upper_quantile_
 
 
 def test_a_falling_load_scales_down_on_the_forecast_before_the_window_ends() -> None:
-    busy = PeakDistribution.of(base=1000.0, level=1000.0, residuals=np.full(50, -0.05))
-    calm = PeakDistribution.of(base=300.0, level=300.0, residuals=np.full(50, 0.05))
+    busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
+    calm = PeakDistribution.of(base=300.0, scale=300.0, residuals=np.full(50, 0.05))
     policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE))
     scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy))
     assert scaler.tick(1000.0).desired_replicas == 10
@@ -127,9 +127,9 @@ def test_a_falling_load_scales_down_on_the_forecast_before_the_window_ends() -> 
 
 def test_an_uncertain_forecast_leaves_the_scale_down_to_stabilisation() -> None:
     jumpy = PeakDistribution.of(
-        base=300.0, level=300.0, residuals=np.concatenate((np.full(40, 0.0), np.full(10, 3.0)))
+        base=300.0, scale=300.0, residuals=np.concatenate((np.full(40, 0.0), np.full(10, 3.0)))
     )
-    busy = PeakDistribution.of(base=1000.0, level=1000.0, residuals=np.full(50, -0.05))
+    busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
     policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE, quantile=0.5))
     scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy))
     scaler.tick(1000.0)
@@ -157,7 +157,7 @@ def test_auto_reports_every_candidates_scores_and_picks_one() -> None:
 
 
 def test_the_peak_quantile_is_in_the_decision() -> None:
-    peak = PeakDistribution.of(base=500.0, level=500.0, residuals=np.array([0.0, 0.2]))
+    peak = PeakDistribution.of(base=500.0, scale=500.0, residuals=np.array([0.0, 0.2]))
     policy = settings(prediction=replace(predictive(ModelName.NAIVE), quantile=0.9))
     decision = Scaler(policy, replicas=5, forecaster=FixedPeak(peak)).tick(500.0)
     assert decision.predicted_peak == pytest.approx(peak.quantile(0.9))

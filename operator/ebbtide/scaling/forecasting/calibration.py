@@ -1,10 +1,17 @@
 """Calibrating any point forecaster into a :class:`~.peak.PeakDistribution`.
 
 Each call, the wrapped model's point forecast is remembered with the period it speaks for and
-the load's recent level; once the history has passed the end of that period, the peak load seen
-in it minus the point forecast, in units of that level (see :mod:`.peak`), joins the last
-``keep`` residuals. Their quantiles are the forecast's uncertainty: calibrated on this policy's
-load and this model's errors, and causal (a residual exists only once its outcome is history).
+the model's current error scale; once the history has passed the end of that period, the peak
+load seen in it minus the point forecast is that forecast's error. Errors in units of the scale
+that was current when the forecast was made join the last ``keep`` residuals; their quantiles,
+times the scale now, are the forecast's uncertainty: calibrated on this policy's load and this
+model's errors, and causal (a residual exists only once its outcome is history).
+
+The scale is the root mean square of the last ``SCALE_ERRORS`` errors (an hour of 15-second
+rounds), at least ``SCALE_FLOOR`` of the history's mean load. Surprises in load come in
+clusters (a busy hour is jumpy, a quiet night is not), so a scale that follows them spends
+headroom where it is needed; a scale fixed by the load's level would buy the same headroom in
+calm hours, where it is pure cost.
 
 Until ``MIN_RESIDUALS`` of its own exist (a new policy, an operator restart: the memo is lost),
 a replay of the model at up to ``REPLAY_ORIGINS`` cut-offs spread over the history stands in,
@@ -28,35 +35,39 @@ KEEP_RESIDUALS = 1440
 a change of regime."""
 MIN_RESIDUALS = 20
 """Fewer own residuals than this and the history's naive residuals stand in."""
-LEVEL_FLOOR = 0.1
-"""The level is at least this share of the history's mean load."""
-RESIDUAL_LIMIT = 10.0
-"""Residuals are clipped to +-10 levels: beyond that the level was no measure of the load (a
-history that began with zeros), and one such outlier must not size a policy's capacity."""
+SCALE_ERRORS = 240
+"""Errors the scale is measured over: an hour of 15-second rounds, short enough to follow a
+burst of surprises, long enough that one error does not make it."""
+SCALE_FLOOR = 0.02
+"""The scale is at least this share of the history's mean load: on a load that has been flat
+the errors are zero, and a residual in units of zero would say nothing."""
+RESIDUAL_LIMIT = 50.0
+"""Residuals are clipped to +-50 scales: one outlier after a long flat spell must not size a
+policy's capacity for the next six hours."""
 REPLAY_ORIGINS = 60
 """Cut-offs replayed to start the residuals of a model without a memo."""
-LEVEL_HORIZONS = 1
-"""The level is the mean load over this many horizons back: local, so a ramp does not leave
-it behind."""
 
 
 @dataclass(frozen=True)
 class PendingPeak:
-    """A point forecast made at ``start`` for the period ``(start, end]``, and the level then."""
+    """A point forecast made at ``start`` for the period ``(start, end]``, and the error scale
+    then."""
 
     start: float
     end: float
     base: float
-    level: float
+    scale: float
 
 
 @dataclass(frozen=True, eq=False)
 class CalibrationMemo:
-    """The wrapped model's memo, its forecasts awaiting their outcome, and the residuals."""
+    """The wrapped model's memo, its forecasts awaiting their outcome, the residuals (in
+    scales) and the recent errors (in load)."""
 
     inner: object | None
     pending: tuple[PendingPeak, ...]
     residuals: FloatArray
+    errors: FloatArray
     last_time: float
 
 
@@ -69,33 +80,39 @@ def peak_between(history: LoadSeries, *, start: float, end: float) -> float | No
     return history.value_at(end)
 
 
-def recent_level(history: LoadSeries, *, horizon: float, floor: float = 0.0) -> float:
-    """The mean load over the last ``LEVEL_HORIZONS`` horizons, but at least ``LEVEL_FLOOR``
-    of the history's mean: a residual in units of a load near zero (a service waking up, a
-    gauge read before it was set) would say nothing about the load to come (never zero)."""
-    first = int(np.searchsorted(history.times, history.last_time - LEVEL_HORIZONS * horizon, side="left"))
-    floor = max(floor, LEVEL_FLOOR * float(np.mean(np.abs(history.values))))
-    return max(float(np.mean(np.abs(history.values[first:]))), floor, 1e-9)
+def scale_floor(history: LoadSeries) -> float:
+    """The least error scale for ``history``: ``SCALE_FLOOR`` of its mean load (never zero)."""
+    return max(SCALE_FLOOR * float(np.mean(np.abs(history.values))), 1e-9)
 
 
-def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> FloatArray:
-    """For each sample, ``(peak of the next horizon - sample) / level then``, taking the
-    history as sampled every ``step`` seconds; the last ``KEEP_RESIDUALS`` of them."""
+def error_scale(errors: FloatArray, *, floor: float) -> float:
+    """The root mean square of the last ``SCALE_ERRORS`` errors, at least ``floor``."""
+    recent = errors[-SCALE_ERRORS:]
+    if recent.size == 0:
+        return floor
+    return max(float(np.sqrt(np.mean(recent * recent))), floor)
+
+
+def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> tuple[FloatArray, FloatArray]:
+    """The naive forecast's residuals and errors over ``history`` (sampled every ``step``
+    seconds): for each sample, the peak of the next horizon minus the sample, in units of the
+    error scale of the ``SCALE_ERRORS`` errors known by then (the first ones: of the earliest
+    errors); the last ``KEEP_RESIDUALS`` of them, and the errors."""
     values = history.values
     ahead = max(1, round(horizon / step))
     if values.size <= ahead:
-        return np.empty(0, dtype=np.float64)
-    peaks = sliding_window_view(values[1:], ahead).max(axis=1)[-KEEP_RESIDUALS:]
-    count = peaks.size
-    start = values.size - 1 - ahead - count + 1
-    bases = values[start : start + count]
-    span = max(1, LEVEL_HORIZONS * ahead)
-    sums = np.concatenate(([0.0], np.cumsum(np.abs(values))))
-    ends = np.arange(start, start + count) + 1
-    begins = np.maximum(0, ends - span)
-    floor = max(LEVEL_FLOOR * float(np.mean(np.abs(values))), 1e-9)
-    levels = np.maximum((sums[ends] - sums[begins]) / (ends - begins), floor)
-    return np.asarray(np.clip((peaks - bases) / levels, -RESIDUAL_LIMIT, RESIDUAL_LIMIT), dtype=np.float64)
+        empty = np.empty(0, dtype=np.float64)
+        return empty, empty
+    peaks = sliding_window_view(values[1:], ahead).max(axis=1)
+    errors = peaks - values[: peaks.size]
+    squares = np.concatenate(([0.0], np.cumsum(errors * errors)))
+    # Origin k's errors known then: those of origins up to k - ahead, the last SCALE_ERRORS.
+    ends = np.clip(np.arange(errors.size) - ahead + 1, 1, errors.size)
+    begins = np.maximum(0, ends - SCALE_ERRORS)
+    floor = scale_floor(history)
+    scales = np.maximum(np.sqrt((squares[ends] - squares[begins]) / (ends - begins)), floor)
+    residuals = np.clip(errors / scales, -RESIDUAL_LIMIT, RESIDUAL_LIMIT)[-KEEP_RESIDUALS:]
+    return np.asarray(residuals, dtype=np.float64), np.asarray(errors, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -117,38 +134,43 @@ class Calibrated:
         point = self.model.forecast(
             history, horizon=horizon, step=step, memo=None if previous is None else previous.inner
         )
-        level = recent_level(history, horizon=horizon)
         pending: tuple[PendingPeak, ...] = ()
-        residuals = np.empty(0, dtype=np.float64)
+        residuals = errors = np.empty(0, dtype=np.float64)
         if previous is not None:
-            pending, residuals = _resolve(previous, history=history, keep=self.keep)
-        used = residuals
+            pending, residuals, errors = _resolve(previous, history=history, keep=self.keep)
+        used, used_errors = residuals, errors
         if used.size < MIN_RESIDUALS:
-            used = np.concatenate((replayed_residuals(self.model, history, horizon=horizon, step=step), used))
+            used, used_errors = replayed_residuals(self.model, history, horizon=horizon, step=step)
         if used.size < MIN_RESIDUALS:
-            used = naive_residuals(history, horizon=horizon, step=step)
+            used, used_errors = naive_residuals(history, horizon=horizon, step=step)
+        scale = error_scale(used_errors, floor=scale_floor(history))
         base = point.value
-        pending = (*pending, PendingPeak(start=last, end=last + horizon, base=base, level=level))
+        pending = (*pending, PendingPeak(start=last, end=last + horizon, base=base, scale=scale))
         return Forecast(
             value=point.value,
             model=point.model,
             note=point.note,
             warnings=point.warnings,
-            memo=CalibrationMemo(inner=point.memo, pending=pending, residuals=residuals, last_time=last),
-            peak=PeakDistribution.of(base=base, level=level, residuals=used),
+            memo=CalibrationMemo(
+                inner=point.memo, pending=pending, residuals=residuals, errors=errors, last_time=last
+            ),
+            peak=PeakDistribution.of(base=base, scale=scale, residuals=used),
         )
 
 
-def replayed_residuals(model: Forecaster, history: LoadSeries, *, horizon: float, step: float) -> FloatArray:
-    """``model``'s residuals at up to ``REPLAY_ORIGINS`` cut-offs evenly spread over the
-    history (the last one a horizon before its end, so every outcome is known), in time order
-    with the model's memo threaded through."""
+def replayed_residuals(
+    model: Forecaster, history: LoadSeries, *, horizon: float, step: float
+) -> tuple[FloatArray, FloatArray]:
+    """``model``'s residuals and errors at up to ``REPLAY_ORIGINS`` cut-offs evenly spread over
+    the history (the last one a horizon before its end, so every outcome is known), in time
+    order with the model's memo threaded through. The cut-offs are too far apart for a scale
+    that follows them, so the residuals are in units of the scale of all of them."""
+    empty = np.empty(0, dtype=np.float64)
     latest = history.last_time - horizon
     if latest <= history.first_time:
-        return np.empty(0, dtype=np.float64)
-    residuals: list[float] = []
+        return empty, empty
+    errors: list[float] = []
     memo: object | None = None
-    floor = LEVEL_FLOOR * float(np.mean(np.abs(history.values)))
     for cut in np.linspace(history.first_time, latest, num=REPLAY_ORIGINS).tolist():
         past = history.until(cut)
         if len(past) < 2:
@@ -157,26 +179,32 @@ def replayed_residuals(model: Forecaster, history: LoadSeries, *, horizon: float
         memo = forecast.memo
         peak = peak_between(history, start=past.last_time, end=past.last_time + horizon)
         if peak is not None:
-            level = recent_level(past, horizon=horizon, floor=floor)
-            residuals.append((peak - forecast.value) / level)
-    return np.clip(np.array(residuals, dtype=np.float64), -RESIDUAL_LIMIT, RESIDUAL_LIMIT)
+            errors.append(peak - forecast.value)
+    found = np.array(errors, dtype=np.float64)
+    scale = error_scale(found, floor=scale_floor(history))
+    return np.clip(found / scale, -RESIDUAL_LIMIT, RESIDUAL_LIMIT), found
 
 
 def _resolve(
     memo: CalibrationMemo, *, history: LoadSeries, keep: int
-) -> tuple[tuple[PendingPeak, ...], FloatArray]:
-    """The forecasts still waiting, and the residuals with every finished period's added."""
+) -> tuple[tuple[PendingPeak, ...], FloatArray, FloatArray]:
+    """The forecasts still waiting, and the residuals and errors with every finished period's
+    added."""
     last = history.last_time
     waiting: list[PendingPeak] = []
-    new: list[float] = []
+    new_errors: list[float] = []
+    new_residuals: list[float] = []
     for item in memo.pending:
         if item.end > last:
             waiting.append(item)
             continue
         peak = peak_between(history, start=item.start, end=item.end)
         if peak is not None:
-            new.append(min(max((peak - item.base) / item.level, -RESIDUAL_LIMIT), RESIDUAL_LIMIT))
-    residuals = memo.residuals
-    if new:
-        residuals = np.concatenate((residuals, np.array(new, dtype=np.float64)))[-keep:]
-    return tuple(waiting), residuals
+            error = peak - item.base
+            new_errors.append(error)
+            new_residuals.append(min(max(error / item.scale, -RESIDUAL_LIMIT), RESIDUAL_LIMIT))
+    residuals, errors = memo.residuals, memo.errors
+    if new_errors:
+        residuals = np.concatenate((residuals, np.array(new_residuals, dtype=np.float64)))[-keep:]
+        errors = np.concatenate((errors, np.array(new_errors, dtype=np.float64)))[-SCALE_ERRORS:]
+    return tuple(waiting), residuals, errors

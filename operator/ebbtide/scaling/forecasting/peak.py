@@ -4,9 +4,10 @@ An autoscaler is hurt by the *highest* load before its next chance to react, not
 one instant, so the distribution is of ``max(load)`` over ``(last sample, last sample +
 horizon]``. It is empirical: the point forecast (``base``) plus residuals observed on the
 policy's own past (split conformal prediction: the residuals are the model's past errors, so the
-quantiles are calibrated whatever the model). Residuals are measured in units of the load's
-recent ``level`` (its mean over the last few horizons), so they carry over between busy and quiet
-times, and stay finite where a forecast is near zero (a trend extrapolated below zero and cut).
+quantiles are calibrated whatever the model). Residuals are measured in units of the model's
+recent error ``scale`` (how far off it has been lately, see :mod:`.calibration`), so the
+distribution widens when the load turns jumpy and narrows when it calms down: headroom is spent
+where surprises cluster, not everywhere.
 """
 
 from __future__ import annotations
@@ -20,19 +21,19 @@ from ebbtide.scaling.series import FloatArray
 
 @dataclass(frozen=True, eq=False)
 class PeakDistribution:
-    """The highest load over the forecast period: ``base + level * residual`` with
+    """The highest load over the forecast period: ``base + scale * residual`` with
     ``residual`` drawn from ``residuals`` (never below zero). Build it with :meth:`of`, which
     sorts the residuals once so that each quantile costs an index, not a sort: the planner asks
     for several per decision."""
 
     base: float
-    level: float
+    scale: float
     residuals: FloatArray
     """Sorted ascending."""
 
     @classmethod
-    def of(cls, *, base: float, level: float, residuals: FloatArray) -> PeakDistribution:
-        return cls(base=base, level=level, residuals=np.sort(residuals))
+    def of(cls, *, base: float, scale: float, residuals: FloatArray) -> PeakDistribution:
+        return cls(base=base, scale=scale, residuals=np.sort(residuals))
 
     def quantile(self, q: float) -> float:
         """The ``q``-quantile of the peak load (0 <= q <= 1; linear interpolation between
@@ -47,7 +48,7 @@ class PeakDistribution:
         residual = float(self.residuals[below])
         if below + 1 < size:
             residual += (position - below) * (float(self.residuals[below + 1]) - residual)
-        peak = self.base + self.level * residual
+        peak = self.base + self.scale * residual
         if q >= 0.5:
             peak = max(peak, self.base)
         return max(0.0, peak)
