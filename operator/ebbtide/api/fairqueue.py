@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ebbtide.api.base import KubeModel, PrinterColumn, Resource, StatusModel
 from ebbtide.api.conditions import Conditions
-from ebbtide.api.duration import Duration
+from ebbtide.api.duration import Duration, when_durations_parse
 from ebbtide.api.quantity import Quantity
 from ebbtide.api.rules import Rule
 from ebbtide.api.selectors import LabelSelector
@@ -55,6 +55,9 @@ def _guaranteed_within_limit(resource: str) -> Rule:
     return Rule(
         cel=(
             f"!has(self.guaranteed) || !has(self.limit) || !has({cel_low}) || !has({cel_high})"
+            # A malformed amount is refused by its own format rule; comparing it would add a
+            # conversion error to that message.
+            f" || !isQuantity(string({cel_low})) || !isQuantity(string({cel_high}))"
             f" || quantity(string({cel_low})).compareTo(quantity(string({cel_high}))) <= 0"
         ),
         message=f"guaranteed.{resource} must be less than or equal to limit.{resource}",
@@ -73,7 +76,7 @@ class Preemption(KubeModel):
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
-            cel="duration(self.minRuntime) >= duration('0s')",
+            cel=when_durations_parse("duration(self.minRuntime) >= duration('0s')"),
             message="minRuntime must not be negative",
             check=lambda preemption: preemption.min_runtime >= timedelta(0),
             field_path=".minRuntime",
@@ -121,7 +124,7 @@ class FairQueueSpec(KubeModel):
             field_path=".timeSlice",
         ),
         Rule(
-            cel="!has(self.timeSlice) || duration(self.timeSlice) >= duration('1s')",
+            cel=when_durations_parse("!has(self.timeSlice) || duration(self.timeSlice) >= duration('1s')"),
             message="timeSlice must be at least 1s",
             check=lambda spec: spec.time_slice is None or spec.time_slice >= timedelta(seconds=1),
             field_path=".timeSlice",
