@@ -21,7 +21,8 @@ SCALING_ACTIVE: Final = "ScalingActive"
 """True when the replica count follows the load; False in DryRun mode and while the load is
 unavailable (holding or falling back)."""
 AUTOSCALER_CONFLICT: Final = "AutoscalerConflict"
-"""Present (True) while a HorizontalPodAutoscaler also scales the target; absent otherwise."""
+"""Present (True) while a HorizontalPodAutoscaler or another ScalingPolicy also scales the
+target (reason HorizontalPodAutoscalerFound or ScalingPolicyFound); absent otherwise."""
 SCALING_LIMITED: Final = "ScalingLimited"
 """As the HorizontalPodAutoscaler's: True when the last decision was cut by minReplicas,
 maxReplicas or a rate limit (reasons TooFewReplicas, TooManyReplicas, ScaleUpLimit,
@@ -42,6 +43,7 @@ ACTIVE: Final = "Active"
 DRY_RUN: Final = "DryRun"
 PAUSED: Final = "Paused"
 HPA_FOUND: Final = "HorizontalPodAutoscalerFound"
+SCALING_POLICY_FOUND: Final = "ScalingPolicyFound"
 TOO_FEW_REPLICAS: Final = "TooFewReplicas"
 TOO_MANY_REPLICAS: Final = "TooManyReplicas"
 SCALE_UP_LIMIT: Final = "ScaleUpLimit"

@@ -7,6 +7,7 @@ keep their ``lastTransitionTime`` unless their status flips (see :mod:`ebbtide.a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -204,11 +205,20 @@ def scaling_limit(decision: Decision) -> tuple[ConditionStatus, str, str] | None
     )
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """Other autoscalers scale the policy's target: the AutoscalerConflict condition's reason
+    (HorizontalPodAutoscalerFound, ScalingPolicyFound) and message."""
+
+    reason: str
+    message: str
+
+
 def with_conflict(
-    status: ScalingPolicyStatus, *, message: str | None, generation: int | None, now: datetime
+    status: ScalingPolicyStatus, *, conflict: Conflict | None, generation: int | None, now: datetime
 ) -> ScalingPolicyStatus:
-    """``status`` with the AutoscalerConflict condition set (``message``) or removed (None)."""
-    if message is None:
+    """``status`` with the AutoscalerConflict condition set (``conflict``) or removed (None)."""
+    if conflict is None:
         conditions = list(status.conditions)
         remove_condition(conditions, why.AUTOSCALER_CONFLICT)
         return status.model_copy(update={"conditions": conditions})
@@ -216,8 +226,8 @@ def with_conflict(
         status,
         type_=why.AUTOSCALER_CONFLICT,
         value="True",
-        reason=why.HPA_FOUND,
-        message=message,
+        reason=conflict.reason,
+        message=conflict.message,
         generation=generation,
         now=now,
     )

@@ -53,7 +53,9 @@ def test_a_load_that_cannot_be_read_counts_an_error_of_the_policy() -> None:
 
 def test_a_condition_the_policy_no_longer_has_loses_its_series() -> None:
     world = World()
-    world.hpas[target_key(namespace="ns", api_version="apps/v1", kind="Deployment", name="web")] = ["web-hpa"]
+    world.hpas[target_key(namespace="ns", api_version="apps/v1", kind="Deployment", name="web")] = [
+        "HorizontalPodAutoscaler/web-hpa"
+    ]
     memory = run(world, body())
     conflict = {"condition": why.AUTOSCALER_CONFLICT, "status": "True"}
     assert sample("ebbtide_scalingpolicy_status_condition", **conflict) == 1
