@@ -23,6 +23,7 @@ QueueOrder = Literal["FIFO", "RoundRobin", "ShortestJobFirst", "Priority", "Time
 ReclaimPolicy = Literal["Never", "LowerShare"]
 WithinQueuePolicy = Literal["Never", "LowerPriority"]
 PodPreemptionPolicy = Literal["Never", "Allowed"]
+StopPolicy = Literal["None", "Hold", "HoldAndDrain"]
 
 #: A DNS label (RFC 1123): what a queue name must be to fit in a label value.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -165,6 +166,12 @@ class FairQueueSpec(KubeModel):
     smallest any queue of the cohort declares wins). Unset in every queue of the cohort: the
     allocatable CPU and memory of the cluster's schedulable nodes, less what pods outside the
     queues and the other cohorts' admitted workloads request."""
+    stop_policy: StopPolicy = "None"
+    """Whether the queue admits. None: as usual. Hold: no new admissions; admitted workloads
+    run on. HoldAndDrain: no new admissions, and admitted workloads are preempted at once (Jobs
+    suspended; bare pods deleted only when preemption.podPreemption is Allowed, otherwise they
+    run on). Held workloads wait with reason QueueStopped and claim no share; setting None
+    again admits them in their usual order."""
 
 
 class FairQueueStatus(StatusModel):

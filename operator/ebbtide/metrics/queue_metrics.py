@@ -85,13 +85,18 @@ LEADER = Gauge(
     "keeps its view of the cluster current but admits nothing).",
 )
 
+STOPPED = Gauge(
+    "ebbtide_fairqueue_stopped",
+    "1 while the queue's spec.stopPolicy (Hold, HoldAndDrain) holds its admissions, else 0.",
+    ["queue"],
+)
 CONDITIONS = ConditionGauge(
     "ebbtide_fairqueue_status_condition",
     "The queue's status conditions: 1 for the condition's current status, 0 for the others.",
     ["queue"],
 )
 
-_GAUGES_BY_QUEUE = (ADMITTED, SHARE)
+_GAUGES_BY_QUEUE = (ADMITTED, SHARE, STOPPED)
 _GAUGES_BY_QUEUE_AND_RESOURCE = (USAGE, ENTITLEMENT)
 
 

@@ -170,6 +170,7 @@ def test_prometheus_fires_the_object_alerts_naming_the_object(tmp_path: Path) ->
     found = alerts()
     job = f'job="{OPERATOR_JOB}", namespace="ebbtide-system"'
     policy_job = f'job="{OPERATOR_JOB}"'
+    inactive = 'condition="Active", status="False"'
     series = [
         # shop/web has not been ready for 20 minutes; shop/api is.
         (
@@ -188,6 +189,17 @@ def test_prometheus_fires_the_object_alerts_naming_the_object(tmp_path: Path) ->
         (f'ebbtide_fairqueue_pending_workloads{{{job}, queue="batch", reason="WaitingForCapacity"}}', "3x40"),
         (f'ebbtide_fairqueue_admissions_total{{{job}, queue="batch"}}', "5x40"),
         (f"ebbtide_fairqueue_leader{{{job}}}", "1x40"),
+        # "paused" is inactive because it was stopped on purpose; "broken" has an invalid spec.
+        (
+            f'ebbtide_fairqueue_status_condition{{{job}, queue="paused", {inactive}}}',
+            "1x40",
+        ),
+        (f'ebbtide_fairqueue_stopped{{{job}, queue="paused"}}', "1x40"),
+        (
+            f'ebbtide_fairqueue_status_condition{{{job}, queue="broken", {inactive}}}',
+            "1x40",
+        ),
+        (f'ebbtide_fairqueue_stopped{{{job}, queue="broken"}}', "0x40"),
         (f"up{{{job}}}", "1x40"),
     ]
     web = {"namespace": "shop", "name": "web"}
@@ -219,6 +231,11 @@ def test_prometheus_fires_the_object_alerts_naming_the_object(tmp_path: Path) ->
                         "eval_time": "35m",
                         "alertname": "EbbtideFairQueueStarving",
                         "exp_alerts": [expected_alert(found["EbbtideFairQueueStarving"], {"queue": "batch"})],
+                    },
+                    {
+                        "eval_time": "35m",
+                        "alertname": "EbbtideFairQueueInvalid",
+                        "exp_alerts": [expected_alert(found["EbbtideFairQueueInvalid"], {"queue": "broken"})],
                     },
                     {"eval_time": "35m", "alertname": "EbbtideOperatorDown", "exp_alerts": []},
                     {"eval_time": "35m", "alertname": "EbbtideFairQueueNoLeader", "exp_alerts": []},

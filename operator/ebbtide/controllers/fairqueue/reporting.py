@@ -121,6 +121,8 @@ class Reporter:
             elif self._written_status.get(name) != _comparable(status):
                 writes.append((name, status))
             metrics.CONDITIONS.set((name,), _conditions(record.status if status is None else status))
+            stopped = record.spec is not None and record.spec.stop_policy != "None"
+            metrics.STOPPED.labels(queue=name).set(1 if stopped else 0)
         return writes
 
     def _waiting(
