@@ -227,6 +227,33 @@ def test_api_server_refuses_the_invalid_object(objects: _Objects, case: InvalidC
     assert case.path in message, message
 
 
+def test_a_malformed_duration_or_quantity_is_reported_once_at_its_field(objects: _Objects) -> None:
+    # The cross-field rules that compare these values pass while a value does not parse: the
+    # field's own format rule refuses it, without "type conversion error" lines beside it.
+    policy = scaling_policy(
+        spec__rateLimits={"scaleUp": {"maxPods": 2, "period": "abc"}},
+        spec__prediction={"model": "Linear", "horizon": "xyz", "history": "1h"},
+    )
+    queue = fair_queue(
+        spec__order="TimeSlice",
+        spec__timeSlice="zz",
+        spec__preemption={"minRuntime": "q"},
+        spec__guaranteed={"cpu": "abc"},
+        spec__limit={"cpu": "4"},
+    )
+    expected = {
+        "ScalingPolicy": ["spec.prediction.horizon", "spec.rateLimits.scaleUp.period"],
+        "FairQueue": ["spec.guaranteed.cpu", "spec.preemption.minRuntime", "spec.timeSlice"],
+    }
+    for obj in (policy, queue):
+        with pytest.raises(ApiException) as refused:
+            objects.create(obj)
+        message = _refusal(refused.value)
+        causes = json.loads(str(refused.value.body))["details"]["causes"]
+        assert sorted(cause["field"] for cause in causes) == expected[obj["kind"]], message
+        assert "conversion" not in message and "must match the regular expression" not in message
+
+
 def test_unknown_fields_are_pruned_when_validation_is_not_strict(objects: _Objects) -> None:
     policy = scaling_policy(_unique("pruned"), spec__replicas=3, spec__metric__unit="rps")
     stored = objects.create(policy, field_validation="Ignore")

@@ -1,18 +1,28 @@
-"""A ScalingPolicy reading its load from a Prometheus that requires TLS with its own CA and basic
-auth: the operator gets the CA and the password from files, never on its command line."""
+"""A Prometheus that requires TLS with its own CA and basic auth, read by the operator (a
+ScalingPolicy's load), by `ebbtide backtest prom://` and by the extender (node load): each gets
+the CA and the password from files, never on its command line."""
 
 from __future__ import annotations
 
+import csv
+import json
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+import yaml
 from tests.e2e.test_scaling_policy import create_deployment, create_policy, replicas
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
 from tests.support.operator import free_port, running_operator
-from tests.support.secured_prometheus import USER, SecuredPrometheus, secured_prometheus
+from tests.support.secured_prometheus import PASSWORD, USER, SecuredPrometheus, secured_prometheus
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
@@ -95,3 +105,94 @@ def test_without_the_password_the_operator_stops_with_one_line(
     assert "Traceback" not in text
     errors = [line for line in text.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "401" in errors[0], text
+
+
+def credential_args(secured: SecuredPrometheus) -> list[str]:
+    """The --prometheus-* options for ``secured``: secrets as files, never as values."""
+    return [
+        f"--prometheus-url={secured.url}",
+        f"--prometheus-ca-file={secured.ca_file}",
+        f"--prometheus-username={USER}",
+        f"--prometheus-password-file={secured.password_file}",
+    ]
+
+
+def test_backtest_replays_a_trace_read_over_tls_with_basic_auth(
+    exporter: LoadExporter, secured: SecuredPrometheus, tmp_path: Path
+) -> None:
+    exporter.ramp(start=10, per_second=1)
+    start = time.time()
+
+    def samples() -> int | None:
+        answer = requests.get(
+            f"{secured.url}/api/v1/query",
+            params={"query": f'count_over_time(ebbtide_test_load{{job="{exporter.job}"}}[5m])'},
+            verify=str(secured.ca_file),
+            auth=(USER, PASSWORD),
+            timeout=5,
+        ).json()["data"]["result"]
+        count = int(float(answer[0]["value"][1])) if answer else 0
+        return count if count >= 8 else None
+
+    eventually(samples, timeout=90, what="8 samples of the load in the secured Prometheus")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": f"{API_GROUP}/{API_VERSION}",
+                "kind": ScalingPolicy.KIND,
+                "metadata": {"name": "replayed"},
+                "spec": {
+                    "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                    "maxReplicas": 10,
+                    "metric": {"query": exporter.query, "targetPerReplica": 10},
+                    "prediction": {"model": "None", "horizon": "10s", "history": "1m", "seasonality": None},
+                },
+            }
+        )
+    )
+    trace = f"prom://{urllib.parse.quote(exporter.query)}?start={start:.0f}&end={time.time():.0f}&step=2"
+    timeline = tmp_path / "timeline.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "ebbtide", "backtest", "-f", str(policy), "-o", str(timeline),
+         "--step=2s", *credential_args(secured), trace],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    with timeline.open() as lines:
+        rows = list(csv.DictReader(lines))
+    assert len(rows) >= 5, rows
+    assert PASSWORD not in " ".join(result.args)
+
+
+def test_the_extender_reads_node_load_over_tls_with_basic_auth(
+    cluster: E2ECluster, chart_identities: ChartIdentities, secured: SecuredPrometheus, tmp_path: Path
+) -> None:
+    node = cluster.core.list_node().items[0].metadata.name
+    config = tmp_path / "extender.yaml"
+    # Any instant vector with a node label will do: the secured Prometheus scrapes no node.
+    query = f'label_replace(vector(0.25), "node", "{node}", "", "")'
+    config.write_text(yaml.safe_dump({"load": {"queries": {"cpu": query}, "refreshSeconds": 1}}))
+    port = free_port()
+    log = (tmp_path / "extender.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ebbtide", "extender", f"--kubeconfig={chart_identities.extender}",
+         f"--config={config}", "--host=127.0.0.1", f"--port={port}", *credential_args(secured)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+
+        def load_nodes() -> int | None:
+            assert process.poll() is None, (tmp_path / "extender.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    return int(json.load(response)["loadNodes"]) or None
+            except OSError:
+                return None
+
+        assert eventually(load_nodes, timeout=60, what="the extender to read the node's load") == 1
+        assert PASSWORD not in " ".join(str(arg) for arg in process.args)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()

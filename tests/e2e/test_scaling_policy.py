@@ -218,7 +218,8 @@ def test_scales_up_ahead_of_a_rising_load_and_down_after_the_stabilisation_windo
     wait_for_event(cluster, namespace, "ScaleUpOnForecast", kind="Deployment", name=TARGET)
     with urllib.request.urlopen(operator.metrics_url, timeout=5) as response:
         exposition = response.read().decode()
-    assert 'ebbtide_scaling_decisions_total{reason="ScaleUpOnForecast"}' in exposition
+    labels = f'name="{POLICY}",namespace="{namespace}",reason="ScaleUpOnForecast"'
+    assert f"ebbtide_scaling_decisions_total{{{labels}}}" in exposition
     assert "ebbtide_prometheus_query_seconds_bucket" in exposition
 
     peak = eventually(lambda: (r := replicas(cluster, namespace)) >= 4 and r, what="at least 4 replicas")

@@ -157,7 +157,7 @@ renders the CRDs there, as true does.
 {{- end -}}
 
 {{- /*
-The Secrets holding the operator's Prometheus credentials, as a YAML list of
+The Secrets holding the Prometheus credentials of the operator and the extender, as a YAML list of
 {name, secret: {name, key}, dir, file, flag}: each is mounted at dir and named by flag.
 */}}
 {{- define "ebbtide.prometheusSecretVolumes" -}}
@@ -175,7 +175,7 @@ The Secrets holding the operator's Prometheus credentials, as a YAML list of
 {{- toYaml $volumes -}}
 {{- end -}}
 
-{{- /* The operator's --prometheus-* credential options (a YAML list of arguments). */}}
+{{- /* The --prometheus-* credential options of the operator and the extender (a YAML list of arguments). */}}
 {{- define "ebbtide.prometheusCredentialArgs" -}}
 {{- $p := .Values.prometheus -}}
 {{- $args := list -}}

@@ -43,6 +43,18 @@ _PATTERN = re.compile(PATTERN)
 # Go's time.Duration is an int64 of nanoseconds.
 _MAX_NS = 2**63 - 1
 
+_DURATION_READ = re.compile(r"duration\((self(?:\.\w+)+)\)")
+
+
+def when_durations_parse(cel: str) -> str:
+    """``cel`` guarded so that it passes while a duration field it reads (``duration(self.x)``)
+    is malformed: :data:`FORMAT_RULE` on the field already refuses that with a clear message, and
+    the API server would otherwise add a "type conversion error" for every rule reading it."""
+    fields = dict.fromkeys(_DURATION_READ.findall(cel))
+    guards = [f"(has({field}) && !{field}.matches('{PATTERN}'))" for field in fields]
+    return " || ".join([*guards, f"({cel})"]) if guards else cel
+
+
 FORMAT_RULE = Rule(
     cel=f"self.matches('{PATTERN}')",
     message="must be a duration such as 15s, 5m or 1h30m",

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ebbtide.api.base import KubeModel, PrinterColumn, Resource, StatusModel
 from ebbtide.api.conditions import Conditions
-from ebbtide.api.duration import Duration
+from ebbtide.api.duration import Duration, when_durations_parse
 from ebbtide.api.quantity import Quantity
 from ebbtide.api.rules import Rule
 from ebbtide.api.selectors import LabelSelector
@@ -23,6 +23,7 @@ QueueOrder = Literal["FIFO", "RoundRobin", "ShortestJobFirst", "Priority", "Time
 ReclaimPolicy = Literal["Never", "LowerShare"]
 WithinQueuePolicy = Literal["Never", "LowerPriority"]
 PodPreemptionPolicy = Literal["Never", "Allowed"]
+StopPolicy = Literal["None", "Hold", "HoldAndDrain"]
 
 #: A DNS label (RFC 1123): what a queue name must be to fit in a label value.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -55,6 +56,9 @@ def _guaranteed_within_limit(resource: str) -> Rule:
     return Rule(
         cel=(
             f"!has(self.guaranteed) || !has(self.limit) || !has({cel_low}) || !has({cel_high})"
+            # A malformed amount is refused by its own format rule; comparing it would add a
+            # conversion error to that message.
+            f" || !isQuantity(string({cel_low})) || !isQuantity(string({cel_high}))"
             f" || quantity(string({cel_low})).compareTo(quantity(string({cel_high}))) <= 0"
         ),
         message=f"guaranteed.{resource} must be less than or equal to limit.{resource}",
@@ -73,7 +77,7 @@ class Preemption(KubeModel):
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
-            cel="duration(self.minRuntime) >= duration('0s')",
+            cel=when_durations_parse("duration(self.minRuntime) >= duration('0s')"),
             message="minRuntime must not be negative",
             check=lambda preemption: preemption.min_runtime >= timedelta(0),
             field_path=".minRuntime",
@@ -121,7 +125,7 @@ class FairQueueSpec(KubeModel):
             field_path=".timeSlice",
         ),
         Rule(
-            cel="!has(self.timeSlice) || duration(self.timeSlice) >= duration('1s')",
+            cel=when_durations_parse("!has(self.timeSlice) || duration(self.timeSlice) >= duration('1s')"),
             message="timeSlice must be at least 1s",
             check=lambda spec: spec.time_slice is None or spec.time_slice >= timedelta(seconds=1),
             field_path=".timeSlice",
@@ -162,6 +166,12 @@ class FairQueueSpec(KubeModel):
     smallest any queue of the cohort declares wins). Unset in every queue of the cohort: the
     allocatable CPU and memory of the cluster's schedulable nodes, less what pods outside the
     queues and the other cohorts' admitted workloads request."""
+    stop_policy: StopPolicy = "None"
+    """Whether the queue admits. None: as usual. Hold: no new admissions; admitted workloads
+    run on. HoldAndDrain: no new admissions, and admitted workloads are preempted at once (Jobs
+    suspended; bare pods deleted only when preemption.podPreemption is Allowed, otherwise they
+    run on). Held workloads wait with reason QueueStopped and claim no share; setting None
+    again admits them in their usual order."""
 
 
 class FairQueueStatus(StatusModel):

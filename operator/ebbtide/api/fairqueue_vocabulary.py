@@ -88,6 +88,21 @@ class WaitReason(StrEnum):
     """Free capacity exists but is held for a queue with a stronger claim (fair walk rule 4)."""
     WAITING_FOR_QUEUE_LIMIT = "WaitingForQueueLimit"
     """Admitting it would take the queue's usage above its limit; waits for the queue's own work."""
+    QUEUE_STOPPED = "QueueStopped"
+    """The queue's stopPolicy (Hold, HoldAndDrain) holds its admissions; it waits until the
+    queue's stopPolicy is None again, and neither counts as demand nor blocks other queues."""
+
+
+class StopPolicy(StrEnum):
+    """A FairQueue's ``spec.stopPolicy``: whether it admits, and what happens to its admitted work."""
+
+    NONE = "None"
+    """The queue admits as usual."""
+    HOLD = "Hold"
+    """No new admissions; admitted workloads run on."""
+    HOLD_AND_DRAIN = "HoldAndDrain"
+    """No new admissions, and admitted workloads are preempted (Jobs suspended, bare pods
+    deleted when the queue allows pod preemption); they wait in the queue again."""
 
 
 class PreemptionReason(StrEnum):
@@ -99,6 +114,8 @@ class PreemptionReason(StrEnum):
     """A higher-priority workload of the same queue needed the capacity."""
     TIME_SLICE_EXPIRED = "TimeSliceExpired"
     """Its TimeSlice queue's quantum ran out while another workload waited."""
+    QUEUE_DRAINED = "QueueDrained"
+    """Its queue's stopPolicy is HoldAndDrain."""
 
 
 NEVER_ADMITTABLE = frozenset(
@@ -122,7 +139,8 @@ EVENT_PREEMPTED: Final = "Preempted"
 
 # -- FairQueue condition types and reasons -------------------------------------------------
 
-#: True while the queue's spec is valid and it takes part in admission cycles.
+#: True while the queue's spec is valid and it takes part in admission cycles; False with reason
+#: InvalidSpec, or Stopped while its stopPolicy holds its admissions.
 CONDITION_ACTIVE: Final = "Active"
 #: True while admittable workloads wait; the reason is why the queue's first workload waits.
 CONDITION_BACKLOGGED: Final = "Backlogged"
@@ -132,6 +150,7 @@ CONDITION_INADMISSIBLE: Final = "InadmissibleWorkloads"
 
 REASON_ADMITTING: Final = "Admitting"
 REASON_INVALID_SPEC: Final = "InvalidSpec"
+REASON_STOPPED: Final = "Stopped"
 REASON_NO_BACKLOG: Final = "NoBacklog"
 REASON_ALL_ADMISSIBLE: Final = "AllAdmissible"
 

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from ebbtide.api.base import KubeModel, PrinterColumn, Resource, StatusModel
 from ebbtide.api.conditions import REASON_PATTERN, Conditions
-from ebbtide.api.duration import Duration
+from ebbtide.api.duration import Duration, when_durations_parse
 from ebbtide.api.rules import Rule
 
 PredictionModelName = Literal["None", "Naive", "Linear", "HoltWinters", "SeasonalNaive", "Auto"]
@@ -86,7 +86,7 @@ class _RateLimit(KubeModel):
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
-            cel="duration(self.period) > duration('0s')",
+            cel=when_durations_parse("duration(self.period) > duration('0s')"),
             message="period must be greater than 0s",
             check=lambda limit: limit.period > timedelta(0),
             field_path=".period",
@@ -144,25 +144,25 @@ class PredictionSpec(KubeModel):
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
-            cel="duration(self.horizon) > duration('0s')",
+            cel=when_durations_parse("duration(self.horizon) > duration('0s')"),
             message="horizon must be greater than 0s",
             check=lambda p: p.horizon > timedelta(0),
             field_path=".horizon",
         ),
         Rule(
-            cel="!has(self.history) || duration(self.history) > duration(self.horizon)",
+            cel=when_durations_parse("!has(self.history) || duration(self.history) > duration(self.horizon)"),
             message="history must be longer than horizon",
             check=lambda p: p.history is None or p.history > p.horizon,
             field_path=".history",
         ),
         Rule(
-            cel="!has(self.seasonality) || duration(self.seasonality) > duration('0s')",
+            cel=when_durations_parse("!has(self.seasonality) || duration(self.seasonality) > duration('0s')"),
             message="seasonality must be greater than 0s",
             check=lambda p: p.seasonality is None or p.seasonality > timedelta(0),
             field_path=".seasonality",
         ),
         Rule(
-            cel=(
+            cel=when_durations_parse(
                 "self.model != 'HoltWinters' || !has(self.seasonality) || !has(self.history) || "
                 "duration(self.history).getSeconds() >= "
                 "2 * duration(self.seasonality).getSeconds()"
@@ -177,7 +177,7 @@ class PredictionSpec(KubeModel):
             field_path=".history",
         ),
         Rule(
-            cel=(
+            cel=when_durations_parse(
                 "self.model != 'SeasonalNaive' || !has(self.seasonality) || !has(self.history) || "
                 "duration(self.history) >= duration(self.seasonality)"
             ),
@@ -266,7 +266,7 @@ class ScalingPolicySpec(KubeModel):
             field_path=".fallback.replicas",
         ),
         Rule(
-            cel="duration(self.interval) >= duration('1s')",
+            cel=when_durations_parse("duration(self.interval) >= duration('1s')"),
             message="interval must be at least 1s",
             check=lambda s: s.interval >= _SECOND,
             field_path=".interval",
@@ -350,7 +350,11 @@ class ScalingPolicyStatus(StatusModel):
     last_decision: ScalingDecision | None = None
     """The most recent decision and its reason."""
     conditions: Conditions = Field(default_factory=list)
-    """The current state of the policy, one condition per type."""
+    """The current state of the policy, one condition per type: Ready, MetricsAvailable,
+    ScalingActive, ScalingLimited (as the HorizontalPodAutoscaler's: True with TooManyReplicas,
+    TooFewReplicas, ScaleUpLimit or ScaleDownLimit when a bound or rate limit changed the count
+    the load asked for) and AutoscalerConflict (present while another autoscaler scales the
+    target)."""
 
 
 class ScalingPolicy(Resource):

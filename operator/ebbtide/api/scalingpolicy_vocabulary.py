@@ -21,7 +21,13 @@ SCALING_ACTIVE: Final = "ScalingActive"
 """True when the replica count follows the load; False in DryRun mode and while the load is
 unavailable (holding or falling back)."""
 AUTOSCALER_CONFLICT: Final = "AutoscalerConflict"
-"""Present (True) while a HorizontalPodAutoscaler also scales the target; absent otherwise."""
+"""Present (True) while a HorizontalPodAutoscaler or another ScalingPolicy also scales the
+target (reason HorizontalPodAutoscalerFound or ScalingPolicyFound); absent otherwise."""
+SCALING_LIMITED: Final = "ScalingLimited"
+"""As the HorizontalPodAutoscaler's: True when the last decision was cut by minReplicas,
+maxReplicas or a rate limit (reasons TooFewReplicas, TooManyReplicas, ScaleUpLimit,
+ScaleDownLimit), False (DesiredWithinRange) otherwise; left as it was while the load cannot be
+read."""
 
 # -- condition reasons -------------------------------------------------------------------------
 
@@ -37,6 +43,12 @@ ACTIVE: Final = "Active"
 DRY_RUN: Final = "DryRun"
 PAUSED: Final = "Paused"
 HPA_FOUND: Final = "HorizontalPodAutoscalerFound"
+SCALING_POLICY_FOUND: Final = "ScalingPolicyFound"
+TOO_FEW_REPLICAS: Final = "TooFewReplicas"
+TOO_MANY_REPLICAS: Final = "TooManyReplicas"
+SCALE_UP_LIMIT: Final = "ScaleUpLimit"
+SCALE_DOWN_LIMIT: Final = "ScaleDownLimit"
+DESIRED_WITHIN_RANGE: Final = "DesiredWithinRange"
 
 # -- event reasons (besides the decision reasons of scale events) ----------------------------
 # A round that cannot decide posts a Warning whose reason is the Ready condition's reason

@@ -19,6 +19,7 @@ from kubernetes import client
 from prometheus_client import start_http_server
 
 from ebbtide.kube.client import ClusterAccess, load_api_client
+from ebbtide.metrics.build_info import register_build_info
 from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 
 ANNOTATION_PREFIX = "ebbtide.io"
@@ -96,6 +97,7 @@ def run(config: OperatorConfig) -> None:
     context = OperatorContext(
         config=config, api_client=load_api_client(config.kubeconfig, context=config.context)
     )
+    register_build_info("operator")
     start_http_server(config.metrics_port, addr=config.metrics_host)
     registry = kopf.OperatorRegistry()
     _register(registry, context)

@@ -115,6 +115,9 @@ def write_prometheus_config(layout: Layout, ports: Ports) -> Path:
                 {"job_name": "kwok", "static_configs": [{"targets": [f"{LOOPBACK}:{ports.kwok}"]}]},
                 {
                     "job_name": "file-sd",
+                    # As the chart's ServiceMonitors do: a scraped series' own labels win over
+                    # the target's (a ScalingPolicy's namespace stays the policy's).
+                    "honor_labels": True,
                     "file_sd_configs": [
                         {
                             "files": [str(layout.prometheus_targets / "*.json")],

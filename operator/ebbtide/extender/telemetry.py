@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from ebbtide.metrics.build_info import register_build_info
+
 # The scheduling cycle waits for the extender, so the interesting range is well under 10 ms.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 
@@ -57,7 +59,7 @@ class Telemetry:
             registry=r,
         )
         self.imbalance = Gauge(
-            "ebbtide_cluster_imbalance",
+            "ebbtide_cluster_imbalance_ratio",
             "LB = (max - min) / max of the nodes' CPU utilisation at the last load refresh.",
             registry=r,
         )
@@ -78,6 +80,7 @@ class Telemetry:
             registry=r,
         )
         self.config_valid.set(1)
+        register_build_info("extender", r)
         self._cache_objects = Gauge(
             "ebbtide_extender_cache_objects",
             "Objects in the node cache, by kind (nodes, bound_pods, assumed_pods).",

@@ -1,7 +1,9 @@
 """The fair queues' own metrics, on the operator's /metrics (prometheus_client's default registry).
 
 Per-queue series carry a ``queue`` label (and ``resource``: ``cpu`` in cores, ``memory`` in
-bytes), so 50 queues make a few hundred series. A queue's gauges are removed when the queue is
+bytes; pending workloads also ``reason``, one series per wait reason, zeros included, so a
+reason that clears drops to 0 instead of leaving its last count behind), so 50 queues make a few
+hundred series. A queue's gauges are removed when the queue is
 deleted (:func:`forget_queue`), and all of them while the replica does not lead
 (:func:`forget_all_queues`); counters and histograms stay, as counters must.
 """
@@ -9,10 +11,18 @@ deleted (:func:`forget_queue`), and all of them while the replica does not lead
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 from prometheus_client import Counter, Gauge, Histogram
 
-PENDING = Gauge("ebbtide_fairqueue_pending_workloads", "Workloads waiting in the queue.", ["queue"])
+from ebbtide.api.fairqueue_vocabulary import WaitReason
+from ebbtide.metrics.conditions import ConditionGauge
+
+PENDING = Gauge(
+    "ebbtide_fairqueue_pending_workloads",
+    "Workloads waiting in the queue, by why they wait (their ebbtide.io/waiting-reason).",
+    ["queue", "reason"],
+)
 ADMITTED = Gauge(
     "ebbtide_fairqueue_admitted_workloads", "Workloads admitted from the queue and still running.", ["queue"]
 )
@@ -27,7 +37,7 @@ ENTITLEMENT = Gauge(
     ["queue", "resource"],
 )
 SHARE = Gauge(
-    "ebbtide_fairqueue_share",
+    "ebbtide_fairqueue_share_ratio",
     "Dominant-resource share: the largest usage / entitlement over cpu and memory (+Inf when the "
     "queue uses a resource it is entitled to none of).",
     ["queue"],
@@ -75,8 +85,25 @@ LEADER = Gauge(
     "keeps its view of the cluster current but admits nothing).",
 )
 
-_GAUGES_BY_QUEUE = (PENDING, ADMITTED, SHARE)
+STOPPED = Gauge(
+    "ebbtide_fairqueue_stopped",
+    "1 while the queue's spec.stopPolicy (Hold, HoldAndDrain) holds its admissions, else 0.",
+    ["queue"],
+)
+CONDITIONS = ConditionGauge(
+    "ebbtide_fairqueue_status_condition",
+    "The queue's status conditions: 1 for the condition's current status, 0 for the others.",
+    ["queue"],
+)
+
+_GAUGES_BY_QUEUE = (ADMITTED, SHARE, STOPPED)
 _GAUGES_BY_QUEUE_AND_RESOURCE = (USAGE, ENTITLEMENT)
+
+
+def set_pending(queue: str, by_reason: Mapping[WaitReason, int]) -> None:
+    """Publish the queue's pending workloads by wait reason (absent reasons as 0)."""
+    for reason in WaitReason:
+        PENDING.labels(queue, str(reason)).set(by_reason.get(reason, 0))
 
 
 def forget_queue(queue: str) -> None:
@@ -88,10 +115,13 @@ def forget_queue(queue: str) -> None:
         for resource in ("cpu", "memory"):
             with contextlib.suppress(KeyError):
                 gauge.remove(queue, resource)
+    PENDING.remove_by_labels({"queue": queue})
+    CONDITIONS.forget((queue,))
 
 
 def forget_all_queues() -> None:
     """Remove every queue's gauge series: a replica that stops leading no longer knows them, and
     its last values would otherwise stand beside the new leader's."""
-    for gauge in (*_GAUGES_BY_QUEUE, *_GAUGES_BY_QUEUE_AND_RESOURCE):
+    for gauge in (PENDING, *_GAUGES_BY_QUEUE, *_GAUGES_BY_QUEUE_AND_RESOURCE):
         gauge.clear()
+    CONDITIONS.forget_all()

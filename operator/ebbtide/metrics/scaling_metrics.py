@@ -1,9 +1,12 @@
 """The scaling controller's own metrics, on the operator's /metrics (prometheus_client's default
 registry).
 
-Per-policy series carry ``namespace`` and ``name`` labels only; everything else is labelled by a
-small fixed vocabulary (decision reasons, error kinds, model names), so 500 policies make a few
-thousand series at most. A policy's series are removed when its loop ends.
+Per-policy series carry the policy's ``namespace`` and ``name``, beside a small fixed vocabulary
+(decision reasons, condition types): an alert on them names the policy that fired. Each policy
+only ever sees a few of the reasons, so 500 policies make a few thousand series. A policy's
+series, counters included, are removed when its loop ends (the policy is deleted or no longer
+ours), as kube-state-metrics drops a deleted object's. Operator-wide series (errors by kind,
+durations) carry no policy labels: they describe the operator, not a policy.
 """
 
 from __future__ import annotations
@@ -12,10 +15,24 @@ import contextlib
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from ebbtide.metrics.conditions import ConditionGauge
+
 DECISIONS = Counter(
     "ebbtide_scaling_decisions",
-    "Replica-count decisions made, by reason (see ScalingPolicy status.lastDecision.reason).",
-    ["reason"],
+    "Replica-count decisions made, by policy and reason (see ScalingPolicy status.lastDecision.reason).",
+    ["namespace", "name", "reason"],
+)
+POLICY_ERRORS = Counter(
+    "ebbtide_scaling_policy_errors",
+    "Rounds of a policy that could not read its load or could not act, by reason: the Ready "
+    "condition's reason (InvalidSpec, TargetNotFound, TargetNotScalable, KubernetesAPIError, "
+    "ScaleFailed), MetricsUnavailable, StatusWriteFailed or RoundFailed.",
+    ["namespace", "name", "reason"],
+)
+CONDITIONS = ConditionGauge(
+    "ebbtide_scalingpolicy_status_condition",
+    "The policy's status conditions: 1 for the condition's current status, 0 for the others.",
+    ["namespace", "name"],
 )
 SCALINGS = Counter(
     "ebbtide_scaling_replica_changes",
@@ -24,7 +41,7 @@ SCALINGS = Counter(
 )
 ERRORS = Counter(
     "ebbtide_scaling_errors",
-    "Failures in scaling rounds, by kind (prometheus_query, prometheus_unreachable, "
+    "Failures in scaling rounds over all policies, by kind (prometheus_query, prometheus_unreachable, "
     "prometheus_timeout, prometheus_server, prometheus_answer, no_data, target_not_found, "
     "target_kind, kube_api, invalid_spec, status_write, round).",
     ["kind"],
@@ -59,7 +76,7 @@ KUBE_CALL_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 FORECAST_APE = Gauge(
-    "ebbtide_scaling_forecast_absolute_percentage_error",
+    "ebbtide_scaling_forecast_error_ratio",
     "Absolute error of the latest forecast whose target time has passed, as a fraction of the "
     "load observed then (0.1 = 10 %).",
     ["namespace", "name"],
@@ -92,6 +109,11 @@ PREDICTED_LOAD = Gauge(
 )
 
 _PER_POLICY = (FORECAST_APE, CURRENT_REPLICAS, DESIRED_REPLICAS, LOAD, PREDICTED_LOAD)
+_PER_POLICY_AND_REASON = (DECISIONS, POLICY_ERRORS)
+
+#: POLICY_ERRORS reasons besides the Ready condition's.
+STATUS_WRITE_FAILED = "StatusWriteFailed"
+ROUND_FAILED = "RoundFailed"
 
 
 def forget_policy(*, namespace: str, name: str) -> None:
@@ -99,3 +121,6 @@ def forget_policy(*, namespace: str, name: str) -> None:
     for gauge in _PER_POLICY:
         with contextlib.suppress(KeyError):  # never set for this policy
             gauge.remove(namespace, name)
+    for counter in _PER_POLICY_AND_REASON:
+        counter.remove_by_labels({"namespace": namespace, "name": name})
+    CONDITIONS.forget((namespace, name))

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar, Final, NamedTuple
 
+from ebbtide.api.fairqueue_vocabulary import StopPolicy
 from ebbtide.api.resources import Resources
 from ebbtide.queueing.resources import ResourceLimit
 
@@ -68,7 +69,8 @@ class QueueSpec:
     resource left out as zero; ``limit`` leaves a resource left out unbounded.
     ``allowed_namespaces`` is the namespace selector already resolved to names; ``None``
     admits every namespace. ``time_slice`` is the quantum of the TimeSlice order (``None`` for
-    the other orders).
+    the other orders). ``stop_policy`` holds the queue's admissions (Hold) and drains its
+    admitted workloads too (HoldAndDrain).
     """
 
     name: str
@@ -80,6 +82,12 @@ class QueueSpec:
     allowed_namespaces: frozenset[str] | None = None
     preemption: PreemptionPolicy = PreemptionPolicy.NEVER
     time_slice: timedelta | None = None
+    stop_policy: StopPolicy = StopPolicy.NONE
+
+    @property
+    def stopped(self) -> bool:
+        """The queue's stop policy holds its admissions."""
+        return self.stop_policy is not StopPolicy.NONE
 
     def allows_namespace(self, namespace: str) -> bool:
         return self.allowed_namespaces is None or namespace in self.allowed_namespaces

@@ -80,11 +80,11 @@ class AdmissionPlan:
 @dataclass(frozen=True, slots=True)
 class Preemption:
     """Take ``victim`` back, because of ``reason``: queue ``by_queue`` needs its capacity for
-    its waiting workload ``for_workload``; ``message`` says so in words, for the victim's
-    Events and waiting message."""
+    its waiting workload ``for_workload`` (None when nothing waits for it: a drained queue);
+    ``message`` says so in words, for the victim's Events and waiting message."""
 
     victim: RunningWorkload
     reason: PreemptionReason
     by_queue: str
-    for_workload: WorkloadRef
+    for_workload: WorkloadRef | None
     message: str

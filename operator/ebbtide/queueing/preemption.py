@@ -29,6 +29,9 @@ as it stands after the cycle's admissions; each sees the victims the earlier one
    lowest priority first, most recently admitted first, as few as possible, when the queue
    then stays within its entitlement with ``h`` admitted.
 3. **Time slice** (:mod:`ebbtide.queueing.time_slice`).
+4. **Drain**: every admitted workload of a queue whose stopPolicy is HoldAndDrain is taken back
+   at once, whatever its runtime (the user asked for it); a bare pod only when its queue allows
+   pods to be preempted, as above (a pod cannot be gated again, so preempting it deletes it).
 
 A cohort in ``settling`` (earlier victims have not released their capacity yet) is left alone:
 preempting again there would take twice for one need.
@@ -39,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from ebbtide.api.fairqueue_vocabulary import PreemptionReason
+from ebbtide.api.fairqueue_vocabulary import PreemptionReason, StopPolicy
 from ebbtide.api.resources import RESOURCE_NAMES, Resources
 from ebbtide.queueing.entitlement import Entitlement
 from ebbtide.queueing.fair_walk import QueueState
@@ -86,6 +89,7 @@ def plan_preemptions(
         _reclaim(ledger, now=now)
         _by_priority(ledger, now=now)
         _time_slices(ledger, now=now)
+        _drain(ledger)
         preemptions.extend(ledger.taken)
     return tuple(preemptions)
 
@@ -318,3 +322,24 @@ def _minimal_in_queue(
         if _fits_in_queue(ledger, head, freed=sum((other.requests for other in rest), Resources.ZERO)):
             kept = rest
     return kept
+
+
+def _drain(ledger: CohortLedger) -> None:
+    """Rule 4: take back every admitted workload of the cohort's HoldAndDrain queues."""
+    for name, state in ledger.queues.items():
+        spec = state.spec
+        if spec.stop_policy is not StopPolicy.HOLD_AND_DRAIN:
+            continue
+        for victim in list(ledger.running.get(name, ())):
+            if victim.kind != "Job" and not spec.preemption.pods:
+                continue
+            ledger.release(victim)
+            ledger.taken.append(
+                Preemption(
+                    victim=victim,
+                    reason=PreemptionReason.QUEUE_DRAINED,
+                    by_queue=name,
+                    for_workload=None,
+                    message=f"queue {name!r} is drained: its stopPolicy is HoldAndDrain",
+                )
+            )

@@ -7,10 +7,11 @@ Checked in this order, the first that applies wins:
 2. NamespaceNotAllowed: the queue's namespace selector excludes the workload's namespace;
 3. ExceedsQueueLimit: the workload alone asks for more than the queue's limit;
 4. ExceedsCohortCapacity: the workload alone asks for more than its cohort's capacity
-   (a cohort without a capacity entry has none).
+   (a cohort without a capacity entry has none);
+5. QueueStopped: the queue's stopPolicy holds its admissions.
 
 Such a workload neither counts as its queue's demand nor blocks its queue; it waits until a
-queue, a selector, a limit or the capacity changes.
+queue, a selector, a limit or the capacity changes (or, for 5, until the queue admits again).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def never_admittable(
     queues: Mapping[str, QueueSpec],
     cohort_capacity: Mapping[str, Resources],
 ) -> WaitingWorkload | None:
-    """Why ``workload`` cannot be admitted as things stand, or ``None`` when it can."""
+    """Why ``workload`` cannot be admitted now, or ``None`` when it can."""
     if workload.unreadable is not None:
         return _rejected(workload, WaitReason.INVALID_WORKLOAD, workload.unreadable)
     spec = queues.get(workload.queue)
@@ -56,6 +57,12 @@ def never_admittable(
             WaitReason.EXCEEDS_COHORT_CAPACITY,
             f"asks for {asks}, more than the capacity of {format_cohort(spec.cohort)} "
             f"({format_resources(capacity)})",
+        )
+    if spec.stopped:
+        return _rejected(
+            workload,
+            WaitReason.QUEUE_STOPPED,
+            f"queue {spec.name!r} admits nothing while its stopPolicy is {spec.stop_policy}",
         )
     return None
 

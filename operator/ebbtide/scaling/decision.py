@@ -20,7 +20,9 @@ class Decision:
     ``forecast_warnings`` are warnings the model's fitting raised, recorded for status.
     ``predicted_peak`` is the ``prediction.quantile`` of the peak load until ``now + horizon``
     (what the predictive part sized for); ``model_scores`` are Auto's candidates as ``(model,
-    mean capacity asked, overload share)`` on the policy's recent history.
+    mean capacity asked, overload share)`` on the policy's recent history. ``wanted_replicas`` is
+    the count before the scale-up cooldown, the rate limits and the min/max clamp (None when the
+    load could not be read): where it differs from ``desired_replicas``, a limit bound.
     """
 
     desired_replicas: int
@@ -32,6 +34,7 @@ class Decision:
     forecast_warnings: tuple[str, ...] = ()
     predicted_peak: float | None = None
     model_scores: tuple[tuple[str, float, float], ...] = ()
+    wanted_replicas: int | None = None
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ def plan(
     )
     decision = Decision(
         desired_replicas=desired.replicas,
+        wanted_replicas=wanted.replicas,
         reason=desired.reason,
         message=describe(
             load=load,

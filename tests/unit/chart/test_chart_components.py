@@ -1,13 +1,12 @@
 """What each part of the chart renders agrees with the code it runs: the operator's options and
 peering, the webhook's paths, certificate and selectors, the scheduler's and the extender's
-configuration, and the metric names the alerts and the dashboard query."""
+configuration, and the ServiceMonitors' selectors (alerts and dashboard: test_chart_monitoring)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import json
-import re
 import warnings
 from typing import Any
 
@@ -16,17 +15,14 @@ import kopf
 import pytest
 import yaml
 from cryptography import x509
-from prometheus_client import REGISTRY
-from tests.unit.chart.chart_rendering import CHART, EVERY_TOGGLE, Manifest, by_kind, helm, one, render
+from tests.unit.chart.chart_rendering import CHART, Manifest, by_kind, helm, one, render
 
 from ebbtide.commands.extender import extender as extender_command
 from ebbtide.commands.run_operator import run_operator as operator_command
 from ebbtide.controllers.fairqueue.leadership import LEASE_NAME
 from ebbtide.controllers.fairqueue.webhook import register_webhooks
 from ebbtide.extender.config import parse_config
-from ebbtide.extender.telemetry import Telemetry
 from ebbtide.kube.leases import default_identity, default_namespace
-from ebbtide.metrics import queue_metrics, scaling_metrics
 
 pytestmark = pytest.mark.unit
 
@@ -353,80 +349,6 @@ def test_the_scheduler_is_optional() -> None:
     manifests = render({"scheduler.enabled": "false"})
     assert [d["metadata"]["name"] for d in by_kind(manifests, "Deployment")] == [OPERATOR]
     assert not [m for m in manifests if "scheduler" in m["metadata"]["name"]]
-
-
-# -- monitoring ----------------------------------------------------------------------------------
-
-
-SERIES_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
-
-
-def exported_names() -> set[str]:
-    """Every series name ebbtide's code exposes: the operator's (prometheus_client's default
-    registry, filled when the metrics modules are imported) and the extender's (its own registry)."""
-    families = [*REGISTRY.collect(), *Telemetry().registry.collect()]
-    assert scaling_metrics.DECISIONS.describe() and queue_metrics.PENDING.describe()
-    return {
-        family.name + suffix
-        for family in families
-        if family.name.startswith("ebbtide_")
-        for suffix in SERIES_SUFFIXES.get(family.type, ("",))
-    }
-
-
-def queried_names(text: str) -> set[str]:
-    return set(re.findall(r"\bebbtide_[a-z_]+", text))
-
-
-def test_alerts_and_dashboard_query_only_metrics_the_code_exports() -> None:
-    manifests = render(EVERY_TOGGLE)
-    rules = one(manifests, "PrometheusRule", "rel-ebbtide")["spec"]["groups"]
-    expressions = "\n".join(rule["expr"] for group in rules for rule in group["rules"])
-    dashboard = (CHART / "files" / "dashboards" / "ebbtide.json").read_text()
-    known = exported_names()
-    for where, text in (("alerts", expressions), ("dashboard", dashboard)):
-        unknown = queried_names(text) - known
-        assert not unknown, f"{where} query series no code exports: {sorted(unknown)}"
-    assert len(queried_names(expressions)) >= 6
-
-
-def test_alerts_cover_the_failures_with_every_severity() -> None:
-    rules = [
-        rule
-        for group in one(render(EVERY_TOGGLE), "PrometheusRule", "rel-ebbtide")["spec"]["groups"]
-        for rule in group["rules"]
-    ]
-    alerts = {rule["alert"]: rule for rule in rules}
-    assert {
-        "EbbtideOperatorDown",
-        "EbbtideScalingMetricsUnavailable",
-        "EbbtideScalingAtMaxReplicas",
-        "EbbtideFairQueueStarving",
-        "EbbtideFairQueueNoLeader",
-        "EbbtideExtenderErrors",
-    } <= alerts.keys()
-    assert {rule["labels"]["severity"] for rule in rules} == {"info", "warning", "critical"}
-    assert alerts["EbbtideOperatorDown"]["labels"]["severity"] == "critical"
-    assert 'job="rel-ebbtide-operator-metrics"' in alerts["EbbtideOperatorDown"]["expr"]
-    for rule in rules:
-        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
-
-
-def test_the_dashboard_ships_in_a_configmap_the_grafana_sidecar_finds() -> None:
-    manifests = render({"monitoring.grafanaDashboard.enabled": "true"})
-    configmap = one(manifests, "ConfigMap", "rel-ebbtide-dashboard")
-    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
-    dashboard = json.loads(configmap["data"]["ebbtide.json"])
-    titles = {panel["title"] for panel in dashboard["panels"]}
-    assert {
-        "Replicas vs load",
-        "Forecast error (absolute percentage error)",
-        "Dominant-resource share",
-        "Pending and admitted workloads",
-        "Extender latency (p50, p99)",
-    } <= titles
-    ids = [panel["id"] for panel in dashboard["panels"]]
-    assert len(ids) == len(set(ids))
 
 
 def test_service_monitors_select_the_metrics_services() -> None:

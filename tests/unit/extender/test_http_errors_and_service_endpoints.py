@@ -1,12 +1,14 @@
 """Bad requests get 400 with a message, an unsynced cache 503; health and metrics endpoints."""
 
 import json
+import platform
 import re
 from typing import Any
 
 import pytest
 from extender_builders import client_for, extender, filled_cache, names_args, node_object, pod_object, run
 
+import ebbtide
 from ebbtide.extender.config import ExtenderConfig
 from ebbtide.kube.node_cache import NodeCache
 
@@ -135,9 +137,11 @@ def test_metrics_count_requests_errors_and_expose_state() -> None:
         'ebbtide_extender_requests_total{code="404",verb="other"} 1.0',
         'ebbtide_extender_errors_total{kind="bad_request",verb="filter"} 1.0',
         'ebbtide_extender_request_duration_seconds_count{verb="prioritize"} 1.0',
-        "ebbtide_cluster_imbalance 0.75",
+        "ebbtide_cluster_imbalance_ratio 0.75",
         'ebbtide_extender_cache_objects{kind="nodes"} 2.0',
         "ebbtide_extender_load_nodes 2.0",
+        f'ebbtide_build_info{{component="extender",python_version="{platform.python_version()}",'
+        f'version="{ebbtide.__version__}"}} 1.0',
     ]:
         assert line in metrics, line
     assert "ebbtide_extender_load_age_seconds " in metrics

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ebbtide.api import FairQueueSpec, Quantity, ResourceAmounts, error_messages
+from ebbtide.api.fairqueue_vocabulary import StopPolicy
 from ebbtide.api.resources import Resources, millicores, whole_units
 from ebbtide.queueing import PreemptionPolicy, QueueOrder, QueueSpec, ResourceLimit
 
@@ -73,6 +74,7 @@ class QueueRecord:
                 pods=spec.preemption.pod_preemption == "Allowed",
             ),
             time_slice=spec.time_slice,
+            stop_policy=StopPolicy(spec.stop_policy),
         )
 
 

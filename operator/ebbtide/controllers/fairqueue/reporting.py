@@ -120,6 +120,9 @@ class Reporter:
                 self._written_status.pop(name, None)  # the watch shows what was written
             elif self._written_status.get(name) != _comparable(status):
                 writes.append((name, status))
+            metrics.CONDITIONS.set((name,), _conditions(record.status if status is None else status))
+            stopped = record.spec is not None and record.spec.stop_policy != "None"
+            metrics.STOPPED.labels(queue=name).set(1 if stopped else 0)
         return writes
 
     def _waiting(
@@ -138,8 +141,11 @@ class Reporter:
         return notes
 
     def _metrics(self, *, plan: AdmissionPlan, counts: Mapping[str, tuple[int, int]]) -> None:
-        for name, (pending, running) in counts.items():
-            metrics.PENDING.labels(queue=name).set(pending)
+        pending: defaultdict[str, Counter[WaitReason]] = defaultdict(Counter)
+        for item in plan.waiting:
+            pending[item.workload.queue][item.reason] += 1
+        for name, (_, running) in counts.items():
+            metrics.set_pending(name, pending[name])
             metrics.ADMITTED.labels(queue=name).set(running)
             planned: QueueStatus | None = plan.queues.get(name)
             if planned is None:
@@ -212,6 +218,18 @@ def _comparable(status: Mapping[str, object]) -> Mapping[str, object]:
         return status
     stripped = [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in conditions]
     return {**status, "conditions": stripped}
+
+
+def _conditions(status: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(type, status) of each readable condition in a FairQueue's ``status``."""
+    conditions = status.get("conditions")
+    if not isinstance(conditions, list):
+        return []
+    return [
+        (str(c["type"]), str(c["status"]))
+        for c in conditions
+        if isinstance(c, Mapping) and "type" in c and "status" in c
+    ]
 
 
 def _name(record: WorkloadRecord) -> str:

@@ -4,7 +4,8 @@ Figures count this cycle's admissions as done (``pending`` without them, ``admit
 ``usage`` and ``share`` with them). Conditions (types in :mod:`ebbtide.api.fairqueue_vocabulary`):
 
 * ``Active``: True (``Admitting``) for a valid spec; False (``InvalidSpec``) with the reason
-  the spec was refused, in which case the queue admits nothing and its workloads wait.
+  the spec was refused, in which case the queue admits nothing and its workloads wait; False
+  (``Stopped``) while ``spec.stopPolicy`` holds its admissions.
 * ``Backlogged``: True while admittable workloads wait, with the wait reason and message of
   the queue's first waiting workload; False (``NoBacklog``) otherwise.
 * ``InadmissibleWorkloads``: True while workloads naming the queue can never be admitted as
@@ -34,6 +35,7 @@ from ebbtide.api.fairqueue_vocabulary import (
     REASON_ALL_ADMISSIBLE,
     REASON_INVALID_SPEC,
     REASON_NO_BACKLOG,
+    REASON_STOPPED,
 )
 from ebbtide.api.resources import Resources
 from ebbtide.controllers.fairqueue.records import QueueRecord
@@ -127,7 +129,11 @@ def _set_planned_conditions(
             now=now,
         )
 
-    put(CONDITION_ACTIVE, "True", REASON_ADMITTING)
+    stop = "None" if record.spec is None else record.spec.stop_policy
+    if stop == "None":
+        put(CONDITION_ACTIVE, "True", REASON_ADMITTING)
+    else:
+        put(CONDITION_ACTIVE, "False", REASON_STOPPED, f"spec.stopPolicy is {stop}: the queue admits nothing")
     head = next((item for item in waiting if item.reason not in NEVER_ADMITTABLE), None)
     if planned.blocked is not None and head is not None:
         put(CONDITION_BACKLOGGED, "True", str(planned.blocked), head.message)

@@ -4,8 +4,8 @@
   ``spec.interval``; kopf stops it when the policy is deleted (its finalizer waits for that) or
   the operator exits. The daemon is cancelled only after a grace period, so a round in flight
   normally finishes and writes its status;
-* a kopf **index** of HorizontalPodAutoscalers by the workload they scale, fed by a watch, lets
-  every round check for a conflicting autoscaler without an API call;
+* kopf **indexes** of HorizontalPodAutoscalers and of ScalingPolicies by the workload they
+  scale, fed by watches, let every round check for a conflicting autoscaler without an API call;
 * shared clients and thread pools (:class:`.services.ScalingServices`) are made once and
   closed when the operator exits.
 """
@@ -20,7 +20,15 @@ from ebbtide.api.scalingpolicy import ScalingPolicy
 from ebbtide.controllers.runtime import OperatorContext
 from ebbtide.controllers.scaling.loop import run_policy_loop
 from ebbtide.controllers.scaling.services import ScalingServices
-from ebbtide.kube.hpa import TargetKey, hpa_target_key
+from ebbtide.kube.hpa import (
+    HPA_KIND,
+    POLICY_KIND,
+    AutoscalerTargets,
+    TargetKey,
+    autoscaler,
+    hpa_target_key,
+    policy_target_key,
+)
 
 #: A round in flight gets this long to finish after its policy or the operator stops.
 GRACE_SECONDS = 10.0
@@ -35,7 +43,20 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
         namespace: str | None, name: str, spec: kopf.Spec, **_: Any
     ) -> dict[TargetKey, str] | None:
         key = None if namespace is None else hpa_target_key(namespace=namespace, spec=spec)
-        return None if key is None else {key: name}
+        return None if key is None else {key: autoscaler(HPA_KIND, name)}
+
+    @kopf.index(
+        ScalingPolicy.API_GROUP,
+        ScalingPolicy.API_VERSION,
+        ScalingPolicy.PLURAL,
+        id="policy_targets",
+        registry=registry,
+    )
+    def policy_targets(
+        namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+    ) -> dict[TargetKey, str] | None:
+        key = None if namespace is None else policy_target_key(namespace=namespace, spec=spec)
+        return None if key is None else {key: autoscaler(POLICY_KIND, name)}
 
     @kopf.daemon(
         ScalingPolicy.API_GROUP,
@@ -48,12 +69,13 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
     )
     async def scaling_loop(body: kopf.Body, stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
         # kopf passes each index as a keyword argument named after the index's id.
-        index: kopf.Index[TargetKey, str] = kwargs["hpa_targets"]
+        hpas: kopf.Index[TargetKey, str] = kwargs["hpa_targets"]
+        policies: kopf.Index[TargetKey, str] = kwargs["policy_targets"]
         await run_policy_loop(
             services=services,
             body=body,
             stopped=stopped,
-            hpa_targets=index,
+            hpa_targets=AutoscalerTargets(hpas, policies),
             sleep=stopped.wait,
         )
 

@@ -83,7 +83,7 @@ def not_ready_events(*, before: ScalingPolicyStatus, reason: str, message: str) 
 
 
 def conflict_events(*, before: ScalingPolicyStatus, message: str | None) -> list[PlannedEvent]:
-    """A warning when a HorizontalPodAutoscaler conflict appeared."""
+    """A warning when a conflict with another autoscaler appeared."""
     if message is None or condition_status(before, why.AUTOSCALER_CONFLICT) == "True":
         return []
     return [PlannedEvent("Warning", why.EVENT_AUTOSCALER_CONFLICT, message)]

@@ -81,6 +81,9 @@ async def run_policy_loop(
                 )
             except Exception:  # a bug in one round must not end the policy's loop
                 scaling_metrics.ERRORS.labels(kind="round").inc()
+                scaling_metrics.POLICY_ERRORS.labels(
+                    memory.namespace, memory.name, scaling_metrics.ROUND_FAILED
+                ).inc()
                 logger.exception("round of %s/%s failed", memory.namespace, memory.name)
                 spec = None
             scaling_metrics.ROUND_SECONDS.observe(loop.time() - started)

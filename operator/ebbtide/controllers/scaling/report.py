@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.base import GROUP_VERSION
 from ebbtide.api.scalingpolicy import ScalingPolicy, ScalingPolicyStatus, TargetRef
 from ebbtide.controllers.scaling import status as status_of
@@ -49,6 +50,7 @@ class Reporter:
             self.before, reason=reason, message=message, generation=generation, now=now
         )
         logger.info("%s/%s not ready: %s", self.memory.namespace, self.memory.name, message)
+        scaling_metrics.POLICY_ERRORS.labels(self.memory.namespace, self.memory.name, reason).inc()
         await self.write(after, events=not_ready_events(before=self.before, reason=reason, message=message))
 
     def score_forecasts(
@@ -66,9 +68,12 @@ class Reporter:
             )
 
     def record_decision(self, *, decision: Decision, current: int) -> None:
-        """Count the decision and publish the policy's gauges."""
+        """Count the decision (and, when it was made without a usable load, an error) and
+        publish the policy's gauges."""
         namespace, name = self.memory.namespace, self.memory.name
-        scaling_metrics.DECISIONS.labels(reason=decision.reason).inc()
+        scaling_metrics.DECISIONS.labels(namespace, name, decision.reason).inc()
+        if decision.reason in status_of.LOAD_FAILURE_REASONS:
+            scaling_metrics.POLICY_ERRORS.labels(namespace, name, why.METRICS_UNAVAILABLE).inc()
         scaling_metrics.CURRENT_REPLICAS.labels(namespace, name).set(current)
         scaling_metrics.DESIRED_REPLICAS.labels(namespace, name).set(decision.desired_replicas)
         if decision.load is not None:
@@ -93,6 +98,9 @@ class Reporter:
         the events, which follow the status, wait for that write.
         """
         memory, services = self.memory, self.services
+        scaling_metrics.CONDITIONS.set(
+            (memory.namespace, memory.name), ((c.type, c.status) for c in after.conditions)
+        )
         if self._worth_writing(after):
             try:
                 exists = await services.kube(
@@ -105,6 +113,9 @@ class Reporter:
                 # Not remembered as written, so the next round sends it again (and its events
                 # with it), even when nothing in it changes.
                 scaling_metrics.ERRORS.labels(kind="status_write").inc()
+                scaling_metrics.POLICY_ERRORS.labels(
+                    memory.namespace, memory.name, scaling_metrics.STATUS_WRITE_FAILED
+                ).inc()
                 logger.warning("writing the status of %s/%s failed: %r", memory.namespace, memory.name, error)
                 return
             if not exists:

@@ -26,7 +26,7 @@ from ebbtide.controllers.scaling.report import Reporter
 from ebbtide.controllers.scaling.restart import restored_state
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.controllers.scaling.target import Target, TargetProblem, api_error_text, describe, read_target
-from ebbtide.kube.hpa import TargetKey, conflict_message, target_key
+from ebbtide.kube.hpa import HPA_KIND, POLICY_KIND, TargetKey, autoscaler, conflict_message, target_key
 from ebbtide.metrics import scaling_metrics
 from ebbtide.scaling.decision import Decision
 from ebbtide.scaling.forecasting import ModelName
@@ -35,7 +35,8 @@ from ebbtide.scaling.settings import PlannerSettings, settings_from_spec
 
 logger = logging.getLogger(__name__)
 
-#: HPAs by the workload they scale (a kopf index: key -> names of the HPAs).
+#: Autoscalers by the workload they scale (kopf indexes of HPAs and ScalingPolicies: key ->
+#: ``Kind/name`` entries, see :mod:`ebbtide.kube.hpa`; the policy itself is among them).
 HpaTargets = Mapping[TargetKey, Collection[str]]
 
 
@@ -155,7 +156,7 @@ async def _decide(
             direction="up" if decision.desired_replicas > current else "down"
         ).inc()
     memory.planner_state = state
-    conflict = _conflict(hpa_targets, namespace=memory.namespace, spec=spec)
+    conflict = _conflict(hpa_targets, namespace=memory.namespace, name=memory.name, spec=spec)
     after = status_of.after_decision(
         before,
         decision=decision,
@@ -167,7 +168,7 @@ async def _decide(
         now=stamp,
         paused=None if spec.paused == "None" else spec.paused,
     )
-    after = status_of.with_conflict(after, message=conflict, generation=generation, now=stamp)
+    after = status_of.with_conflict(after, conflict=conflict, generation=generation, now=stamp)
     events: list[PlannedEvent] = decision_events(
         before=before,
         after=after,
@@ -177,7 +178,7 @@ async def _decide(
         dry_run=dry_run,
         target=describe(ref),
     )
-    events += conflict_events(before=before, message=conflict)
+    events += conflict_events(before=before, message=None if conflict is None else conflict.message)
     reporter.record_decision(decision=decision, current=decision.desired_replicas if scaled else current)
     await reporter.write(after, events=events, target=target, ref=ref)
 
@@ -197,11 +198,20 @@ def _model_in_use(decision: Decision, settings: PlannerSettings) -> str | None:
     return str(ModelName.NONE) if settings.prediction.model is ModelName.NONE else None
 
 
-def _conflict(hpa_targets: HpaTargets, *, namespace: str, spec: ScalingPolicySpec) -> str | None:
+def _conflict(
+    hpa_targets: HpaTargets, *, namespace: str, name: str, spec: ScalingPolicySpec
+) -> status_of.Conflict | None:
+    """The other autoscalers of the policy's target, as a condition to report; None if none."""
     ref = spec.target_ref
     key = target_key(namespace=namespace, api_version=ref.api_version, kind=ref.kind, name=ref.name)
-    names = list(hpa_targets.get(key, ()))
-    return conflict_message(names, kind=ref.kind, name=ref.name) if names else None
+    others = [entry for entry in hpa_targets.get(key, ()) if entry != autoscaler(POLICY_KIND, name)]
+    if not others:
+        return None
+    hpa = any(entry.startswith(f"{HPA_KIND}/") for entry in others)
+    return status_of.Conflict(
+        reason=why.HPA_FOUND if hpa else why.SCALING_POLICY_FOUND,
+        message=conflict_message(others, kind=ref.kind, name=ref.name),
+    )
 
 
 def _status_before(memory: PolicyMemory, body: Mapping[str, Any]) -> ScalingPolicyStatus:

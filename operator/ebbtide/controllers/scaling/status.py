@@ -7,6 +7,7 @@ keep their ``lastTransitionTime`` unless their status flips (see :mod:`ebbtide.a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -85,9 +86,9 @@ def after_decision(
     paused: str | None = None,
 ) -> ScalingPolicyStatus:
     """``status`` after a round that decided: the decision, the load, and the conditions
-    Ready, MetricsAvailable and ScalingActive. ``current_replicas`` is the target's count after
-    the round (the new count when ``scaled``); ``model`` the forecasting model in use;
-    ``paused`` the spec's paused directions (None when nothing is paused)."""
+    Ready, MetricsAvailable, ScalingActive and ScalingLimited. ``current_replicas`` is the
+    target's count after the round (the new count when ``scaled``); ``model`` the forecasting
+    model in use; ``paused`` the spec's paused directions (None when nothing is paused)."""
     status = status.model_copy(
         update={
             "observed_generation": generation,
@@ -147,7 +148,7 @@ def after_decision(
     else:
         active = ("True", why.ACTIVE, "the replica count follows the load")
     value, reason, message = active
-    return with_condition(
+    status = with_condition(
         status,
         type_=why.SCALING_ACTIVE,
         value=value,
@@ -156,13 +157,68 @@ def after_decision(
         generation=generation,
         now=now,
     )
+    limit = scaling_limit(decision)
+    if limit is None:
+        return status
+    value, reason, message = limit
+    return with_condition(
+        status,
+        type_=why.SCALING_LIMITED,
+        value=value,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
+    )
+
+
+def scaling_limit(decision: Decision) -> tuple[ConditionStatus, str, str] | None:
+    """The ScalingLimited condition (status, reason, message) for ``decision``, as the HPA
+    sets it: True when maxReplicas, minReplicas or a rate limit changed the count the load asked
+    for; None when the decision says nothing about limits (the load could not be read).
+
+    The scale-up cooldown and the scale-down stabilisation window are not limits here (the HPA
+    does not count its stabilisation window either): they wait, they do not cap.
+    """
+    wanted, desired = decision.wanted_replicas, decision.desired_replicas
+    if wanted is None or decision.reason in LOAD_FAILURE_REASONS:
+        return None
+    if decision.reason == decisions.CLAMPED_TO_MAX:
+        return (
+            "True",
+            why.TOO_MANY_REPLICAS,
+            f"the load asks for {wanted} replicas; maxReplicas is {desired}",
+        )
+    if decision.reason == decisions.CLAMPED_TO_MIN:
+        return (
+            "True",
+            why.TOO_FEW_REPLICAS,
+            f"the load asks for {wanted} replicas; minReplicas is {desired}",
+        )
+    if decision.reason == decisions.RATE_LIMITED and wanted != desired:
+        reason = why.SCALE_UP_LIMIT if wanted > desired else why.SCALE_DOWN_LIMIT
+        return ("True", reason, f"the load asks for {wanted} replicas; the rate limit allows {desired} now")
+    return (
+        "False",
+        why.DESIRED_WITHIN_RANGE,
+        "the desired count is within the replica bounds and rate limits",
+    )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Other autoscalers scale the policy's target: the AutoscalerConflict condition's reason
+    (HorizontalPodAutoscalerFound, ScalingPolicyFound) and message."""
+
+    reason: str
+    message: str
 
 
 def with_conflict(
-    status: ScalingPolicyStatus, *, message: str | None, generation: int | None, now: datetime
+    status: ScalingPolicyStatus, *, conflict: Conflict | None, generation: int | None, now: datetime
 ) -> ScalingPolicyStatus:
-    """``status`` with the AutoscalerConflict condition set (``message``) or removed (None)."""
-    if message is None:
+    """``status`` with the AutoscalerConflict condition set (``conflict``) or removed (None)."""
+    if conflict is None:
         conditions = list(status.conditions)
         remove_condition(conditions, why.AUTOSCALER_CONFLICT)
         return status.model_copy(update={"conditions": conditions})
@@ -170,8 +226,8 @@ def with_conflict(
         status,
         type_=why.AUTOSCALER_CONFLICT,
         value="True",
-        reason=why.HPA_FOUND,
-        message=message,
+        reason=conflict.reason,
+        message=conflict.message,
         generation=generation,
         now=now,
     )

@@ -66,14 +66,15 @@ def test_a_replica_that_may_not_admit_plans_and_writes_nothing_and_drops_its_gau
     pool: ThreadPoolExecutor,
 ) -> None:
     cluster = backlog()
-    queue_metrics.PENDING.labels(queue="q").set(8)  # as this replica reported while it led
+    queue_metrics.PENDING.labels(queue="q", reason="WaitingForCapacity").set(8)  # reported while it led
     cycle, reporter = cycle_over(cluster, pool, Gate(allowed=0))
     result = cycle.run()
     assert reporter.wait_idle(timeout=30)
     assert (result.planned, result.admitted, result.more) == (0, 0, False)
     assert cluster.writes == []
     assert cluster.events == []
-    assert REGISTRY.get_sample_value("ebbtide_fairqueue_pending_workloads", {"queue": "q"}) is None
+    labels = {"queue": "q", "reason": "WaitingForCapacity"}
+    assert REGISTRY.get_sample_value("ebbtide_fairqueue_pending_workloads", labels) is None
 
 
 def test_a_leader_that_loses_the_lease_mid_cycle_writes_nothing_more(pool: ThreadPoolExecutor) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from ebbtide.controllers.scaling.forecast_error import ForecastErrors, absolute_percentage_error
 from ebbtide.controllers.scaling.loop import first_offset, next_due
-from ebbtide.kube.hpa import conflict_message, hpa_target_key, target_key
+from ebbtide.kube.hpa import conflict_message, hpa_target_key, policy_target_key, target_key
 from ebbtide.scaling.series import LoadSeries
 
 pytestmark = pytest.mark.unit
@@ -59,5 +59,11 @@ def test_hpa_and_policy_agree_on_the_target_key() -> None:
         namespace="ns", api_version="apps/v1beta2", kind="Deployment", name="web"
     )
     assert hpa_target_key(namespace="ns", spec={}) is None
-    assert "b, a" not in conflict_message(["b", "a", "b"], kind="Deployment", name="web")
-    assert "a, b" in conflict_message(["b", "a", "b"], kind="Deployment", name="web")
+    policy = {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}
+    assert policy_target_key(namespace="ns", spec=policy) == hpa_target_key(namespace="ns", spec=hpa)
+    assert policy_target_key(namespace="ns", spec={"targetRef": "web"}) is None
+    hpas = ["HorizontalPodAutoscaler/b", "HorizontalPodAutoscaler/a", "HorizontalPodAutoscaler/b"]
+    message = conflict_message([*hpas, "ScalingPolicy/other"], kind="Deployment", name="web")
+    assert message.startswith(
+        "HorizontalPodAutoscaler a, b and ScalingPolicy other also scale Deployment web: "
+    )

@@ -12,6 +12,7 @@ from ebbtide.api import scalingpolicy_vocabulary as why
 from ebbtide.api.scalingpolicy import ScalingPolicyStatus
 from ebbtide.controllers.scaling.status import (
     OWNED_FIELDS,
+    Conflict,
     after_decision,
     condition_reason,
     condition_status,
@@ -114,9 +115,10 @@ def test_conditions_keep_their_transition_time_until_they_flip() -> None:
 
 
 def test_a_conflict_condition_comes_and_goes() -> None:
-    status = with_conflict(ScalingPolicyStatus(), message="HPA web-hpa also scales it", generation=1, now=T0)
+    found = Conflict(reason=why.HPA_FOUND, message="HPA web-hpa also scales it")
+    status = with_conflict(ScalingPolicyStatus(), conflict=found, generation=1, now=T0)
     assert condition_status(status, why.AUTOSCALER_CONFLICT) == "True"
-    cleared = with_conflict(status, message=None, generation=1, now=T0)
+    cleared = with_conflict(status, conflict=None, generation=1, now=T0)
     assert condition_status(cleared, why.AUTOSCALER_CONFLICT) is None
 
 

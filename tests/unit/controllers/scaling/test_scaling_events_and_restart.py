@@ -15,7 +15,7 @@ from ebbtide.controllers.scaling.events import (
     not_ready_events,
 )
 from ebbtide.controllers.scaling.restart import restored_state
-from ebbtide.controllers.scaling.status import after_decision, not_ready, with_conflict
+from ebbtide.controllers.scaling.status import Conflict, after_decision, not_ready, with_conflict
 from ebbtide.scaling.planner import plan
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import settings_from_spec
@@ -126,7 +126,8 @@ def test_not_ready_and_conflict_warnings_are_not_repeated() -> None:
 
     assert conflict_events(before=before, message=None) == []
     assert len(conflict_events(before=before, message="HPA a")) == 1
-    conflicted = with_conflict(before, message="HPA a", generation=1, now=T0)
+    found = Conflict(reason=why.HPA_FOUND, message="HPA a")
+    conflicted = with_conflict(before, conflict=found, generation=1, now=T0)
     assert conflict_events(before=conflicted, message="HPA a") == []
 
 

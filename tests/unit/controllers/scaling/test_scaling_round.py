@@ -237,12 +237,25 @@ def test_a_restart_does_not_scale_down_at_once(world: World) -> None:
 
 
 def test_a_horizontal_pod_autoscaler_on_the_target_is_a_conflict(world: World) -> None:
-    world.hpas = {("ns", "apps", "Deployment", "web"): ["web-hpa"]}
+    world.hpas = {
+        ("ns", "apps", "Deployment", "web"): ["HorizontalPodAutoscaler/web-hpa", "ScalingPolicy/web"]
+    }
     run(world, body())
     conflict = condition(world.statuses[-1], why.AUTOSCALER_CONFLICT)
-    assert conflict["status"] == "True"
-    assert "web-hpa" in conflict["message"]
+    assert (conflict["status"], conflict["reason"]) == ("True", why.HPA_FOUND)
+    assert conflict["message"].startswith("HorizontalPodAutoscaler web-hpa also scales Deployment web")
     assert why.EVENT_AUTOSCALER_CONFLICT in [reason for _, reason, _ in world.events]
+
+
+def test_another_policy_on_the_target_is_a_conflict_the_policy_itself_is_not(world: World) -> None:
+    world.hpas = {("ns", "apps", "Deployment", "web"): ["ScalingPolicy/web"]}
+    memory = run(world, body())
+    assert not condition(world.statuses[-1], why.AUTOSCALER_CONFLICT)
+    world.hpas = {("ns", "apps", "Deployment", "web"): ["ScalingPolicy/web", "ScalingPolicy/web-2"]}
+    run(world, body(), memory)
+    conflict = condition(world.statuses[-1], why.AUTOSCALER_CONFLICT)
+    assert (conflict["status"], conflict["reason"]) == ("True", why.SCALING_POLICY_FOUND)
+    assert conflict["message"].startswith("ScalingPolicy web-2 also scales Deployment web")
 
 
 def test_a_status_whose_only_change_is_the_load_is_refreshed_once_a_minute(world: World) -> None:
