@@ -669,14 +669,14 @@ def compare_to_floor(variants: list[dict[str, Any]]) -> dict[str, Any]:
 def print_summary(result: dict[str, Any]) -> None:
     print("\nsummary (medians over rounds; ratio = ebbtide-scheduler pods/s / default pods/s, same round)")
     print(
-        f"  {'variant':<22} {'verbs':<18} {'default pods/s':>14} {'ebbtide pods/s':>14} {'ratio':>6}"
+        f"  {'variant':<30} {'verbs':<18} {'default pods/s':>14} {'ebbtide pods/s':>14} {'ratio':>6}"
         f" {'load1 from-to':>14}"
     )
     for entry in result["variants"]:
         summary, load = entry["summary"], entry["load_average"]
         rates = summary["median_pods_per_second"]
         print(
-            f"  {entry['title']:<22} {'+'.join(entry['verbs']):<18} {rates[DEFAULT_SCHEDULER]:>14.1f}"
+            f"  {entry['title']:<30} {'+'.join(entry['verbs']):<18} {rates[DEFAULT_SCHEDULER]:>14.1f}"
             f" {rates[SCHEDULER_NAME]:>14.1f} {summary['median_ratio']:>6.3f}"
             f" {load['start'][0]:>6.2f}-{load['end'][0]:<6.2f}"
         )
