@@ -181,8 +181,10 @@ def in_parallel(threads: int, work: Callable[[int], None], count: int) -> float:
 def delete_batch(core: client.CoreV1Api, batch: str | None, *, timeout: float) -> None:
     """Delete the batch's pods (every bench pod when ``batch`` is None) and wait until they are gone."""
     selector = f"{BATCH_LABEL}={batch}" if batch else BATCH_LABEL
-    core.delete_collection_namespaced_pod(
-        NAMESPACE, label_selector=selector, grace_period_seconds=0, _preload_content=False
+    with_retries(  # a busy API server may time out on a large collection, and finish it later
+        lambda: core.delete_collection_namespaced_pod(
+            NAMESPACE, label_selector=selector, grace_period_seconds=0, _preload_content=False
+        ).release_conn()
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
