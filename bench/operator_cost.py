@@ -12,11 +12,11 @@ are sampled over the measured window, and its own /metrics give the decisions ma
 rounds started. Prints CPU % of one core, RSS, decisions/s and round lateness; writes
 bench/results/operator_cost.json.
 
-Pods: N Deployments at up to 3 replicas need up to 3N pod slots. ``ebbtide dev up`` makes 3 nodes
-of 110 pods; for the default N=500 start a cluster with room, e.g.
+Pods: N Deployments at up to 3 replicas need up to 3N pod slots. A missing cluster is started
+with 3 nodes of room (and taken down at the end unless ``--keep-cluster``); a running one is used
+as it is, e.g. one started with ``ebbtide dev up --name bench --node-pods 1000``:
 
-    .venv/bin/ebbtide dev up --name bench --node-pods 1000
-    .venv/bin/python bench/operator_cost.py --cluster bench [--policies 500] [--minutes 5]
+    .venv/bin/python bench/operator_cost.py [--cluster bench-cost] [--policies 500] [--minutes 5]
 
 Everything created is deleted at the end (policies first, while the operator still runs, so its
 finalizers come off).
@@ -53,6 +53,7 @@ from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
 from ebbtide.api.duration import parse_duration
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.configs import write_scrape_targets
+from ebbtide.devcluster.nodes import uniform_nodes
 from result_files import result_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,7 +83,12 @@ class SineLoads(Collector):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cluster", default="dev", help="name of a running `ebbtide dev up` cluster")
+    parser.add_argument(
+        "--cluster",
+        default="bench-cost",
+        help="the `ebbtide dev` cluster (started, and stopped after, if missing)",
+    )
+    parser.add_argument("--keep-cluster", action="store_true", help="leave a cluster started here running")
     parser.add_argument("--policies", type=int, default=500)
     parser.add_argument("--interval", default="15s")
     parser.add_argument("--model", default="Linear", help="prediction.model of every policy")
@@ -93,10 +99,21 @@ def main() -> None:
     args = parser.parse_args()
 
     dev = DevCluster(args.cluster)
-    if not dev.exists() or not all(component.ready for component in dev.status()):
-        sys.exit(
-            f"cluster {args.cluster!r} is not running: start it with `ebbtide dev up --name {args.cluster}`"
-        )
+    started_here = not dev.exists()
+    if started_here:
+        # Room for every pod the policies may ask for (up to 3 per Deployment).
+        dev.up(nodes=uniform_nodes(count=3, cpu="500", memory="2000Gi", pods=max(110, args.policies)))
+    elif not all(component.ready for component in dev.status()):
+        sys.exit(f"cluster {args.cluster!r} is not ready: see `ebbtide dev status --name {args.cluster}`")
+    try:
+        _run_bench(dev, args)
+    finally:
+        if started_here and not args.keep_cluster:
+            stopped = dev.down()
+            print(f"cluster {args.cluster!r} down ({len(stopped)} processes stopped)")
+
+
+def _run_bench(dev: DevCluster, args: argparse.Namespace) -> None:
     info = dev.info()
     api = config.new_client_from_config(config_file=str(info.kubeconfig))
     kubectl = str(info.bin_dir / "kubectl")
@@ -152,7 +169,7 @@ def main() -> None:
         _report(result)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.output.relative_to(REPO)}")
+        print(f"wrote {args.output}")
     finally:
         _clean_up(api, namespace=namespace, operator=operator)
         write_scrape_targets(dev.layout, job=job, targets=[])

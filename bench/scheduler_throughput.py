@@ -2,8 +2,18 @@
 
 A local cluster of its own (``ebbtide dev``, default name ``bench-sched``) runs both schedulers side by
 side: the cluster's default kube-scheduler, and ``ebbtide-scheduler`` (the same binary and plugins)
-which also calls the ebbtide extender (filter and prioritize, names only, on loopback). KWOK plays
-the nodes, with room for every pod.
+which also calls an extender (names only, on loopback). KWOK plays the nodes, with room for every
+pod. One run measures four variants of the second scheduler, one after the other, each against the
+default scheduler in the same rounds:
+
+- the null extender (bench/null_extender.py: no work, the protocol's floor) and ebbtide's extender,
+- each with the filter off (no utilisation ceiling: the scheduler names only the prioritize verb,
+  one HTTP round trip per pod) and on (a ceiling: filter and prioritize, two round trips).
+
+Between variants the extender's configuration file is rewritten and the second scheduler and its
+extender start again (the scheduler's verbs follow that file, as in the Helm chart). The figure of
+merit: how far ebbtide's ratio to the default scheduler lies below the null extender's with the
+same filter setting (target: at most 0.03 with the filter off).
 
 Each measurement gives one scheduler a batch of identical pods (cpu and memory requests; every third
 pod carries an ``ebbtide.io/affinity-key``; only ``spec.schedulerName`` and the names differ between
@@ -22,16 +32,18 @@ Timed: from the release (the resume, or the first patch) to the moment a watch o
 the last pod with ``spec.nodeName`` set. Pods per second is the batch size over that time. The
 batch is then deleted, and the next measurement starts on empty nodes. Within a round both
 schedulers run once, in alternating order from round to round, so that drift (other work on the
-machine, a growing etcd) falls on both alike. The figure of merit is the median over rounds of
-ebbtide's pods/s divided by the default scheduler's (target: at least 0.8 at 1,000 nodes).
+machine, a growing etcd) falls on both alike. A variant's ratio is the median over its rounds of the
+second scheduler's pods/s divided by the default scheduler's.
 
 Also read, before and after each measurement: each scheduler's /metrics (attempts by result, mean
 scheduling-algorithm time per pod), the extender's /metrics (requests and latency by verb, as the
 extender measures them), and the CPU time of the scheduler, the extender and the API server. Prints
-a table per round and a summary; writes bench/results/scheduler_throughput.json. Never fails on time.
+a table per round (with the 1-minute load average) and a summary table; writes
+bench/results/scheduler_throughput.json. Never fails on time.
 
     .venv/bin/python bench/scheduler_throughput.py [--nodes 1000] [--pods 2000] [--rounds 3]
-        [--release pause|live] [--cluster bench-sched] [--keep-cluster]
+        [--release pause|live] [--variants null-filter-off,ebbtide-filter-off,...]
+        [--cluster bench-sched] [--keep-cluster]
 
 The cluster is torn down at the end unless ``--keep-cluster`` is given (a kept cluster is reused by
 the next run; its nodes keep their sizes, so run ``ebbtide dev down --name bench-sched`` to resize).
@@ -67,12 +79,15 @@ from kubernetes.watch.watch import iter_resp_lines
 from ebbtide.devcluster import process
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
-from ebbtide.devcluster.scheduling import SCHEDULER_NAME
+from ebbtide.devcluster.scheduling import EXTENDER_CONFIG, SCHEDULER_NAME
 from ebbtide.scoring.values import AFFINITY_KEY
 from result_files import result_path
 
 RESULTS = result_path("scheduler_throughput.json")
-TARGET_RATIO = 0.8
+# ebbtide's ratio to the default scheduler may be at most this far below the null extender's.
+TARGET_BELOW_FLOOR = 0.03
+# The utilisation ceiling of the filter-on variants (the extender's default).
+FILTER_CEILING = 0.9
 NAMESPACE = "sched-bench"
 HOLD_GATE = "bench.ebbtide.io/hold"
 BATCH_LABEL = "bench.ebbtide.io/batch"
@@ -88,6 +103,33 @@ CPU_SIZES = ("100m", "250m", "500m", "100m")
 MEMORY_SIZES = ("128Mi", "256Mi", "128Mi", "512Mi")
 # Gates can only be removed after creation (KEP-3521); the bench pods carry only this one.
 UNGATE_PATCH = [{"op": "remove", "path": "/spec/schedulingGates"}]
+
+
+# --------------------------------------------------------------------------------- the variants
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Which extender the second scheduler calls, and whether its configuration has a filter.
+
+    Without a filter (no utilisation ceiling) the scheduler is configured with the prioritize verb
+    only: one HTTP round trip per pod instead of two. ``null`` is bench/null_extender.py, an
+    extender that does no work: what calling any extender costs, the floor for ebbtide's.
+    """
+
+    extender: str
+    filtering: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.extender}-filter-{'on' if self.filtering else 'off'}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.extender} extender, filter {'on' if self.filtering else 'off'}"
+
+
+VARIANTS = tuple(Variant(name, filtering) for filtering in (False, True) for name in ("null", "ebbtide"))
 
 
 # --------------------------------------------------------------------------------- the pods
@@ -139,8 +181,10 @@ def in_parallel(threads: int, work: Callable[[int], None], count: int) -> float:
 def delete_batch(core: client.CoreV1Api, batch: str | None, *, timeout: float) -> None:
     """Delete the batch's pods (every bench pod when ``batch`` is None) and wait until they are gone."""
     selector = f"{BATCH_LABEL}={batch}" if batch else BATCH_LABEL
-    core.delete_collection_namespaced_pod(
-        NAMESPACE, label_selector=selector, grace_period_seconds=0, _preload_content=False
+    with_retries(  # a busy API server may time out on a large collection, and finish it later
+        lambda: core.delete_collection_namespaced_pod(
+            NAMESPACE, label_selector=selector, grace_period_seconds=0, _preload_content=False
+        ).release_conn()
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -426,6 +470,7 @@ class Bench:
                 name: round(1000 * (cpu_after[name] - cpu_before[name]) / pods, 3) for name in cpu_before
             },
             "scheduler_metrics": scheduler_figures(scheduler_before, scheduler_after, scheduler),
+            "load_average": list(os.getloadavg()),
         }
         if scheduler == SCHEDULER_NAME:
             result["extender_metrics"] = extender_figures(extender_before, self._scrape(None))
@@ -573,6 +618,7 @@ def print_round(number: int, rows: list[dict[str, Any]], ratio: float) -> None:
     print(
         f"{'scheduler':<18} {'pods':>5} {'ungate s':>8} {'1st bind s':>10} {'all bound s':>11}"
         f" {'pods/s':>7} {'scheduled':>9} {'failed':>6} {'algo ms':>7} {'sched cpu':>9} {'ext cpu':>7}"
+        f" {'load1':>5}"
     )
     for row in rows:
         metrics = row["scheduler_metrics"]
@@ -587,20 +633,14 @@ def print_round(number: int, rows: list[dict[str, Any]], ratio: float) -> None:
             f" {'-' if algorithm is None else f'{algorithm:.2f}':>7}"
             f" {row['cpu_ms_per_pod']['scheduler']:>9.2f}"
             f" {'-' if extender_cpu is None else f'{extender_cpu:.2f}':>7}"
+            f" {row['load_average'][0]:>5.2f}"
         )
-    print(f"ratio ebbtide / default: {ratio:.3f}")
+    print(f"ratio ebbtide-scheduler / default: {ratio:.3f}")
 
 
-def print_summary(result: dict[str, Any]) -> None:
-    summary = result["summary"]
-    print("\nsummary")
-    for scheduler, rate in summary["median_pods_per_second"].items():
-        print(f"  {scheduler:<18} median {rate:.1f} pods/s")
-    print(
-        f"  ratio ebbtide / default, median over {len(result['rounds'])} rounds:"
-        f" {summary['median_ratio']:.3f} (target: at least {TARGET_RATIO} at 1,000 nodes)"
-    )
-    print("\nextender latency, as the extender measures it (read request to answer written), all rounds")
+def print_variant(variant: Variant, summary: dict[str, Any]) -> None:
+    """The extender's own view of one variant: requests and latency by verb."""
+    print(f"\n{variant.title}: extender latency as the extender measures it (read request to answer written)")
     print(f"  {'verb':<11} {'requests':>8} {'non-200':>7} {'mean ms':>8} {'p50 ms':>7} {'p99 ms':>7}")
     for verb, figures in summary["extender"].items():
         print(
@@ -610,6 +650,44 @@ def print_summary(result: dict[str, Any]) -> None:
     extra = summary["algorithm_ms_added_by_extender"]
     if extra is not None:
         print(f"  scheduling-algorithm time added per pod by the extender (scheduler's view): {extra:.2f} ms")
+
+
+def compare_to_floor(variants: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each ebbtide variant's ratio against the null extender's with the same filter setting."""
+    ratios = {entry["variant"]: entry["summary"]["median_ratio"] for entry in variants}
+    comparison: dict[str, Any] = {}
+    for filtering in (False, True):
+        ours, floor = Variant("ebbtide", filtering).key, Variant("null", filtering).key
+        if ours in ratios and floor in ratios:
+            comparison[ours] = {
+                "ratio": ratios[ours],
+                "null_extender_ratio": ratios[floor],
+                "below_floor": round(ratios[floor] - ratios[ours], 3),
+                "target_below_floor": TARGET_BELOW_FLOOR,
+            }
+    return comparison
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    print("\nsummary (medians over rounds; ratio = ebbtide-scheduler pods/s / default pods/s, same round)")
+    print(
+        f"  {'variant':<30} {'verbs':<18} {'default pods/s':>14} {'ebbtide pods/s':>14} {'ratio':>6}"
+        f" {'load1 from-to':>14}"
+    )
+    for entry in result["variants"]:
+        summary, load = entry["summary"], entry["load_average"]
+        rates = summary["median_pods_per_second"]
+        print(
+            f"  {entry['title']:<30} {'+'.join(entry['verbs']):<18} {rates[DEFAULT_SCHEDULER]:>14.1f}"
+            f" {rates[SCHEDULER_NAME]:>14.1f} {summary['median_ratio']:>6.3f}"
+            f" {load['start'][0]:>6.2f}-{load['end'][0]:<6.2f}"
+        )
+    for key, figures in result["against_floor"].items():
+        print(
+            f"  {key}: {figures['ratio']:.3f} against the null extender's"
+            f" {figures['null_extender_ratio']:.3f},"
+            f" {figures['below_floor']:+.3f} below the floor (target: at most {TARGET_BELOW_FLOOR})"
+        )
     print()
     for scheduler, settings in result["scheduling"].items():
         print(
@@ -617,10 +695,6 @@ def print_summary(result: dict[str, Any]) -> None:
             f" feasible nodes sought per pod {settings['feasible_nodes_per_pod']}"
             f" (percentageOfNodesToScore {settings['percentage_of_nodes_to_score']})"
         )
-        qps, burst = settings["client_qps"], settings["client_burst"]
-        beyond_burst = result["pods_per_scheduler_per_round"] > (burst or 0)
-        if qps and beyond_burst and summary["median_pods_per_second"][scheduler] > 0.9 * qps:
-            print(f"  near its client's {qps} requests/s past the burst: one binding per pod, maybe the cap")
     load = result["load_average"]
     print(f"machine: {result['cpus']} CPUs, load average {load[0]:.2f} at the end (other work skews figures)")
 
@@ -654,7 +728,6 @@ def summarise(
     return {
         "median_pods_per_second": {s: round(statistics.median(r), 1) for s, r in rates.items()},
         "median_ratio": round(statistics.median(entry["ratio"] for entry in rounds), 3),
-        "target_ratio": TARGET_RATIO,
         "extender": extender,
         "algorithm_ms_added_by_extender": added,
     }
@@ -667,8 +740,8 @@ def main() -> None:
     )
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=2000, help="pods per scheduler per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=100, help="pods per scheduler before the rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per variant")
+    parser.add_argument("--warmup", type=int, default=100, help="pods per scheduler before each variant")
     parser.add_argument("--keys", type=int, default=20, help="distinct affinity keys (every third pod)")
     parser.add_argument("--release", choices=("pause", "live"), default="pause")
     parser.add_argument("--threads", type=int, default=16, help="threads creating and ungating pods")
@@ -676,10 +749,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a batch may take")
     parser.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
     parser.add_argument(
-        "--extender",
-        choices=("ebbtide", "null"),
-        default="ebbtide",
-        help="null: an extender that does no work (bench/null_extender.py), the protocol's floor",
+        "--variants",
+        type=parse_variants,
+        default=VARIANTS,
+        help="comma-separated, in order, from: " + ", ".join(v.key for v in VARIANTS) + " (default: all)",
     )
     args = parser.parse_args()
 
@@ -687,13 +760,21 @@ def main() -> None:
     try:
         result = run(dev, args)
         print_summary(result)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {RESULTS}")
     finally:
         if not args.keep_cluster:
             stopped = dev.down()
             print(f"cluster {args.cluster!r} down ({len(stopped)} processes stopped)")
+
+
+def parse_variants(text: str) -> tuple[Variant, ...]:
+    known = {variant.key: variant for variant in VARIANTS}
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in known]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown variants {unknown}; choose from {sorted(known)}")
+    return tuple(known[name] for name in chosen)
 
 
 def node_slots(args: argparse.Namespace) -> int:
@@ -703,7 +784,7 @@ def node_slots(args: argparse.Namespace) -> int:
 
 
 def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
-    """Bring the cluster up, warm up, run the rounds; returns the results."""
+    """Bring the cluster up, then measure each variant in turn; returns the results."""
     slots = node_slots(args)
     started = time.monotonic()
     info = dev.up(
@@ -714,11 +795,60 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
     print(f"{args.nodes} nodes ready in {time.monotonic() - started:.1f}s")
     configuration = config.new_client_from_config(config_file=str(info.kubeconfig)).configuration
     configuration.connection_pool_maxsize = args.threads + 4
-    endpoints = Endpoints(dev)
-    with contextlib.ExitStack() as stack:
-        if args.extender == "null":
-            endpoints = Endpoints(dev, extender_pid=stack.enter_context(null_extender(dev, args.nodes)))
-        return measure_all(endpoints, configuration, args)
+    variants, scheduling = [], {}
+    for variant in args.variants:
+        print(f"\n=== {variant.title}")
+        load_start = os.getloadavg()
+        with configured(dev, variant=variant, nodes=args.nodes) as endpoints:
+            measured = measure_variant(endpoints, configuration, args)
+            scheduling = scheduling_settings(endpoints, args.nodes)
+        print_variant(variant, measured["summary"])
+        [call] = scheduling[SCHEDULER_NAME]["extenders"]
+        variants.append(
+            {
+                "variant": variant.key,
+                "title": variant.title,
+                "verbs": [call[key] for key in ("filterVerb", "prioritizeVerb") if key in call],
+                "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
+                **measured,
+            }
+        )
+    return {
+        "benchmark": "scheduler_throughput",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average": list(os.getloadavg()),
+        "cluster": args.cluster,
+        "nodes": args.nodes,
+        "node_size": {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": node_slots(args)},
+        "pods_per_scheduler_per_round": args.pods,
+        "affinity_keys": args.keys,
+        "release": args.release,
+        "warmup_pods": args.warmup,
+        "scheduling": scheduling,
+        "against_floor": compare_to_floor(variants),
+        "variants": variants,
+    }
+
+
+@contextlib.contextmanager
+def configured(dev: DevCluster, *, variant: Variant, nodes: int) -> Iterator[Endpoints]:
+    """The second scheduler and its extender as ``variant`` wants them; yields where to reach them.
+
+    The extender's configuration file decides whether the scheduler names the filter verb; the
+    scheduler and the extender start again with it. The null extender replaces the cluster's own
+    on the same port, which is started again afterwards.
+    """
+    ceilings = {"cpu": FILTER_CEILING} if variant.filtering else {}
+    path = dev.layout.config_file(EXTENDER_CONFIG)
+    path.write_text(yaml.safe_dump({"filter": {"ceilings": ceilings}}))
+    dev.restart_second_scheduler()
+    if variant.extender == "ebbtide":
+        yield Endpoints(dev)
+        return
+    with null_extender(dev, nodes) as pid:
+        yield Endpoints(dev, extender_pid=pid)
 
 
 @contextlib.contextmanager
@@ -738,10 +868,10 @@ def null_extender(dev: DevCluster, nodes: int) -> Iterator[int]:
         dev.start_component("ebbtide-extender")
 
 
-def measure_all(
+def measure_variant(
     endpoints: Endpoints, configuration: client.Configuration, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Warm up and run the rounds on the running cluster; returns the results."""
+    """Warm up and run the rounds on the running cluster; returns the rounds and their summary."""
     with client.ApiClient(configuration) as api:
         core = client.CoreV1Api(api)
         ensure_namespace(core)
@@ -765,24 +895,7 @@ def measure_all(
             rounds.append({"round": number, "order": order, "ratio": round(ratio, 3), "measurements": rows})
             print_round(number, rows, ratio)
         extender_after = scrape(endpoints.extender_url("/metrics"))
-    return {
-        "benchmark": "scheduler_throughput",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
-        "cluster": args.cluster,
-        "nodes": args.nodes,
-        "node_size": {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": node_slots(args)},
-        "pods_per_scheduler_per_round": args.pods,
-        "affinity_keys": args.keys,
-        "release": args.release,
-        "extender": args.extender,
-        "warmup_pods": args.warmup,
-        "scheduling": scheduling_settings(endpoints, args.nodes),
-        "summary": summarise(rounds, extender_before, extender_after),
-        "rounds": rounds,
-    }
+    return {"summary": summarise(rounds, extender_before, extender_after), "rounds": rounds}
 
 
 if __name__ == "__main__":

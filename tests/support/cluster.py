@@ -57,8 +57,11 @@ class LocalSecondScheduler:
     dev: DevCluster
 
     def start(self, identities: ChartIdentities) -> None:
-        self.dev.stop_component("ebbtide-extender")  # so that it starts with the files just written
-        self.dev.up(extender=True)
+        # Both (re)start with the files just written: the scheduler's extender verbs follow them.
+        if self.dev.layout.extender_enabled():
+            self.dev.restart_second_scheduler()
+        else:
+            self.dev.up(extender=True)
 
     def start_extender(self) -> None:
         self.dev.start_component("ebbtide-extender")

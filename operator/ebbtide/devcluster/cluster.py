@@ -154,6 +154,17 @@ class DevCluster:
         (component,) = [c for c in self._components(bin_dir()) if c.name == name]
         self.start(component)
 
+    def restart_second_scheduler(self) -> None:
+        """Stop the extender and the second scheduler, write the scheduler's configuration again
+        (it follows the extender's file: the filter verb only with a ceiling) and start both."""
+        ports = self._ports()
+        for name in reversed(_EXTENDER_COMPONENTS):
+            process.stop(self.layout.pid_file(name))
+        configuration = ebbtide_scheduler_configuration(self.layout, ports)
+        write_scheduler_configuration(self.layout.config_file("ebbtide-scheduler.yaml"), configuration)
+        for component in ebbtide_scheduling(self.layout, ports, bin_dir()):
+            self.start(component)
+
     def start(self, component: Component) -> None:
         """Start ``component`` unless it runs, and wait until it is ready.
 

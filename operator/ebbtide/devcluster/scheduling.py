@@ -16,6 +16,7 @@ from ebbtide.devcluster.configs import scheduler_configuration
 from ebbtide.devcluster.layout import LOOPBACK, Layout, Ports
 from ebbtide.devcluster.probes import HttpProbe
 from ebbtide.devcluster.rbac import SCHEDULER_LEASE
+from ebbtide.extender.config import ExtenderConfig, load_config
 
 SCHEDULER_NAME = "ebbtide-scheduler"
 EXTENDER_CONFIG = "extender.yaml"
@@ -30,6 +31,12 @@ def extender_kubeconfig(layout: Layout) -> Path:
     return override if override.is_file() else layout.component_kubeconfig("ebbtide-extender")
 
 
+def extender_configuration(layout: Layout) -> ExtenderConfig:
+    """The extender's configuration: :data:`EXTENDER_CONFIG` if present, else the defaults."""
+    path = layout.config_file(EXTENDER_CONFIG)
+    return load_config(path) if path.is_file() else ExtenderConfig()
+
+
 def ebbtide_scheduler_configuration(
     layout: Layout,
     ports: Ports,
@@ -39,7 +46,9 @@ def ebbtide_scheduler_configuration(
 ) -> dict[str, Any]:
     """The second scheduler's configuration: its own name and lease, and the extender.
 
-    The lease is the one the scheduler's identity may renew: this cluster's RBAC grants
+    The filter verb is named only when the extender's configuration has a filter (a utilisation
+    ceiling): each verb is one HTTP round trip in the serial scheduling cycle. The lease is the one
+    the scheduler's identity may renew: this cluster's RBAC grants
     :data:`SCHEDULER_LEASE` in kube-system; the Helm chart grants its scheduler name in the
     release namespace.
     """
@@ -49,11 +58,13 @@ def ebbtide_scheduler_configuration(
         lease_name=lease_name,
         lease_namespace=lease_namespace,
     )
+    verbs = {"prioritizeVerb": "prioritize"}
+    if extender_configuration(layout).filter.enabled:
+        verbs["filterVerb"] = "filter"
     configuration["extenders"] = [
         {
             "urlPrefix": f"http://{LOOPBACK}:{ports.ebbtide_extender}",
-            "filterVerb": "filter",
-            "prioritizeVerb": "prioritize",
+            **verbs,
             "weight": 1,
             "enableHTTPS": False,
             # Names only: the extender keeps its own watch-fed cache of nodes and bound pods.

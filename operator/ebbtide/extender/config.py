@@ -73,9 +73,18 @@ class LoadAwareConfig(_Section):
 
 
 class FilterConfig(_Section):
-    """Utilisation ceilings per resource; a node measured above one is filtered out."""
+    """Utilisation ceilings per resource; a node measured above one is filtered out.
+
+    No ceilings (``ceilings: {}``) means no filter: the scheduler is then configured without the
+    filter verb and calls the extender once per pod instead of twice.
+    """
 
     ceilings: dict[LoadResource, Annotated[float, Field(gt=0.0)]] = Field(default_factory=_default_ceilings)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any node can be filtered out, i.e. whether the scheduler needs the filter verb."""
+        return bool(self.ceilings)
 
 
 class LoadConfig(_Section):

@@ -4,7 +4,9 @@ The file is checked in the background every ``interval`` seconds: when its modif
 or inode changes (a ConfigMap update swaps a symlink, which changes the inode), it is read and
 validated off the event loop. A valid file replaces the configuration in use as a whole; an
 invalid one is logged and counted, and the last good configuration stays in force until a valid
-file appears. ``cache`` and ``server`` settings only take effect at the next start.
+file appears. ``cache`` and ``server`` settings only take effect at the next start, and so does
+turning the filter on or off: the scheduler's configuration names the filter verb only when the
+configuration has a ceiling, and the scheduler reads its configuration once.
 """
 
 from __future__ import annotations
@@ -81,6 +83,12 @@ class ConfigHolder:
     def _accepted(self, config: ExtenderConfig) -> None:
         if config.cache != self.current.cache or config.server != self.current.server:
             logger.warning("cache and server settings change only when the extender restarts")
+        if config.filter.enabled != self.current.filter.enabled:
+            logger.warning(
+                "the filter was turned %s: the scheduler calls the filter verb only if its own"
+                " configuration names it, which changes when the scheduler is installed again",
+                "on" if config.filter.enabled else "off",
+            )
         self.settings = config.scoring_settings()
         self.current = config
         self.last_error = None

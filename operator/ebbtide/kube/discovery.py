@@ -51,6 +51,11 @@ class ScaleResolver:
         self._known: dict[tuple[str, str], ScalableResource] = {}
         self._lock = threading.Lock()
 
+    def known(self, *, api_version: str, kind: str) -> ScalableResource | None:
+        """The resource for ``kind`` if it was resolved before (never blocks); else None."""
+        with self._lock:
+            return self._known.get((api_version, kind))
+
     def resolve(self, *, api_version: str, kind: str) -> ScalableResource:
         """The resource for ``kind`` in ``api_version`` (blocking, cached).
 

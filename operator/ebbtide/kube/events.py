@@ -15,6 +15,7 @@ from typing import Literal
 
 from kubernetes import client
 
+from ebbtide.kube.answers import discard
 from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.retrying import with_retries
 
@@ -74,12 +75,13 @@ def post_event(
     }
     api = client.CoreV1Api(api_client)
     try:
-        with_retries(
+        answer = with_retries(
             lambda: api.create_namespaced_event(
                 regarding.namespace, body, _preload_content=False, _request_timeout=CALL_TIMEOUT
             ),
             attempts=CALL_ATTEMPTS,
         )
+        discard(answer)
     except Exception as error:  # an event is never worth failing the round it reports on
         logger.warning("could not post event %s on %s/%s: %s", reason, regarding.kind, regarding.name, error)
         return False

@@ -23,12 +23,14 @@ from ebbtide.kube.retrying import with_retries
 @dataclass(frozen=True)
 class ScaleReading:
     """A target's /scale: ``replicas`` wanted (spec), ``observed`` replicas (status), its label
-    ``selector`` ("" when the kind reports none) and the target's ``uid``."""
+    ``selector`` ("" when the kind reports none), the target's ``uid`` and the ``version``
+    (resourceVersion) it was read at ("" when unknown)."""
 
     replicas: int
     observed: int
     selector: str
     uid: str
+    version: str = ""
 
 
 def read_scale(
@@ -74,6 +76,7 @@ def scale_from_dict(scale: dict[str, Any]) -> ScaleReading:
         observed=int(status.get("replicas") or 0),
         selector=str(status.get("selector") or ""),
         uid=str(metadata.get("uid") or ""),
+        version=str(metadata.get("resourceVersion") or ""),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes import client
 
+from ebbtide.kube.answers import discard
 from ebbtide.kube.errors import NotFoundError
 from ebbtide.kube.retrying import REQUEST_TIMEOUT, with_retries
 
@@ -57,7 +58,8 @@ def patch_status(
 
     where = name if namespace is None else f"{namespace}/{name}"
     try:
-        with_retries(patch, attempts=attempts, what=f"writing the status of {plural} {where}")
+        answer = with_retries(patch, attempts=attempts, what=f"writing the status of {plural} {where}")
     except NotFoundError:
         return False
+    discard(answer)
     return True

@@ -25,6 +25,7 @@ from kubernetes import client
 from ebbtide.api.fairqueue_vocabulary import FIELD_MANAGER
 from ebbtide.api.gates import admission_patch, waiting_patch
 from ebbtide.api.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
+from ebbtide.kube.answers import discard
 from ebbtide.kube.errors import ConflictError, NotFoundError
 from ebbtide.kube.retrying import REQUEST_TIMEOUT, with_retries
 from ebbtide.kube.status import MERGE_PATCH
@@ -94,9 +95,10 @@ class WorkloadWriter:
         annotations are informational and ebbtide is their only writer."""
         body = waiting_patch(reason=reason, message=message, position=position)
         try:
-            with_retries(lambda: self._patch(workload, body), what=f"annotating {_name(workload)}")
+            answer = with_retries(lambda: self._patch(workload, body), what=f"annotating {_name(workload)}")
         except NotFoundError:
             return False
+        discard(answer)
         return True
 
     def read(self, workload: WorkloadRecord) -> WorkloadRecord | None:

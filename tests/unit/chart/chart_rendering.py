@@ -67,18 +67,28 @@ def render(
     release: str = "rel",
     namespace: str = "ebbtide-system",
     include_crds: bool = True,
+    json_values: Mapping[str, object] | None = None,
 ) -> list[Manifest]:
     """``helm template`` the chart; returns every document (including crds/ with ``include_crds``).
 
+    ``json_values`` are set with ``--set-json`` (values ``--set`` cannot spell, such as ``{}``).
     Each call returns fresh objects (callers may change them); helm runs once per distinct call.
     """
-    text = _template(release, namespace, include_crds, tuple(sorted((values or {}).items())))
+    as_json = tuple(sorted((key, json.dumps(value)) for key, value in (json_values or {}).items()))
+    text = _template(release, namespace, include_crds, tuple(sorted((values or {}).items())), as_json)
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 @functools.cache
-def _template(release: str, namespace: str, include_crds: bool, values: tuple[tuple[str, str], ...]) -> str:
+def _template(
+    release: str,
+    namespace: str,
+    include_crds: bool,
+    values: tuple[tuple[str, str], ...],
+    json_values: tuple[tuple[str, str], ...] = (),
+) -> str:
     args = ["template", release, str(CHART), f"--namespace={namespace}", *set_args(dict(values))]
+    args += [f"--set-json={key}={value}" for key, value in json_values]
     if include_crds:
         args.append("--include-crds")
     return helm(*args).stdout

@@ -306,6 +306,27 @@ def test_the_second_scheduler_has_its_own_name_and_lease_and_calls_the_extender_
     assert f"http://127.0.0.1:{params['port']}" == extender["urlPrefix"]
 
 
+@pytest.mark.parametrize(
+    ("filter_values", "filtering"),
+    [
+        ({}, True),  # the extender's default ceiling (cpu 0.9)
+        ({"scheduler.extender.config.filter": {"ceilings": {"memory": 0.8}}}, True),
+        ({"scheduler.extender.config.filter": {"ceilings": {}}}, False),
+    ],
+    ids=["default ceiling", "memory ceiling", "no ceiling"],
+)
+def test_the_scheduler_calls_the_filter_verb_only_when_the_extender_has_a_ceiling(
+    filter_values: dict[str, object], filtering: bool
+) -> None:
+    manifests = render(json_values=filter_values)
+    configuration = yaml.safe_load(one(manifests, "ConfigMap", SCHEDULER)["data"]["scheduler.yaml"])
+    [extender] = configuration["extenders"]
+    config = parse_config(one(manifests, "ConfigMap", "rel-ebbtide-extender")["data"]["extender.yaml"])
+    assert config.filter.enabled is filtering
+    assert ("filterVerb" in extender) is filtering
+    assert extender["prioritizeVerb"] == "prioritize"
+
+
 def test_the_extender_configuration_is_valid_and_reads_the_charts_prometheus() -> None:
     manifests = render(
         {

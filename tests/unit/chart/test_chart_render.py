@@ -241,7 +241,7 @@ def test_controllers_left_out_get_no_rights_and_no_webhook() -> None:
     queueing_only = operator_rules("{queueing}")
     resources = {res for rule in queueing_only for res in rule["resources"]}
     assert {"pods", "jobs", "fairqueues", "nodes"} <= resources
-    assert not {"deployments/scale", "scalingpolicies", "horizontalpodautoscalers"} & resources
+    assert not {"deployments/scale", "deployments", "scalingpolicies", "horizontalpodautoscalers"} & resources
 
 
 def test_extra_scale_targets_get_exactly_get_and_patch_on_their_scale() -> None:

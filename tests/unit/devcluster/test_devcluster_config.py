@@ -16,6 +16,7 @@ from ebbtide.devcluster.nodes import DEV_NODE_LABEL, default_nodes, parse_labels
 from ebbtide.devcluster.pki import issue, make_ca
 from ebbtide.devcluster.rbac import SCHEDULER_LEASE
 from ebbtide.devcluster.scheduling import (
+    EXTENDER_CONFIG,
     EXTENDER_IDENTITY,
     ebbtide_scheduler_configuration,
     ebbtide_scheduling,
@@ -148,3 +149,21 @@ def test_the_second_scheduler_elects_on_its_lease_in_kube_system_unless_told_oth
         True,
         "2s",
     )
+
+
+@pytest.mark.parametrize(
+    ("extender_file", "filtering"),
+    [(None, True), ("filter: {ceilings: {cpu: 0.8}}\n", True), ("filter: {ceilings: {}}\n", False)],
+    ids=["no file: the default ceiling", "a ceiling", "no ceiling"],
+)
+def test_the_second_scheduler_names_the_filter_verb_only_when_the_extender_has_a_ceiling(
+    tmp_path: Path, extender_file: str | None, filtering: bool
+) -> None:
+    layout, ports = Layout(tmp_path), Ports.allocate()
+    if extender_file is not None:
+        path = layout.config_file(EXTENDER_CONFIG)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(extender_file)
+    [extender] = ebbtide_scheduler_configuration(layout, ports)["extenders"]
+    assert ("filterVerb" in extender) is filtering
+    assert extender["prioritizeVerb"] == "prioritize"

@@ -1,11 +1,11 @@
 """The scaling controller's port to Kubernetes: the few calls a round makes, as one small
 interface.
 
-A round reads the target's /scale, sets its replicas, writes the policy's status and posts
-Events; nothing else. :class:`ScalingCluster` names exactly those calls (blocking; the round
-runs them in the services' thread pool), :class:`KubeScalingCluster` makes them through the
-API client with the scaling controller's field manager and call budget, and tests hand the
-services a cluster of their own instead.
+A round reads the target's /scale (from a watch where it can), sets its replicas, writes the
+policy's status and posts Events; nothing else. :class:`ScalingCluster` names exactly those
+calls (blocking; the round runs them in the services' thread pool), :class:`KubeScalingCluster`
+makes them through the API client with the scaling controller's field manager and call budget,
+and tests hand the services a cluster of their own instead.
 """
 
 from __future__ import annotations
@@ -21,11 +21,16 @@ from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.events import EventType, ObjectRef, post_event
 from ebbtide.kube.scale import ScaleReading, read_scale, write_replicas
+from ebbtide.kube.scale_cache import ScaleCache
 from ebbtide.kube.status import patch_status
 
 
 class ScalingCluster(Protocol):
     """The Kubernetes calls of a scaling round (each blocks)."""
+
+    def cached_scale(self, resource: ScalableResource, *, namespace: str, name: str) -> ScaleReading | None:
+        """The target's /scale from a watch (never blocks); None: call :meth:`read_scale`."""
+        ...
 
     def read_scale(self, resource: ScalableResource, *, namespace: str, name: str) -> ScaleReading | None:
         """The target's /scale; None if the target does not exist."""
@@ -45,12 +50,21 @@ class ScalingCluster(Protocol):
         """Post one Event; False (and a log line) if that failed."""
         ...
 
+    def close(self) -> None:
+        """Stop whatever runs in the background (watches)."""
+        ...
+
 
 class KubeScalingCluster:
-    """:class:`ScalingCluster` through ``api_client``."""
+    """:class:`ScalingCluster` through ``api_client``; targets' /scale from watches where it can
+    (:class:`~ebbtide.kube.scale_cache.ScaleCache`, over ``namespaces``, empty for all)."""
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    def __init__(self, api_client: client.ApiClient, *, namespaces: tuple[str, ...] = ()) -> None:
         self.api_client = api_client
+        self.scales = ScaleCache(api_client, namespaces=namespaces)
+
+    def cached_scale(self, resource: ScalableResource, *, namespace: str, name: str) -> ScaleReading | None:
+        return self.scales.lookup(resource, namespace=namespace, name=name)
 
     def read_scale(self, resource: ScalableResource, *, namespace: str, name: str) -> ScaleReading | None:
         return read_scale(self.api_client, resource, namespace=namespace, name=name)
@@ -58,7 +72,10 @@ class KubeScalingCluster:
     def write_replicas(
         self, resource: ScalableResource, *, namespace: str, name: str, replicas: int
     ) -> ScaleReading | None:
-        return write_replicas(self.api_client, resource, namespace=namespace, name=name, replicas=replicas)
+        written = write_replicas(self.api_client, resource, namespace=namespace, name=name, replicas=replicas)
+        if written is not None:
+            self.scales.note_written(resource, namespace=namespace, name=name, reading=written)
+        return written
 
     def patch_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         return patch_status(
@@ -76,3 +93,6 @@ class KubeScalingCluster:
 
     def post_event(self, *, regarding: ObjectRef, type_: EventType, reason: str, message: str) -> bool:
         return post_event(self.api_client, regarding=regarding, type_=type_, reason=reason, message=message)
+
+    def close(self) -> None:
+        self.scales.close()

@@ -75,7 +75,7 @@ class ScalingServices:
                 credentials=config.prometheus_credentials,
             ),
             resolver=ScaleResolver(pooled),
-            cluster=KubeScalingCluster(pooled),
+            cluster=KubeScalingCluster(pooled, namespaces=config.namespaces),
         )
 
     async def kube(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -98,5 +98,6 @@ class ScalingServices:
     def close(self) -> None:
         """Stop the pools and close the connections this controller opened."""
         self.kube_pool.shutdown(wait=True, cancel_futures=True)
+        self.cluster.close()
         self.source.close()
         self.api_client.close()

@@ -47,8 +47,16 @@ def describe(ref: TargetRef) -> str:
 async def read_target(services: ScalingServices, *, ref: TargetRef, namespace: str) -> Target | TargetProblem:
     """The target's /scale, or the problem that stopped reading it."""
     try:
-        resource = await services.kube(services.resolver.resolve, api_version=ref.api_version, kind=ref.kind)
-        scale = await services.kube(services.cluster.read_scale, resource, namespace=namespace, name=ref.name)
+        # Both answers usually come from memory: a kind resolved before, a watched target.
+        resource = services.resolver.known(api_version=ref.api_version, kind=ref.kind)
+        if resource is None:
+            resource = await services.kube(
+                services.resolver.resolve, api_version=ref.api_version, kind=ref.kind
+            )
+        cluster = services.cluster
+        scale = cluster.cached_scale(resource, namespace=namespace, name=ref.name)
+        if scale is None:
+            scale = await services.kube(cluster.read_scale, resource, namespace=namespace, name=ref.name)
     except TargetKindError as error:
         scaling_metrics.ERRORS.labels(kind="target_kind").inc()
         return TargetProblem(why.TARGET_NOT_SCALABLE, f"cannot scale {describe(ref)}: {error}")

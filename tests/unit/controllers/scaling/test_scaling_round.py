@@ -44,6 +44,9 @@ class FakeSource:
 class FakeResolver:
     problem: Exception | None = None
 
+    def known(self, *, api_version: str, kind: str) -> ScalableResource | None:
+        return None
+
     def resolve(self, *, api_version: str, kind: str) -> ScalableResource:
         if self.problem is not None:
             raise self.problem
@@ -70,6 +73,12 @@ class FakeCluster:
     """The round's port to Kubernetes, answering from and recording into the world."""
 
     world: World
+
+    def cached_scale(self, resource: ScalableResource, *, namespace: str, name: str) -> Any:
+        return None
+
+    def close(self) -> None:
+        pass
 
     def read_scale(self, resource: ScalableResource, *, namespace: str, name: str) -> Any:
         if self.world.replicas is None:
