@@ -104,7 +104,7 @@ def bench_trace(path: Path) -> dict[str, Any]:
     comparison = compare(trace, settings=settings, conditions=CONDITIONS)
     cpu = time.process_time() - cpu
     load = comparison.policy.timeline.load
-    initial = initial_replicas(float(load[0]), settings=settings)
+    initial = initial_replicas(float(load[0]), settings=settings, given=CONDITIONS.initial)
     headroom = stock_hpa(
         load,
         step=CONDITIONS.step,

@@ -55,6 +55,15 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { tail -20 "$log" >&2; echo "dockerd did not start (log: $log)" >&2; exit 1; }
 fi
 docker version --format 'Docker engine {{.Server.Version}}'
+# Every kind node runs systemd, containerd and a kubelet, each holding inotify instances; at the
+# kernel's usual 128 per user, a node's kube-proxy fails with "too many open files" and its pods
+# reach no Service. Raise the limits to what kind's known issues name, never lower them.
+for setting in fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288; do
+  name=${setting%=*} wanted=${setting#*=}
+  if [ "$(sysctl -n "$name")" -lt "$wanted" ]; then
+    as_root sysctl -q -w "$setting" || echo "could not raise $name to $wanted: kind nodes may fail" >&2
+  fi
+done
 
 step "Go toolchain"
 if ! command -v go >/dev/null; then

@@ -71,3 +71,14 @@ def test_timeline_csv_has_one_row_per_step() -> None:
 def test_an_empty_trace_is_refused() -> None:
     with pytest.raises(ValueError, match="no samples"):
         run_backtest(series([]), settings=settings(), conditions=CONDITIONS)
+
+
+def test_a_replay_given_an_initial_count_starts_with_that_many_ready() -> None:
+    # The autoscaling yardstick starts every policy at one ready replica.
+    trace = series([1000.0] * 40)
+    conditions = ReplayConditions(step=15.0, metrics_lag=60.0, startup_delay=120.0, initial=1)
+    timeline = run_backtest(trace, settings=settings(max_replicas=50), conditions=conditions).timeline
+    assert timeline.ready_replicas[0] == 1
+    # Asked for once the first sample is visible, ready a start-up delay later.
+    assert timeline.ready_replicas[4 + 8 - 1] == 1
+    assert timeline.ready_replicas[4 + 8] == 10

@@ -162,3 +162,21 @@ def test_the_peak_quantile_is_in_the_decision() -> None:
     decision = Scaler(policy, replicas=5, forecaster=FixedPeak(peak)).tick(500.0)
     assert decision.predicted_peak == pytest.approx(peak.quantile(0.9))
     assert decision.reason == reasons.SCALE_UP_ON_FORECAST
+
+
+def test_the_peak_quantile_widens_after_a_burst_of_surprises_and_narrows_when_calm() -> None:
+    rng = np.random.default_rng(4)
+    calm = 500 + rng.normal(0, 5, 1500)
+    jumpy = 500 + rng.normal(0, 80, 300)
+    values = np.concatenate((calm, jumpy, 500 + rng.normal(0, 5, 1500)))
+    forecaster = Calibrated(Naive())
+    memo: object | None = None
+    widths: dict[int, float] = {}
+    for end in range(200, values.size):
+        forecast = forecaster.forecast(series(values[:end]), horizon=HORIZON, step=STEP, memo=memo)
+        memo = forecast.memo
+        assert forecast.peak is not None
+        widths[end] = forecast.peak.quantile(0.9) - forecast.value
+    before, during, after = widths[1490], widths[1790], widths[values.size - 1]
+    assert during > 3 * before
+    assert after < during / 3
