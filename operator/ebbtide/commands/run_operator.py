@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import zlib
@@ -10,6 +11,7 @@ from typing import Any
 
 import click
 
+from ebbtide.api.duration import parse_duration
 from ebbtide.commands.cluster_options import cluster_options, connect
 from ebbtide.commands.logging_options import configure_logging, logging_options
 from ebbtide.commands.prometheus_options import credentials_from, prometheus_credential_options
@@ -64,6 +66,17 @@ def _controller_names(ctx: click.Context, param: click.Parameter, value: str) ->
             param,
         )
     return names
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> dt.timedelta:
+    """A duration option (``90s``, ``8760h``), positive."""
+    try:
+        duration = parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+    if duration <= dt.timedelta(0):
+        raise click.BadParameter(f"{value!r} is not a positive duration", ctx, param)
+    return duration
 
 
 @click.command("operator")
@@ -145,6 +158,50 @@ def _controller_names(ctx: click.Context, param: click.Parameter, value: str) ->
     default=None,
     help="PEM private key of --webhook-cert-file.",
 )
+@click.option(
+    "--webhook-cert-secret",
+    default=None,
+    metavar="NAME",
+    help="Keep the webhook's CA and certificate in this Secret of the operator's namespace (it must "
+    "exist; it may be empty), renewing them before they expire and keeping --webhook-configuration's "
+    "caBundle in step; every replica serves what the Secret holds.",
+)
+@click.option(
+    "--webhook-configuration",
+    default=None,
+    metavar="NAME",
+    help="The MutatingWebhookConfiguration whose caBundle --webhook-cert-secret keeps.",
+)
+@click.option(
+    "--webhook-cert-host",
+    "webhook_cert_hosts",
+    multiple=True,
+    metavar="HOST",
+    help="A DNS name or IP address the kept certificate is for, as the API server calls the "
+    "webhook (repeatable; the first is its common name).",
+)
+@click.option(
+    "--webhook-cert-validity",
+    default="8760h",
+    show_default=True,
+    callback=_duration,
+    help="How long a kept serving certificate is valid; renewed when a third of it remains.",
+)
+@click.option(
+    "--webhook-ca-validity",
+    default="87600h",
+    show_default=True,
+    callback=_duration,
+    help="How long a kept CA is valid; rotated when a third of it remains.",
+)
+@click.option(
+    "--webhook-cert-refresh",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds between two reads of --webhook-cert-secret: how soon a replica serves a renewed "
+    "certificate.",
+)
 @prometheus_credential_options
 @logging_options
 def run_operator(
@@ -164,6 +221,12 @@ def run_operator(
     webhook_public_host: str | None,
     webhook_cert_file: Path | None,
     webhook_key_file: Path | None,
+    webhook_cert_secret: str | None,
+    webhook_configuration: str | None,
+    webhook_cert_hosts: tuple[str, ...],
+    webhook_cert_validity: dt.timedelta,
+    webhook_ca_validity: dt.timedelta,
+    webhook_cert_refresh: float,
     log_level: str,
     log_format: str,
     **prometheus_options: Any,
@@ -177,6 +240,13 @@ def run_operator(
     """
     if (webhook_cert_file is None) != (webhook_key_file is None):
         raise click.UsageError("--webhook-cert-file and --webhook-key-file must be given together")
+    _check_kept_certificate(
+        secret=webhook_cert_secret,
+        configuration=webhook_configuration,
+        hosts=webhook_cert_hosts,
+        files=webhook_cert_file is not None,
+        validities=(webhook_cert_validity, webhook_ca_validity),
+    )
     configure_logging(level=log_level, log_format=log_format)
     credentials = credentials_from(prometheus_options)
     # An API server that is down (restarting, or not up yet) is waited for, so a restart during an
@@ -200,9 +270,35 @@ def run_operator(
         webhook_public_host=webhook_public_host,
         webhook_cert_file=webhook_cert_file,
         webhook_key_file=webhook_key_file,
+        webhook_cert_secret=webhook_cert_secret,
+        webhook_configuration=webhook_configuration,
+        webhook_cert_hosts=webhook_cert_hosts,
+        webhook_cert_validity=webhook_cert_validity,
+        webhook_ca_validity=webhook_ca_validity,
+        webhook_cert_refresh=webhook_cert_refresh,
         controllers=controllers,
     )
     run(config)
+
+
+def _check_kept_certificate(
+    *,
+    secret: str | None,
+    configuration: str | None,
+    hosts: tuple[str, ...],
+    files: bool,
+    validities: tuple[dt.timedelta, dt.timedelta],
+) -> None:
+    """Refuse --webhook-cert-secret without what it needs, or beside certificate files."""
+    if secret is None:
+        return
+    if files:
+        raise click.UsageError("--webhook-cert-secret and --webhook-cert-file exclude each other")
+    if configuration is None or not hosts:
+        raise click.UsageError("--webhook-cert-secret needs --webhook-configuration and --webhook-cert-host")
+    serving, ca = validities
+    if serving > ca:
+        raise click.UsageError("--webhook-cert-validity must not exceed --webhook-ca-validity")
 
 
 def _check_prometheus(url: str, credentials: PrometheusCredentials) -> None:

@@ -8,6 +8,7 @@ structural, so anything kopf wrote there would be pruned (and warned about) by t
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
@@ -50,6 +51,17 @@ class OperatorConfig:
     #: self-signed certificate and manages the configuration itself.
     webhook_cert_file: Path | None = None
     webhook_key_file: Path | None = None
+    #: A Secret (in the operator's namespace, see :func:`ebbtide.kube.leases.default_namespace`)
+    #: where the operator keeps the webhook's CA and certificate itself, renewing them and the
+    #: ``caBundle`` of MutatingWebhookConfiguration ``webhook_configuration`` (the chart's).
+    webhook_cert_secret: str | None = None
+    webhook_configuration: str | None = None
+    #: The names (DNS or IP) the kept certificate is for: how the API server calls the webhook.
+    webhook_cert_hosts: tuple[str, ...] = ()
+    webhook_cert_validity: dt.timedelta = dt.timedelta(days=365)
+    webhook_ca_validity: dt.timedelta = dt.timedelta(days=3650)
+    #: Seconds between two reads of the Secret by each replica.
+    webhook_cert_refresh: float = 60.0
     prometheus_concurrency: int = 8
     controllers: tuple[str, ...] = ("scaling", "queueing")
 

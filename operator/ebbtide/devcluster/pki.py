@@ -3,23 +3,28 @@
 As in a production cluster there are three trust roots: the cluster CA (API serving and client
 certificates), the etcd CA (etcd is reachable only with a client certificate it issued) and the
 front-proxy CA (aggregated APIs trust requests forwarded by the apiserver). Service-account
-tokens are signed with a key pair of their own. Keys and the certificate builder are
-:mod:`ebbtide.certificates`'.
+tokens are signed with a key pair of their own. Keys and certificates are built by
+:mod:`ebbtide.certificates`; this module keeps them in files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ebbtide.certificates import certificate_builder, key_pem, new_key
+from ebbtide.certificates import (
+    ca_certificate,
+    certificate_pem,
+    key_pem,
+    leaf_certificate,
+    load_certificates,
+    load_key,
+    new_key,
+)
 
 _VALIDITY = dt.timedelta(days=365)
 
@@ -40,41 +45,15 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.chmod(0o600)
 
 
-def _name(common_name: str, organisations: tuple[str, ...] = ()) -> x509.Name:
-    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organisations]
-    return x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
 def make_ca(directory: Path, *, name: str, common_name: str) -> CertPair:
     """Create a self-signed CA as ``<name>.crt``/``<name>.key``, unless it already exists."""
     pair = CertPair(directory / f"{name}.crt", directory / f"{name}.key")
     if pair.exists():
         return pair
     directory.mkdir(parents=True, exist_ok=True)
-    key = new_key()
-    subject = _name(common_name)
-    cert = (
-        certificate_builder(subject=subject, issuer=subject, key=key, validity=10 * _VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
+    cert, key = ca_certificate(common_name=common_name, validity=10 * _VALIDITY)
     _write_key(pair.key, key)
-    pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pair.cert.write_bytes(certificate_pem(cert))
     return pair
 
 
@@ -99,28 +78,19 @@ def issue(
     if pair.exists():
         return pair
     directory.mkdir(parents=True, exist_ok=True)
-    ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
-    ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    key = new_key()
-    usages = [ExtendedKeyUsageOID.SERVER_AUTH] * server + [ExtendedKeyUsageOID.CLIENT_AUTH] * client
-    builder = (
-        certificate_builder(
-            subject=_name(common_name, organisations), issuer=ca_cert.subject, key=key, validity=_VALIDITY
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+    [ca_cert] = load_certificates(ca.cert.read_bytes())
+    cert, key = leaf_certificate(
+        issuer=ca_cert,
+        issuer_key=load_key(ca.key.read_bytes()),
+        common_name=common_name,
+        organisations=organisations,
+        hosts=(*dns_names, *ip_addresses),
+        server=server,
+        client=client,
+        validity=_VALIDITY,
     )
-    alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
-    alt_names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
-    if alt_names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
     _write_key(pair.key, key)
-    pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pair.cert.write_bytes(certificate_pem(cert))
     return pair
 
 

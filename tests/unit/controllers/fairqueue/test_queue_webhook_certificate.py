@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ebbtide.controllers.fairqueue.controller import webhook_server
-from ebbtide.controllers.fairqueue.webhook import SelfSignedWebhookServer
+from ebbtide.controllers.fairqueue.webhook_serving import SelfSignedWebhookServer
 from ebbtide.controllers.runtime import OperatorConfig
 
 
