@@ -1,7 +1,8 @@
 """The Helm chart on the real cluster: the API server validates every object, the pods run in a
 namespace that enforces the restricted Pod Security Standard, each service account has exactly
-the rights pinned below, upgrades roll out and keep the webhook certificate, and uninstalling
-removes everything but the CRDs.
+the rights pinned below, upgrades roll out and keep a Helm-generated webhook certificate, and
+uninstalling removes everything but the CRDs. (The operator-kept certificate, the default, is
+tests/e2e/test_webhook_certificate.py's.)
 
 KWOK plays the pods (nothing runs in them), so this proves what the API server decides - schema,
 admission, RBAC, Pod Security, webhook registration - not the containers' behaviour; the kind test
@@ -223,12 +224,6 @@ def test_the_webhook_intercepts_only_queued_objects_in_its_namespaces(
     """The API server calls the webhook for labelled Pods and Jobs in a selected namespace and, as
     no operator answers here, refuses them (failurePolicy Fail); everything else is untouched."""
     release.install({"crds.install": "false"})
-    configuration = cluster.kubectl(
-        "get", "mutatingwebhookconfiguration", f"{release.fullname}-fairqueue", "-o", "yaml"
-    )
-    webhooks = yaml.safe_load(configuration.stdout)["webhooks"]
-    secret = cluster.core.read_namespaced_secret(f"{release.fullname}-webhook-tls", release.namespace)
-    assert {w["clientConfig"]["caBundle"] for w in webhooks} == {secret.data["ca.crt"]}
 
     probe = f"{release.name}-probe"
     cluster.core.create_namespace({"metadata": {"name": probe, "labels": {SCOPE_LABEL: release.name}}})
@@ -299,6 +294,7 @@ fairqueues.ebbtide.io                           []                  []          
 scalingpolicies.ebbtide.io                      []                  []               [list watch patch]
 clusterkopfpeerings.kopf.dev                    []                  []               [list watch]
 clusterkopfpeerings.kopf.dev                    []                  [{peering}]      [patch]
+mutatingwebhookconfigurations.admissionregistration.k8s.io   []   [{webhook_configuration}]   [get patch]
 fairqueues.ebbtide.io/status                    []                  []               [patch]
 scalingpolicies.ebbtide.io/status               []                  []               [patch]
 deployments.apps                                []                  []               [list watch]
@@ -310,11 +306,13 @@ statefulsets.apps/scale                         []                  []          
 replicationcontrollers/scale                    []                  []               [get patch]
 """
 
-#: Only in the release namespace, on top of OPERATOR_RIGHTS: the fair-queue engine's leader election.
+#: Only in the release namespace, on top of OPERATOR_RIGHTS: the fair-queue engine's leader election,
+#: and the Secret where the operator keeps the webhook's certificate.
 OPERATOR_RIGHTS_IN_RELEASE_NAMESPACE = """
 Resources                    Non-Resource URLs   Resource Names       Verbs
 leases.coordination.k8s.io   []                  []                   [create]
 leases.coordination.k8s.io   []                  [{fair_queue_lease}]   [get update]
+secrets                      []                  [{webhook_secret}]     [get update]
 """
 
 EXTENDER_RIGHTS = """
@@ -400,6 +398,8 @@ def test_each_service_account_has_exactly_the_pinned_rights(cluster: E2ECluster,
             "peering": f"{name}-operator",
             "lease": f"{release.name}-scheduler",
             "fair_queue_lease": LEASE_NAME,
+            "webhook_configuration": f"{name}-fairqueue",
+            "webhook_secret": f"{name}-webhook-certs",
         }
         cluster_wide = parse_rights(OPERATOR_RIGHTS.format(**placeholders))
         expected = {
@@ -438,8 +438,9 @@ def test_upgrade_rolls_out_keeps_the_certificate_and_uninstall_keeps_only_the_cr
     cluster: E2ECluster, release: Release, crds: list[str]
 ) -> None:
     # The session's CRDs were applied with kubectl; the release takes them over, as a user moving
-    # from kubectl-applied CRDs to chart-managed ones would.
-    release.install({"crds.install": "true"}, "--take-ownership")
+    # from kubectl-applied CRDs to chart-managed ones would. The certificate is Helm's here: the
+    # upgrade must look it up rather than generate another.
+    release.install({"crds.install": "true", "webhook.certificate.source": "helm"}, "--take-ownership")
     ns, name = release.namespace, release.fullname
     for crd in crds:
         annotations = cluster.apiext.read_custom_resource_definition(crd).metadata.annotations or {}

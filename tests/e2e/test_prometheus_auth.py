@@ -1,6 +1,9 @@
 """A Prometheus that requires TLS with its own CA and basic auth, read by the operator (a
 ScalingPolicy's load), by `ebbtide backtest prom://` and by the extender (node load): each gets
-the CA and the password from files, never on its command line."""
+the CA and the password from files, never on its command line. And the test bed's Prometheus
+behind an authenticating gateway (tests/support/auth_gateway.py) that wants a bearer token and a
+tenant header, as Mimir, Cortex and Thanos setups do: the operator sends both, reads the token
+from its file at every request, and says clearly when the token is refused."""
 
 from __future__ import annotations
 
@@ -17,7 +20,14 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from tests.e2e.test_scaling_policy import create_deployment, create_policy, replicas
+from tests.e2e.test_scaling_policy import (
+    condition,
+    create_deployment,
+    create_policy,
+    replicas,
+    wait_for_status,
+)
+from tests.support.auth_gateway import TENANT, TOKEN, AuthGateway, auth_gateway
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
@@ -85,6 +95,115 @@ def test_a_policy_scales_on_load_read_over_tls_with_basic_auth(
                 ),
                 what="the operator to release the policy",
             )
+
+
+@pytest.fixture
+def gateway(cluster: E2ECluster, tmp_path: Path) -> Iterator[AuthGateway]:
+    with auth_gateway(tmp_path / "gateway", upstream=cluster.prometheus_url, port=free_port()) as running:
+        yield running
+
+
+def test_a_policy_scales_on_load_read_with_a_bearer_token_and_a_tenant_and_says_when_the_token_is_refused(
+    cluster: E2ECluster,
+    chart_identities: ChartIdentities,
+    namespace: str,
+    exporter: LoadExporter,
+    gateway: AuthGateway,
+    tmp_path: Path,
+) -> None:
+    with running_operator(
+        cluster,
+        log=tmp_path / "operator.log",
+        controllers="scaling",
+        kubeconfig=chart_identities.operator,
+        extra_args=(
+            f"--namespace={namespace}",
+            f"--prometheus-url={gateway.url}",
+            f"--prometheus-bearer-token-file={gateway.token_file}",
+            f"--prometheus-tenant={TENANT}",
+        ),
+    ) as operator:
+        try:
+            create_deployment(cluster, namespace, replicas=1)
+            exporter.set(25)
+            create_policy(cluster, namespace, query=exporter.query)
+            eventually(
+                lambda: replicas(cluster, namespace) == 3, timeout=90, what="3 replicas for a load of 25"
+            )
+            assert gateway.answers["forwarded"] > 0
+            assert TOKEN not in " ".join(operator.argv)
+
+            # The token is rotated to one the gateway does not know: the file is read again for
+            # the next request, and the policy says why it holds its replicas.
+            refused_before = gateway.answers["invalid bearer token"]
+            gateway.token_file.write_text("a-revoked-token\n")
+            held = wait_for_status(
+                cluster,
+                namespace,
+                lambda s: condition(s, "MetricsAvailable").get("status") == "False",
+                what="MetricsAvailable=False with the refused token",
+                timeout=90,
+            )
+            message = condition(held, "MetricsAvailable")["message"]
+            assert "401" in message and "invalid bearer token" in message, message
+            assert gateway.answers["invalid bearer token"] > refused_before
+            assert replicas(cluster, namespace) == 3
+
+            # The right token again: the policy reads the load once more.
+            gateway.token_file.write_text(TOKEN + "\n")
+            wait_for_status(
+                cluster,
+                namespace,
+                lambda s: condition(s, "MetricsAvailable").get("status") == "True",
+                what="MetricsAvailable=True with the right token",
+                timeout=90,
+            )
+        finally:
+            cluster.custom.delete_collection_namespaced_custom_object(
+                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
+            )
+            eventually(
+                lambda: (
+                    not cluster.custom.list_namespaced_custom_object(
+                        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
+                    )["items"]
+                ),
+                what="the operator to release the policy",
+            )
+
+
+@pytest.mark.parametrize(
+    ("credentials", "refusal"),
+    [
+        (("--prometheus-tenant=" + TENANT,), "invalid bearer token"),
+        (("--prometheus-bearer-token-file={token_file}",), "tenant"),
+    ],
+    ids=["no token", "no tenant"],
+)
+def test_a_gateway_that_refuses_stops_the_operator_with_one_line_saying_why(
+    cluster: E2ECluster,
+    chart_identities: ChartIdentities,
+    gateway: AuthGateway,
+    credentials: tuple[str, ...],
+    refusal: str,
+    tmp_path: Path,
+) -> None:
+    args = tuple(arg.format(token_file=gateway.token_file) for arg in credentials)
+    with (
+        pytest.raises(RuntimeError, match="exited with 1") as failure,
+        running_operator(
+            cluster,
+            log=tmp_path / "operator.log",
+            controllers="scaling",
+            kubeconfig=chart_identities.operator,
+            extra_args=(f"--prometheus-url={gateway.url}", *args),
+        ),
+    ):
+        pass
+    text = str(failure.value)
+    assert "Traceback" not in text
+    errors = [line for line in text.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "401" in errors[0] and refusal in errors[0], text
 
 
 def test_without_the_password_the_operator_stops_with_one_line(

@@ -6,10 +6,12 @@ chart's own service accounts. This module applies only the chart's identity obje
 service accounts, roles and bindings, the peering object and its CRD) rendered from the chart as
 ``helm template`` would, and writes a kubeconfig per account.
 
-It also serves the webhook as the chart does: the chart, not the operator, owns the
-MutatingWebhookConfiguration and its CA; here the configuration rendered from the chart points at
-the operator on this machine (``E2ECluster.host_address``) instead of the in-cluster Service, where
-no operator pod runs.
+It also serves the webhook as the chart does: the chart owns the MutatingWebhookConfiguration;
+here the configuration rendered from the chart points at the operator on this machine
+(``E2ECluster.host_address``) instead of the in-cluster Service, where no operator pod runs. Its
+CA is either the test's own, with the serving certificate given to the operator as files
+(:func:`chart_webhook`, as with cert-manager), or the operator's, kept in the chart's Secret
+(:func:`operator_kept_webhook`, the chart's default).
 """
 
 from __future__ import annotations
@@ -61,17 +63,27 @@ class ChartIdentities:
     #: (namespace, name) of the one lease the chart lets its scheduler's account renew.
     scheduler_lease: tuple[str, str]
 
-    def webhook_configuration(self, *, url: str, ca_bundle: bytes) -> dict[str, Any]:
-        """The chart's MutatingWebhookConfiguration, calling ``url`` + each hook's path."""
+    def webhook_configuration(self, *, url: str, ca_bundle: bytes | None) -> dict[str, Any]:
+        """The chart's MutatingWebhookConfiguration, calling ``url`` + each hook's path, trusting
+        ``ca_bundle`` (None: no caBundle, as the chart renders it for the operator to fill)."""
         [rendered] = [m for m in self.manifests if m["kind"] == "MutatingWebhookConfiguration"]
         configuration = copy.deepcopy(rendered)
         for webhook in configuration["webhooks"]:
             service = webhook["clientConfig"]["service"]
-            webhook["clientConfig"] = {
-                "url": url.rstrip("/") + service["path"],
-                "caBundle": base64.b64encode(ca_bundle).decode(),
-            }
+            webhook["clientConfig"] = {"url": url.rstrip("/") + service["path"]}
+            if ca_bundle is not None:
+                webhook["clientConfig"]["caBundle"] = base64.b64encode(ca_bundle).decode()
         return configuration
+
+    @property
+    def webhook_certificate_secret(self) -> dict[str, Any]:
+        """The empty Secret the chart creates for the operator to keep the webhook's certificate in."""
+        [secret] = [
+            m
+            for m in self.manifests
+            if m["kind"] == "Secret" and m["metadata"]["labels"]["app.kubernetes.io/component"] == "webhook"
+        ]
+        return copy.deepcopy(secret)
 
 
 def granted_lease(manifests: Iterable[dict[str, Any]], *, service_account: str) -> tuple[str, str]:
@@ -206,6 +218,56 @@ def _delete_webhook_configuration(webhooks: client.AdmissionregistrationV1Api, n
     except ApiException as error:
         if error.status != 404:
             raise
+
+
+@dataclass(frozen=True)
+class KeptWebhook:
+    """The chart's webhook configuration calling ``port`` on the host address, with the empty
+    Secret the operator keeps its certificate in (``webhook.certificate.source: operator``)."""
+
+    address: str
+    port: int
+    namespace: str
+    secret: str
+    configuration: str
+
+    def operator_args(self, port: int | None = None) -> tuple[str, ...]:
+        """``ebbtide operator`` options as the chart gives them, but for the host address, on
+        ``port`` (default: the one the configuration calls)."""
+        return (
+            f"--webhook-host={self.address}",
+            f"--webhook-port={self.port if port is None else port}",
+            f"--webhook-cert-secret={self.secret}",
+            f"--webhook-configuration={self.configuration}",
+            f"--webhook-cert-host={self.address}",
+        )
+
+
+@contextmanager
+def operator_kept_webhook(
+    cluster: E2ECluster, identities: ChartIdentities, directory: Path, *, port: int
+) -> Iterator[KeptWebhook]:
+    """``kubectl apply`` the chart's empty Secret and its MutatingWebhookConfiguration without a
+    caBundle, as rendered by ``helm template``, the configuration calling ``port`` on this machine;
+    delete both afterwards (failurePolicy Fail: a configuration left behind would refuse later
+    tests' queue-labelled pods)."""
+    address = cluster.host_address
+    secret = identities.webhook_certificate_secret
+    configuration = identities.webhook_configuration(url=f"https://{address}:{port}", ca_bundle=None)
+    path = directory / "kept-webhook.yaml"
+    path.write_text(yaml.safe_dump_all([secret, configuration]))
+    cluster.kubectl("delete", "--ignore-not-found", "--wait", f"-f={path}")
+    cluster.kubectl("apply", f"-f={path}")
+    try:
+        yield KeptWebhook(
+            address=address,
+            port=port,
+            namespace=secret["metadata"]["namespace"],
+            secret=secret["metadata"]["name"],
+            configuration=configuration["metadata"]["name"],
+        )
+    finally:
+        cluster.kubectl("delete", "--ignore-not-found", "--wait", f"-f={path}")
 
 
 #: The kinds the chart renders for its admission policies (see fairqueue-admission-policy.yaml).

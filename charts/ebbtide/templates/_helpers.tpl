@@ -67,8 +67,35 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-webhook" (include "ebbtide.fullname" .) }}
 {{- end }}
 
+{{- /*
+Where the webhook's certificate comes from: webhook.certificate.source, or certManager when the
+older webhook.certManager.enabled says so.
+*/}}
+{{- define "ebbtide.webhookCertificateSource" -}}
+{{- if .Values.webhook.certManager.enabled }}certManager{{ else }}{{ .Values.webhook.certificate.source }}{{ end }}
+{{- end }}
+
+{{- /*
+The Secret of the webhook's certificate. The operator's has a name of its own: it is an Opaque
+Secret (created empty), and a Secret's type cannot change, so switching an installed release
+from helm or certManager to operator replaces the kubernetes.io/tls Secret instead.
+*/}}
 {{- define "ebbtide.webhookSecretName" -}}
+{{- if eq (include "ebbtide.webhookCertificateSource" .) "operator" }}
+{{- printf "%s-webhook-certs" (include "ebbtide.fullname" .) }}
+{{- else }}
 {{- printf "%s-webhook-tls" (include "ebbtide.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- /* The names the API server calls the webhook Service by (the serving certificate's). */}}
+{{- define "ebbtide.webhookDNSNames" -}}
+{{- $service := include "ebbtide.webhookServiceName" . }}
+{{- toJson (list $service (printf "%s.%s" $service .Release.Namespace) (printf "%s.%s.svc" $service .Release.Namespace)) }}
+{{- end }}
+
+{{- define "ebbtide.webhookConfigurationName" -}}
+{{- printf "%s-fairqueue" (include "ebbtide.fullname" .) }}
 {{- end }}
 
 {{- define "ebbtide.peeringName" -}}

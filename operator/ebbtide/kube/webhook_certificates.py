@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client
@@ -26,10 +26,24 @@ _OPTIONS: dict[str, Any] = {"_preload_content": False, "_request_timeout": REQUE
 
 @dataclass(frozen=True)
 class SecretVersion:
-    """A Secret's decoded ``data`` and the resourceVersion it was read at."""
+    """A Secret's decoded ``data``, the resourceVersion it was read at, and its metadata and
+    type (kept as they are when the data is replaced: the chart's labels and annotations)."""
 
     data: dict[str, bytes]
     resource_version: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    type: str = "Opaque"
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> SecretVersion:
+        data = {key: base64.b64decode(value) for key, value in (obj.get("data") or {}).items()}
+        metadata = dict(obj["metadata"])
+        return cls(
+            data=data,
+            resource_version=metadata["resourceVersion"],
+            metadata=metadata,
+            type=obj.get("type") or "Opaque",
+        )
 
 
 @dataclass(frozen=True)
@@ -65,20 +79,17 @@ class WebhookCertificateObjects:
             lambda: self._core.read_namespaced_secret(self.secret, self.namespace, **_OPTIONS),
             what=f"reading Secret {self.namespace}/{self.secret}",
         )
-        obj = json.loads(answer.data)
-        data = {key: base64.b64decode(value) for key, value in (obj.get("data") or {}).items()}
-        return SecretVersion(data=data, resource_version=obj["metadata"]["resourceVersion"])
+        return SecretVersion.from_object(json.loads(answer.data))
 
-    def replace_secret(self, data: Mapping[str, bytes], *, resource_version: str) -> SecretVersion:
-        """Replace the Secret's data, if it is still at ``resource_version`` (ConflictError if not)."""
+    def replace_secret(self, data: Mapping[str, bytes], *, seen: SecretVersion) -> SecretVersion:
+        """Replace the Secret's data, keeping its metadata, if it is still as ``seen`` (an update
+        at ``seen``'s resourceVersion: ConflictError if it changed since)."""
+        metadata = {key: value for key, value in seen.metadata.items() if key != "managedFields"}
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {
-                "name": self.secret,
-                "namespace": self.namespace,
-                "resourceVersion": resource_version,
-            },
+            "metadata": {**metadata, "resourceVersion": seen.resource_version},
+            "type": seen.type,
             "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
         }
         answer = with_retries(
@@ -87,8 +98,7 @@ class WebhookCertificateObjects:
             ),
             what=f"writing Secret {self.namespace}/{self.secret}",
         )
-        written = json.loads(answer.data)
-        return SecretVersion(data=dict(data), resource_version=written["metadata"]["resourceVersion"])
+        return SecretVersion.from_object(json.loads(answer.data))
 
     def read_bundles(self) -> BundleVersion:
         """The configuration's ``caBundle`` per webhook; raises NotFoundError if it does not exist."""

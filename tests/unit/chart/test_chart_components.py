@@ -196,8 +196,75 @@ def test_the_webhook_configuration_calls_the_operators_handlers_only_for_queued_
     )
 
 
-def test_helm_generates_a_serving_certificate_the_ca_bundle_trusts() -> None:
+def test_by_default_the_operator_keeps_the_certificate_in_a_secret_the_chart_creates_empty() -> None:
     manifests = render()
+    secret = one(manifests, "Secret", "rel-ebbtide-webhook-certs")
+    assert secret["type"] == "Opaque" and "data" not in secret
+    configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
+    assert all("caBundle" not in w["clientConfig"] for w in configuration["webhooks"])
+    assert "annotations" not in configuration["metadata"]
+    operator = container(one(manifests, "Deployment", OPERATOR), "operator")
+    args = operator["args"]
+    given = options(args)
+    assert given["webhook-cert-secret"] == secret["metadata"]["name"]
+    assert given["webhook-configuration"] == configuration["metadata"]["name"]
+    service = configuration["webhooks"][0]["clientConfig"]["service"]
+    hosts = [arg.partition("=")[2] for arg in args if arg.startswith("--webhook-cert-host=")]
+    assert hosts == [service["name"], f"{service['name']}.{NAMESPACE}", f"{service['name']}.{NAMESPACE}.svc"]
+    assert (given["webhook-cert-validity"], given["webhook-ca-validity"]) == ("8760h", "87600h")
+    assert given["webhook-cert-refresh"] == "60"
+    assert "webhook-cert-file" not in given
+    assert all(m["name"] != "webhook-tls" for m in operator["volumeMounts"])
+    # Exactly the two objects, by name: get and update the Secret, get and patch the configuration.
+    role = one(manifests, "Role", f"{OPERATOR}-webhook-certificate")
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["rel-ebbtide-webhook-certs"],
+            "verbs": ["get", "update"],
+        }
+    ]
+    binding = one(manifests, "RoleBinding", f"{OPERATOR}-webhook-certificate")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
+    cluster_rules = one(manifests, "ClusterRole", OPERATOR)["rules"]
+    assert [r for r in cluster_rules if "mutatingwebhookconfigurations" in r["resources"]] == [
+        {
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["mutatingwebhookconfigurations"],
+            "resourceNames": ["rel-ebbtide-fairqueue"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+
+
+def test_the_operators_source_renders_the_same_twice_as_nothing_is_generated_or_looked_up() -> None:
+    def template() -> str:
+        return helm("template", "rel", str(CHART), f"--namespace={NAMESPACE}").stdout
+
+    assert template() == template()
+    with_helm = [
+        helm("template", "rel", str(CHART), "--set=webhook.certificate.source=helm").stdout for _ in range(2)
+    ]
+    assert with_helm[0] != with_helm[1]  # a new CA at every render: what `lookup` is there to prevent
+
+
+@pytest.mark.parametrize("source", ["helm", "certManager"])
+def test_other_sources_grant_no_right_on_secrets_or_webhook_configurations(source: str) -> None:
+    manifests = render({"webhook.certificate.source": source})
+    rules = [
+        rule
+        for role in by_kind(manifests, "ClusterRole") + by_kind(manifests, "Role")
+        if role["metadata"]["name"].startswith(OPERATOR)
+        for rule in role["rules"]
+    ]
+    resources = {resource for rule in rules for resource in rule["resources"]}
+    assert not {"secrets", "mutatingwebhookconfigurations"} & resources
+
+
+def test_helm_generates_a_serving_certificate_the_ca_bundle_trusts() -> None:
+    manifests = render({"webhook.certificate.source": "helm"})
     secret = one(manifests, "Secret", "rel-ebbtide-webhook-tls")
     configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
     ca_pem = base64.b64decode(secret["data"]["ca.crt"])
@@ -218,8 +285,13 @@ def test_helm_generates_a_serving_certificate_the_ca_bundle_trusts() -> None:
     assert given["webhook-key-file"] == f"{mount['mountPath']}/tls.key"
 
 
-def test_with_cert_manager_the_ca_injector_fills_the_ca_bundle() -> None:
-    manifests = render({"webhook.certManager.enabled": "true"})
+@pytest.mark.parametrize(
+    "values",
+    [{"webhook.certificate.source": "certManager"}, {"webhook.certManager.enabled": "true"}],
+    ids=["source", "enabled (older values)"],
+)
+def test_with_cert_manager_the_ca_injector_fills_the_ca_bundle(values: dict[str, str]) -> None:
+    manifests = render(values)
     configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
     assert all("caBundle" not in w["clientConfig"] for w in configuration["webhooks"])
     namespace, name = configuration["metadata"]["annotations"]["cert-manager.io/inject-ca-from"].split("/")

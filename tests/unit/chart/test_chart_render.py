@@ -208,14 +208,24 @@ def test_rbac_names_every_group_resource_and_verb(values: dict[str, str]) -> Non
             for key in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
                 assert "*" not in rule.get(key, []), f"{role['metadata']['name']}: {rule}"
                 assert not any("*" in item for item in rule.get(key, [])), f"{role['metadata']['name']}"
-            assert "secrets" not in rule.get("resources", []), role["metadata"]["name"]
+            # Only the operator that keeps the webhook's certificate reads and updates a Secret: its own.
+            if "secrets" in rule.get("resources", []):
+                assert role["metadata"]["name"] == "rel-ebbtide-operator-webhook-certificate"
+                assert (rule["resourceNames"], rule["verbs"]) == (
+                    ["rel-ebbtide-webhook-certs"],
+                    ["get", "update"],
+                )
             webhooks = {"mutatingwebhookconfigurations", "validatingwebhookconfigurations"} & set(
                 rule.get("resources", [])
             )
-            # Only the uninstall hook touches one: it deletes the chart's own, first thing.
+            # Only the chart's own configuration: the uninstall hook deletes it, first thing; the
+            # operator that keeps the certificate sets its caBundle.
             if webhooks:
-                assert role["metadata"]["name"] == "rel-ebbtide-uninstall"
-                assert (rule["resourceNames"], rule["verbs"]) == (["rel-ebbtide-fairqueue"], ["delete"])
+                assert webhooks == {"mutatingwebhookconfigurations"}
+                assert (role["metadata"]["name"], rule["resourceNames"], rule["verbs"]) in [
+                    ("rel-ebbtide-uninstall", ["rel-ebbtide-fairqueue"], ["delete"]),
+                    ("rel-ebbtide-operator", ["rel-ebbtide-fairqueue"], ["get", "patch"]),
+                ]
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
     rendered = {r["metadata"]["name"] for r in roles}
     stock = {"system:kube-scheduler", "system:volume-scheduler", "extension-apiserver-authentication-reader"}

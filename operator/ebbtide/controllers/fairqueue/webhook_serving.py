@@ -146,7 +146,7 @@ class CertificateKeeper:
             changed = take_step(step, current, policy=self.policy, now=self.clock())
             if changed is None:
                 break
-            secret = self.objects.replace_secret(changed.to_data(), resource_version=secret.resource_version)
+            secret = self.objects.replace_secret(changed.to_data(), seen=secret)
             logger.info("webhook certificate: %s (Secret %s)", step.value, self.objects.secret)
             current = changed
         if current is None:  # pragma: no cover - every pass without certificates bootstraps

@@ -59,11 +59,11 @@ class FakeObjects:
             return SecretVersion(data=data, resource_version="0")
         return SecretVersion(data=dict(self.data), resource_version=str(self.secret_version))
 
-    def replace_secret(self, data: Mapping[str, bytes], *, resource_version: str) -> SecretVersion:
+    def replace_secret(self, data: Mapping[str, bytes], *, seen: SecretVersion) -> SecretVersion:
         if self.interleave is not None:
             interleave, self.interleave = self.interleave, None
             interleave()
-        if resource_version != str(self.secret_version):
+        if seen.resource_version != str(self.secret_version):
             raise conflict()
         self.data, self.secret_version = dict(data), self.secret_version + 1
         self.secret_writes += 1
