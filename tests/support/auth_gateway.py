@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ TENANT = "team-blue"
 TENANT_HEADER = "X-Scope-OrgID"
 #: Headers a proxy must not pass on (hop-by-hop), and those aiohttp sets itself.
 _NOT_FORWARDED = {"host", "connection", "keep-alive", "transfer-encoding", "content-length", "authorization"}
+_SESSION = web.AppKey("session", aiohttp.ClientSession)
 
 
 @dataclass
@@ -54,21 +55,20 @@ def _application(gateway: AuthGateway, upstream: str) -> web.Application:
         if refusal is not None:
             return web.Response(status=401, text=refusal)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
-        session: aiohttp.ClientSession = request.app["session"]
-        async with session.request(
+        async with request.app[_SESSION].request(
             request.method, upstream + request.rel_url.path_qs, headers=headers, data=await request.read()
         ) as answer:
             return web.Response(
                 status=answer.status, body=await answer.read(), content_type=answer.content_type
             )
 
-    async def session(app: web.Application) -> object:
-        app["session"] = aiohttp.ClientSession()
+    async def session(app: web.Application) -> AsyncIterator[None]:
+        app[_SESSION] = aiohttp.ClientSession()
         yield
-        await app["session"].close()
+        await app[_SESSION].close()
 
     app = web.Application()
-    app.cleanup_ctx.append(session)  # type: ignore[arg-type]
+    app.cleanup_ctx.append(session)
     app.router.add_route("*", "/{path:.*}", forward)
     return app
 
@@ -82,14 +82,17 @@ def auth_gateway(directory: Path, *, upstream: str, port: int) -> Iterator[AuthG
     gateway = AuthGateway(url=f"http://127.0.0.1:{port}", token_file=token_file)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(_application(gateway, upstream.rstrip("/")))
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
     thread = threading.Thread(target=loop.run_forever, name="auth-gateway", daemon=True)
-    thread.start()
     try:
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        thread.start()
         yield gateway
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
+        if thread.is_alive():
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=30)
+        else:
+            loop.run_until_complete(runner.cleanup())
         loop.close()

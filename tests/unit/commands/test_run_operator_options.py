@@ -1,5 +1,5 @@
-"""``ebbtide operator`` options the Helm chart relies on: ``--priority auto`` and the webhook's
-certificate files.
+"""``ebbtide operator`` options the Helm chart relies on: ``--priority auto``, the webhook's
+certificate files, and the certificate the operator keeps in a Secret.
 
 The chart runs two operator replicas from one pod template; kopf freezes every replica when the
 highest priority is shared, so ``auto`` must give each pod its own, stably. The chart mounts the
@@ -8,6 +8,7 @@ webhook's certificate from a Secret, and the webhook must serve exactly that one
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from pathlib import Path
 
@@ -106,4 +107,49 @@ def test_a_certificate_without_its_key_is_a_usage_error(started: list[OperatorCo
     code, output = invoke(given)
     assert code == 2
     assert "must be given together" in output
+    assert not started
+
+
+# -- the certificate the operator keeps in a Secret ----------------------------------------------
+
+KEPT = (
+    "--webhook-cert-secret=rel-ebbtide-webhook-certs",
+    "--webhook-configuration=rel-ebbtide-fairqueue",
+    "--webhook-cert-host=rel-ebbtide-webhook",
+    "--webhook-cert-host=rel-ebbtide-webhook.ebbtide-system.svc",
+)
+
+
+def test_a_kept_certificate_reaches_the_configuration(started: list[OperatorConfig]) -> None:
+    code, output = invoke(*KEPT, "--webhook-cert-validity=720h", "--webhook-cert-refresh=5")
+    assert code == 0, output
+    [config] = started
+    assert (config.webhook_cert_secret, config.webhook_configuration) == (
+        "rel-ebbtide-webhook-certs",
+        "rel-ebbtide-fairqueue",
+    )
+    assert config.webhook_cert_hosts == ("rel-ebbtide-webhook", "rel-ebbtide-webhook.ebbtide-system.svc")
+    assert config.webhook_cert_validity == dt.timedelta(days=30)
+    assert config.webhook_ca_validity == dt.timedelta(days=3650)
+    assert config.webhook_cert_refresh == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (KEPT[:1], "needs --webhook-configuration and --webhook-cert-host"),
+        (KEPT[:2], "needs --webhook-configuration and --webhook-cert-host"),
+        ((*KEPT, "--webhook-cert-file=/t.crt", "--webhook-key-file=/t.key"), "exclude each other"),
+        ((*KEPT, "--webhook-cert-validity=1000h", "--webhook-ca-validity=999h"), "must not exceed"),
+        ((*KEPT, "--webhook-cert-validity=0s"), "not a positive duration"),
+        ((*KEPT, "--webhook-ca-validity=ten years"), "must be a duration"),
+    ],
+    ids=["no configuration", "no host", "and files", "outliving its CA", "zero", "not a duration"],
+)
+def test_a_kept_certificate_without_what_it_needs_is_a_usage_error(
+    started: list[OperatorConfig], args: tuple[str, ...], complaint: str
+) -> None:
+    code, output = invoke(*args)
+    assert code == 2
+    assert complaint in output
     assert not started

@@ -1,17 +1,22 @@
-"""How the admission webhook gets the certificate it serves: made at start-up, or kept in a Secret.
+"""How the admission webhook gets the certificate it serves.
 
-Three sources, one per ``webhook.certificate.source`` of the chart (files are the third: kopf's own
-:class:`kopf.WebhookServer` serves them, see :func:`ebbtide.controllers.fairqueue.controller.webhook_server`):
-
-* :class:`SelfSignedWebhookServer`: a certificate made at every start, for an operator that
-  manages its webhook configuration itself (``ebbtide operator`` outside the chart).
-* :class:`SecretWebhookServer` with a :class:`CertificateKeeper`: the operator keeps a CA and a
-  serving certificate in a Secret and the CA in the configuration's ``caBundle``, renewing both
-  before they expire (:mod:`ebbtide.controllers.fairqueue.webhook_certificate` decides when).
+* Files (``--webhook-cert-file``; the chart's ``helm`` and ``certManager`` sources mount them from
+  a Secret): kopf's own :class:`kopf.WebhookServer` serves them and reloads them when they change.
+* A Secret the operator keeps (``--webhook-cert-secret``; the chart's default ``operator``
+  source): :class:`SecretWebhookServer` with a :class:`CertificateKeeper`. The operator keeps a
+  CA and a serving certificate in the Secret and the CA in the configuration's ``caBundle``,
+  renewing both before they expire (:mod:`ebbtide.controllers.fairqueue.webhook_certificate`
+  decides when).
+* Neither (``ebbtide operator`` outside the chart): :class:`SelfSignedWebhookServer`, a
+  certificate made at every start, for kopf to put into the configuration it manages itself.
 
 Every replica runs a keeper: each reads the Secret every ``interval`` seconds, and any replica may
 write it, since every write is conditional on what was read (a replica that loses the race reads
-again and finds the work done). A renewed certificate is loaded into the server's one SSL context
+again and finds the work done). No replica replaces a ``caBundle`` that holds a CA issued after
+its own (it read the Secret before another replica rotated it), so replicas cannot undo each
+other's rotation; nor does the keeper need the fair-queue Lease, so during a rolling upgrade from
+another source the new replicas set up their certificate while an old replica still leads.
+A renewed certificate is loaded into the server's one SSL context
 in place, so new connections get it at once, without restarting the server or the pod; a
 connection already open keeps the certificate it was made with.
 """

@@ -1,5 +1,5 @@
-"""The webhook server: its self-signed certificate (what the API server needs to trust it), or
-the certificate files it is given."""
+"""The webhook server: its self-signed certificate (what the API server needs to trust it), the
+certificate files it is given, or the certificate the operator keeps in a Secret."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ import ipaddress
 import ssl
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ebbtide.controllers.fairqueue.controller import webhook_server
-from ebbtide.controllers.fairqueue.webhook_serving import SelfSignedWebhookServer
+from ebbtide.controllers.fairqueue.controller import certificate_keeper, webhook_server
+from ebbtide.controllers.fairqueue.webhook_serving import (
+    SecretWebhookServer,
+    SelfSignedWebhookServer,
+    ServingTLS,
+)
 from ebbtide.controllers.runtime import OperatorConfig
 
 
@@ -56,3 +61,38 @@ def test_without_certificate_files_the_server_makes_its_own() -> None:
     server = webhook_server(OperatorConfig(webhook_host="127.0.0.1", webhook_port=9443))
     assert isinstance(server, SelfSignedWebhookServer)
     assert server.certfile is None
+
+
+def test_a_kept_certificate_is_served_from_the_context_the_keeper_reloads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POD_NAMESPACE", "ebbtide-system")
+    config = OperatorConfig(
+        webhook_host="127.0.0.1",
+        webhook_cert_secret="rel-ebbtide-webhook-certs",
+        webhook_configuration="rel-ebbtide-fairqueue",
+        webhook_cert_hosts=("rel-ebbtide-webhook.ebbtide-system.svc",),
+        webhook_cert_refresh=30,
+    )
+    keeper = certificate_keeper(config, api_client=None)  # type: ignore[arg-type]  # no request made
+    assert keeper is not None
+    assert (keeper.objects.namespace, keeper.objects.secret) == (
+        "ebbtide-system",
+        "rel-ebbtide-webhook-certs",
+    )
+    assert keeper.objects.configuration == "rel-ebbtide-fairqueue"
+    assert keeper.policy.hosts == config.webhook_cert_hosts
+    assert keeper.policy.overlap.total_seconds() == 150  # five refresh intervals
+    server = webhook_server(config, keeper.tls)
+    assert isinstance(server, SecretWebhookServer)
+    assert server.context is keeper.tls.context and server.certfile is None
+    with pytest.raises(RuntimeError, match="not loaded"):
+        server.build_certificate([])
+    cert_pem, key_pem = SelfSignedWebhookServer.build_certificate(["127.0.0.1"])
+    assert keeper.tls.load(cert_pem, key_pem) and not keeper.tls.load(cert_pem, key_pem)
+    assert server.build_certificate([]) == (cert_pem, key_pem)
+
+
+def test_without_a_secret_there_is_no_keeper() -> None:
+    assert certificate_keeper(OperatorConfig(), api_client=None) is None  # type: ignore[arg-type]
+    assert isinstance(ServingTLS().context, ssl.SSLContext)
