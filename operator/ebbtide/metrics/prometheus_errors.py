@@ -19,6 +19,8 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 _STATUS = re.compile(r"^HTTP Status Code (\d+) \((.*)\)$", re.DOTALL)
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 _MAX_TEXT = 600
+#: Answers that refuse the credentials (or the tenant) rather than fail the query.
+_REFUSED_CREDENTIALS = frozenset({401, 403})
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,12 @@ def _describe_answer(text: str) -> QueryError:
     if error_type == "timeout":
         return QueryError("timeout", f"Prometheus gave up on the query: {error_text}")
     detail = error_text or _decoded_body(match.group(2))
+    if status in _REFUSED_CREDENTIALS:
+        # Said apart from a failing server: a wrong or revoked token, password or tenant is the
+        # user's to mend, and the gateway's own reason is quoted.
+        return QueryError(
+            "server", f"Prometheus refused the credentials (HTTP {status}: {detail})"[:_MAX_TEXT]
+        )
     return QueryError("server", f"Prometheus answered HTTP {status}: {detail}"[:_MAX_TEXT])
 
 

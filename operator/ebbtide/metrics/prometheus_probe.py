@@ -67,7 +67,7 @@ def probe_prometheus(
             problem = describe_error(error, url=url, timeout=PROBE_TIMEOUT)
             if http_status(error) in REFUSALS:
                 raise PrometheusUnusableError(
-                    f"{problem.message} (check the --prometheus-* credentials)"
+                    f"{problem.message}; check the --prometheus-* credentials"
                 ) from error
             if isinstance(error, requests.exceptions.SSLError):
                 raise PrometheusUnusableError(

@@ -109,6 +109,12 @@ def test_a_prometheus_timeout_and_a_server_error_are_told_apart() -> None:
     assert "HTTP 502" in error.message and "bad gateway" in error.message
 
 
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_said_apart_with_the_gateways_reason(status: int) -> None:
+    error = describe_error(_client_error(status, b"invalid bearer token"), url=URL, timeout=10)
+    assert error.message == f"Prometheus refused the credentials (HTTP {status}: invalid bearer token)"
+
+
 def test_network_failures_name_the_url_and_the_cause() -> None:
     refused = requests.ConnectionError(
         "HTTPConnectionPool(host='prometheus', port=9090): Max retries exceeded "
