@@ -69,10 +69,12 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- /*
 Where the webhook's certificate comes from: webhook.certificate.source, or certManager when the
-older webhook.certManager.enabled says so.
+older webhook.certManager.enabled says so. Values without a source were written for a chart that
+had none (`helm upgrade --reuse-values` keeps the old values, not this chart's defaults): they
+keep that chart's Helm-generated certificate rather than switch on an upgrade.
 */}}
 {{- define "ebbtide.webhookCertificateSource" -}}
-{{- if .Values.webhook.certManager.enabled }}certManager{{ else }}{{ .Values.webhook.certificate.source }}{{ end }}
+{{- if .Values.webhook.certManager.enabled }}certManager{{ else }}{{ .Values.webhook.certificate.source | default "helm" }}{{ end }}
 {{- end }}
 
 {{- /*

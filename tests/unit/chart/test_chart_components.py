@@ -250,6 +250,15 @@ def test_the_operators_source_renders_the_same_twice_as_nothing_is_generated_or_
     assert with_helm[0] != with_helm[1]  # a new CA at every render: what `lookup` is there to prevent
 
 
+def test_values_from_before_there_was_a_source_keep_the_helm_generated_certificate() -> None:
+    # `helm upgrade --reuse-values` from a chart without webhook.certificate.source keeps that
+    # chart's values, where the certificate was Helm's: the upgrade must not switch it.
+    manifests = render({"webhook.certificate.source": "null"})
+    secret = one(manifests, "Secret", "rel-ebbtide-webhook-tls")
+    configuration = one(manifests, "MutatingWebhookConfiguration", "rel-ebbtide-fairqueue")
+    assert {w["clientConfig"]["caBundle"] for w in configuration["webhooks"]} == {secret["data"]["ca.crt"]}
+
+
 @pytest.mark.parametrize("source", ["helm", "certManager"])
 def test_other_sources_grant_no_right_on_secrets_or_webhook_configurations(source: str) -> None:
     manifests = render({"webhook.certificate.source": source})

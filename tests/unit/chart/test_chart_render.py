@@ -273,6 +273,8 @@ def test_extra_scale_targets_get_exactly_get_and_patch_on_their_scale() -> None:
         "operator.peering.priority=often",
         "operator.controllers={autoscaling}",
         "webhook.timeoutSeconds=31",
+        "webhook.certificate.source=vault",
+        "webhook.certificate.validity=1y",
     ],
 )
 def test_the_values_schema_refuses_what_the_chart_would_mis_render(bad: str) -> None:
