@@ -85,6 +85,17 @@ LEADER = Gauge(
     "keeps its view of the cluster current but admits nothing).",
 )
 
+WEBHOOK_CERTIFICATE_EXPIRY = Gauge(
+    "ebbtide_webhook_certificate_expiry_timestamp_seconds",
+    "When the admission webhook's certificates that the operator keeps expire (Unix time): "
+    "certificate=serving, the one this replica serves, and certificate=ca, its CA.",
+    ["certificate"],
+)
+WEBHOOK_CERTIFICATE_REFRESH_FAILURES = Counter(
+    "ebbtide_webhook_certificate_refresh_failures",
+    "Failed reads or renewals of the webhook's kept certificate (the certificate in use is kept).",
+)
+
 STOPPED = Gauge(
     "ebbtide_fairqueue_stopped",
     "1 while the queue's spec.stopPolicy (Hold, HoldAndDrain) holds its admissions, else 0.",

@@ -46,6 +46,7 @@ from ebbtide.controllers.fairqueue.webhook_certificate import (
 )
 from ebbtide.kube.errors import ConflictError, NotFoundError
 from ebbtide.kube.webhook_certificates import BundleVersion, WebhookCertificateObjects
+from ebbtide.metrics import queue_metrics as metrics
 
 logger = logging.getLogger(__name__)
 
@@ -192,11 +193,15 @@ class CertificateKeeper:
             try:
                 current = await asyncio.to_thread(self.refresh)
             except Exception as error:  # the next refresh tries again; serving goes on meanwhile
+                metrics.WEBHOOK_CERTIFICATE_REFRESH_FAILURES.inc()
                 logger.warning("webhook certificate: refresh failed, serving the current one: %s", error)
                 continue
             self._serve(current)
 
     def _serve(self, current: ServingCertificates) -> None:
+        expiry = metrics.WEBHOOK_CERTIFICATE_EXPIRY
+        expiry.labels("serving").set(current.serving.not_valid_after_utc.timestamp())
+        expiry.labels("ca").set(current.ca.not_valid_after_utc.timestamp())
         if self.tls.load(*current.serving_pem):
             logger.info(
                 "webhook certificate: serving %s, valid until %s",

@@ -22,6 +22,7 @@ from ebbtide.controllers.fairqueue.webhook_certificate import RotationPolicy, Se
 from ebbtide.controllers.fairqueue.webhook_serving import CertificateKeeper, ServingTLS
 from ebbtide.kube.errors import ConflictError
 from ebbtide.kube.webhook_certificates import BundleVersion, SecretVersion
+from ebbtide.metrics import queue_metrics as metrics
 
 START = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -174,3 +175,28 @@ def test_a_renewed_certificate_is_served_to_new_connections_without_restarting_t
     before, after = asyncio.run(scenario())
     assert before == first
     assert after == served(replica) != first
+
+
+def test_the_served_certificate_s_expiry_is_exported_and_a_failed_refresh_is_counted() -> None:
+    objects, clock = FakeObjects(), Clock()
+    replica = keeper(objects, clock)
+    asyncio.run(replica.start())
+    expiry = metrics.WEBHOOK_CERTIFICATE_EXPIRY
+    assert expiry.labels("serving")._value.get() == served(replica).not_valid_after_utc.timestamp()
+    assert expiry.labels("ca")._value.get() == (START + POLICY.ca_validity).timestamp()
+
+    def unreadable() -> SecretVersion:
+        raise ConnectionError("the API server does not answer")
+
+    objects.read_secret = unreadable  # type: ignore[method-assign]
+    failures = metrics.WEBHOOK_CERTIFICATE_REFRESH_FAILURES
+    before = failures._value.get()
+
+    async def keep_until_a_failure_is_counted() -> None:
+        task = asyncio.create_task(replica.keep(interval=0))
+        while failures._value.get() == before:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(keep_until_a_failure_is_counted())
+    assert replica.tls.pem is not None  # still serving what it had
