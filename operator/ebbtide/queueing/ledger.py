@@ -28,6 +28,9 @@ class CohortLedger:
     queues: dict[str, QueueState]
     running: dict[str, list[RunningWorkload]] = field(default_factory=dict)
     taken: list[Preemption] = field(default_factory=list)
+    #: Per queue, what :meth:`admit` counted for workloads a rule let in on paper. They are not
+    #: admitted yet (the next planning cycle decides), so a queue cannot lose real work for them.
+    promised: dict[str, Resources] = field(default_factory=dict)
 
     @property
     def free(self) -> Resources:
@@ -38,6 +41,10 @@ class CohortLedger:
         state = self.queues[queue]
         return dominant_share(state.usage if usage is None else usage, state.entitlement)
 
+    def held(self, queue: str) -> Resources:
+        """What ``queue`` really holds: its usage without the workloads only promised to it."""
+        return self.queues[queue].usage.saturating_sub(self.promised.get(queue, Resources.ZERO))
+
     def release(self, victim: RunningWorkload) -> None:
         state = self.queues[victim.queue]
         state.usage = state.usage.saturating_sub(victim.requests)
@@ -47,3 +54,4 @@ class CohortLedger:
         state = self.queues[workload.queue]
         state.usage = state.usage + workload.requests
         state.next_index += 1
+        self.promised[workload.queue] = self.promised.get(workload.queue, Resources.ZERO) + workload.requests

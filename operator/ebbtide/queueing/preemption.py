@@ -169,7 +169,9 @@ def _reclaim_victims(
     if not preemptor.spec.limit.admits(preemptor.usage + head.requests):
         return None
     share_after = ledger.share(head.queue, preemptor.usage + head.requests)
-    left = {name: state.usage for name, state in ledger.queues.items()}
+    # A victim's queue is judged by what it really holds: work only promised to it this cycle
+    # (its own heads let in on paper) is not admitted yet and keeps nothing running.
+    left = {name: ledger.held(name) for name in ledger.queues}
     chosen: list[RunningWorkload] = []
     freed = Resources.ZERO
     while not _fits(ledger, head, freed=freed):

@@ -53,11 +53,16 @@ def cohorts(draw: st.DrawFn) -> tuple[list[QueueSpec], list, list, Resources]:
 def test_victims_never_push_a_queue_below_its_entitlement_or_guarantee(case) -> None:
     queues, runs, pending, capacity = case
     snap = Snapshot(queues=queues, cohort_capacity={"": capacity}, pending=pending, usage=usage_of(runs))
-    taken = plan_preemptions(snap, running=runs, now=NOW)
-    entitlements = {name: status.entitlement for name, status in plan_admissions(snap).queues.items()}
+    # As the controller calls it: with this cycle's admissions, which a queue keeps beside what survives.
+    plan = plan_admissions(snap)
+    admitted = [admission.workload for admission in plan.admissions]
+    taken = plan_preemptions(snap, running=runs, now=NOW, admitted=admitted)
+    entitlements = {name: status.entitlement for name, status in plan.queues.items()}
     victims = {p.victim.ref for p in taken}
     assert len(victims) == len(taken)
     left = usage_of([w for w in runs if w.ref not in victims])
+    for workload in admitted:
+        left[workload.queue] = left.get(workload.queue, Resources.ZERO) + workload.requests
     for spec in queues:
         lost = [p for p in taken if p.victim.queue == spec.name]
         if not lost:
