@@ -84,17 +84,7 @@ def test_a_policy_scales_on_load_read_over_tls_with_basic_auth(
             )
             assert secured.password_file.read_text().strip() not in " ".join(operator.argv)
         finally:
-            cluster.custom.delete_collection_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-            )
-            eventually(
-                lambda: (
-                    not cluster.custom.list_namespaced_custom_object(
-                        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-                    )["items"]
-                ),
-                what="the operator to release the policy",
-            )
+            delete_policies_while_the_operator_runs(cluster, namespace)
 
 
 @pytest.fixture
@@ -159,17 +149,7 @@ def test_a_policy_scales_on_load_read_with_a_bearer_token_and_a_tenant_and_says_
                 timeout=90,
             )
         finally:
-            cluster.custom.delete_collection_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-            )
-            eventually(
-                lambda: (
-                    not cluster.custom.list_namespaced_custom_object(
-                        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-                    )["items"]
-                ),
-                what="the operator to release the policy",
-            )
+            delete_policies_while_the_operator_runs(cluster, namespace)
 
 
 @pytest.mark.parametrize(
@@ -315,3 +295,19 @@ def test_the_extender_reads_node_load_over_tls_with_basic_auth(
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+def delete_policies_while_the_operator_runs(cluster: E2ECluster, namespace: str) -> None:
+    """Delete the namespace's ScalingPolicies and wait until the running operator has released
+    them (its finalizers go only while it runs)."""
+    cluster.custom.delete_collection_namespaced_custom_object(
+        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
+    )
+    eventually(
+        lambda: (
+            not cluster.custom.list_namespaced_custom_object(
+                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
+            )["items"]
+        ),
+        what="the operator to release the policy",
+    )
