@@ -12,7 +12,7 @@ import pytest
 from tests.e2e.test_scaling_policy import PLURAL, POLICY, condition, create_deployment, create_policy
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
-from tests.support.operator import running_operator
+from tests.support.operator import namespaced_scaling_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION
@@ -30,13 +30,7 @@ def conflict_of(cluster: E2ECluster, namespace: str, name: str) -> dict[str, Any
 def test_two_policies_on_one_target_each_name_the_other_until_one_is_deleted(
     cluster: E2ECluster, chart_identities: ChartIdentities, namespace: str, tmp_path: Path
 ) -> None:
-    with running_operator(
-        cluster,
-        log=tmp_path / "operator.log",
-        controllers="scaling",
-        kubeconfig=chart_identities.operator,
-        extra_args=(f"--namespace={namespace}",),
-    ):
+    with namespaced_scaling_operator(cluster, chart_identities, namespace, log=tmp_path / "operator.log"):
         create_deployment(cluster, namespace, replicas=1)
         first = create_policy(cluster, namespace, query="vector(10)")
         second = copy.deepcopy({k: first[k] for k in ("apiVersion", "kind", "spec")})

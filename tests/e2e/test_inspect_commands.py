@@ -23,7 +23,7 @@ from tests.e2e.test_scaling_policy import create_deployment, create_policy, repl
 from tests.support.chart_identities import ChartIdentities, chart_webhook
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
-from tests.support.operator import OperatorProcess, free_port, running_operator
+from tests.support.operator import OperatorProcess, free_port, namespaced_scaling_operator, running_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api.fairqueue_vocabulary import QUEUE_POSITION, WAITING_REASON
@@ -251,13 +251,7 @@ def scaled(
     """Policy ``web`` in this namespace, scaled to 3 replicas for a load of 25."""
     with (
         load_exporter(cluster, job=f"load-{namespace}") as exporter,
-        running_operator(
-            cluster,
-            log=tmp_path / "operator.log",
-            controllers="scaling",
-            kubeconfig=chart_identities.operator,
-            extra_args=(f"--namespace={namespace}",),
-        ),
+        namespaced_scaling_operator(cluster, chart_identities, namespace, log=tmp_path / "operator.log"),
     ):
         create_deployment(cluster, namespace, replicas=1)
         exporter.set(25)

@@ -18,7 +18,7 @@ from tests.e2e.test_scaling_policy import (
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import load_exporter
-from tests.support.operator import running_operator
+from tests.support.operator import namespaced_scaling_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
@@ -31,13 +31,7 @@ def test_max_replicas_that_binds_shows_as_scaling_limited_until_raised(
 ) -> None:
     with (
         load_exporter(cluster, job=f"load-{namespace}") as exporter,
-        running_operator(
-            cluster,
-            log=tmp_path / "operator.log",
-            controllers="scaling",
-            kubeconfig=chart_identities.operator,
-            extra_args=(f"--namespace={namespace}",),
-        ),
+        namespaced_scaling_operator(cluster, chart_identities, namespace, log=tmp_path / "operator.log"),
     ):
         create_deployment(cluster, namespace, replicas=1)
         exporter.set(45)  # 10 per replica: 5 replicas wanted

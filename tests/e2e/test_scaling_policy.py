@@ -19,7 +19,7 @@ from kubernetes import client
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
-from tests.support.operator import OperatorProcess, running_operator
+from tests.support.operator import OperatorProcess, namespaced_scaling_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
@@ -41,12 +41,8 @@ def operator(
     """The operator with the chart's service account, watching only this test's namespace.
     Policies are deleted while it still runs, so kopf can take its finalizers off them and the
     namespace can go."""
-    with running_operator(
-        cluster,
-        log=tmp_path / "operator.log",
-        controllers="scaling",
-        kubeconfig=chart_identities.operator,
-        extra_args=(f"--namespace={namespace}",),
+    with namespaced_scaling_operator(
+        cluster, chart_identities, namespace, log=tmp_path / "operator.log"
     ) as process:
         try:
             yield process
@@ -344,12 +340,8 @@ def test_starts_while_prometheus_is_down_and_scales_once_it_answers(
     exporter.set(25)
     cluster.stop_prometheus()
     try:
-        with running_operator(
-            cluster,
-            log=tmp_path / "operator.log",
-            controllers="scaling",
-            kubeconfig=chart_identities.operator,
-            extra_args=(f"--namespace={namespace}",),
+        with namespaced_scaling_operator(
+            cluster, chart_identities, namespace, log=tmp_path / "operator.log"
         ) as operator:
             try:
                 # Healthy, having said once why it starts without Prometheus.

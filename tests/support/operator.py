@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 
 
@@ -121,3 +122,19 @@ def running_operator(
         yield operator
     finally:
         operator.stop()
+
+
+@contextmanager
+def namespaced_scaling_operator(
+    cluster: E2ECluster, identities: ChartIdentities, namespace: str, *, log: Path
+) -> Iterator[OperatorProcess]:
+    """The scaling controller alone, as the chart's operator service account runs it, watching
+    only ``namespace`` (so tests side by side never see each other's policies)."""
+    with running_operator(
+        cluster,
+        log=log,
+        controllers="scaling",
+        kubeconfig=identities.operator,
+        extra_args=(f"--namespace={namespace}",),
+    ) as operator:
+        yield operator
