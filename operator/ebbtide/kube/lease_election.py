@@ -18,6 +18,10 @@ kube-controller-manager use:
   (As in client-go, this assumes the machines' clocks run at about the same rate, not that they
   agree.)
 * A leader that sees another holder, or a Lease that is gone, stops at once.
+* A leader whose validity lapsed while a renewal was still under way (the request outlasted the
+  renew deadline, then succeeded) has stopped leading for that while, and says so: it gets an
+  ``on_stopped_leading`` and then an ``on_started_leading``, so that whatever it guards starts
+  afresh, as after any other gap.
 * :meth:`LeaseElector.stop` releases a held Lease (clears ``holderIdentity``), so a standby takes
   over at its next attempt instead of after ``lease_duration``. The caller stops the guarded work
   first: release means "nothing runs here any more".
@@ -103,7 +107,8 @@ class LeaseElector:
     """Campaigns for Lease ``namespace/name`` as ``identity`` on a thread of its own.
 
     ``on_started_leading`` runs when this candidate becomes leader, ``on_stopped_leading`` when it
-    stops (lost, expired, or stopped); each leadership gets exactly one of each.
+    stops (lost, expired, or stopped); each leadership gets exactly one of each. ``labels`` are
+    set on the Lease when this candidate creates it (a group of Leases can then be listed).
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class LeaseElector:
         timing: ElectionTiming = DEFAULT_TIMING,
         on_started_leading: Callable[[], None] = lambda: None,
         on_stopped_leading: Callable[[], None] = lambda: None,
+        labels: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -128,6 +134,7 @@ class LeaseElector:
         self._leases = leases
         self._on_started = on_started_leading
         self._on_stopped = on_stopped_leading
+        self._labels = dict(labels or {})
         self._clock = clock
         self._now = now
         self._lock = threading.Lock()
@@ -186,6 +193,8 @@ class LeaseElector:
             if attempt is not Attempt.FAILED:
                 self._failures = 0
         if attempt is Attempt.HELD:
+            if self._leading and self._clock() >= self._valid_until:
+                self._stop_leading(f"not renewed within {self.timing.renew_deadline:g}s")
             with self._lock:
                 became = not self._leading
                 self._leading = True
@@ -225,7 +234,7 @@ class LeaseElector:
             body = {
                 "apiVersion": "coordination.k8s.io/v1",
                 "kind": "Lease",
-                "metadata": {"name": self.name, "namespace": self.namespace},
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": self._labels},
                 "spec": self._spec(previous={}),
             }
             created = self._leases.create(namespace=self.namespace, body=body)
