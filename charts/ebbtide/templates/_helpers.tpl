@@ -71,10 +71,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-webhook-tls" (include "ebbtide.fullname" .) }}
 {{- end }}
 
-{{- define "ebbtide.peeringName" -}}
-{{- default (include "ebbtide.operatorName" .) .Values.operator.peering.name }}
-{{- end }}
-
 {{/* The Lease the fair-queue engine's replicas elect their leader on: the code's LEASE_NAME
 (ebbtide.controllers.fairqueue.leadership), in the release namespace. */}}
 {{- define "ebbtide.fairQueueLeaseName" -}}
