@@ -34,6 +34,10 @@ from ebbtide.devcluster.pki import CertPair, issue, make_ca
 
 RELEASE = "ebbtide-e2e"
 NAMESPACE = "ebbtide-e2e"
+#: A kind with a /scale subresource that the e2e tests define (tests/e2e/test_scaling_shards.py),
+#: granted as the chart grants any extra scale target (operator.extraScaleTargets).
+TEST_SCALE_GROUP = "e2e.ebbtide.io"
+TEST_SCALE_PLURAL = "replicacounters"
 IDENTITY_KINDS = {
     "ServiceAccount",
     "ClusterRole",
@@ -103,7 +107,11 @@ def granted_lease(manifests: Iterable[dict[str, Any]], *, service_account: str) 
 
 def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdentities:
     """Apply the chart's identity objects (idempotent) and write a kubeconfig per service account."""
-    values = {"scheduler.enabled": "true"}
+    values = {
+        "scheduler.enabled": "true",
+        "operator.extraScaleTargets[0].apiGroup": TEST_SCALE_GROUP,
+        "operator.extraScaleTargets[0].resources": f"{{{TEST_SCALE_PLURAL}}}",
+    }
     manifests = tuple(render(values, release=RELEASE, namespace=NAMESPACE, include_crds=True))
     identities = [m for m in manifests if m["kind"] in IDENTITY_KINDS]
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
