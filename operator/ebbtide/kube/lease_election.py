@@ -18,10 +18,9 @@ kube-controller-manager use:
   (As in client-go, this assumes the machines' clocks run at about the same rate, not that they
   agree.)
 * A leader that sees another holder, or a Lease that is gone, stops at once.
-* A leader whose validity lapsed while a renewal was still under way (the request outlasted the
-  renew deadline, then succeeded) has stopped leading for that while, and says so: it gets an
-  ``on_stopped_leading`` and then an ``on_started_leading``, so that whatever it guards starts
-  afresh, as after any other gap.
+* A renewal that succeeds only after the renew deadline (the request hung) gives no leadership:
+  the leader stops, and the next attempt starts a new leadership (``on_stopped_leading``, then
+  ``on_started_leading``), so that whatever it guards starts afresh, as after any other gap.
 * :meth:`LeaseElector.stop` releases a held Lease (clears ``holderIdentity``), so a standby takes
   over at its next attempt instead of after ``lease_duration``. The caller stops the guarded work
   first: release means "nothing runs here any more".
@@ -192,9 +191,12 @@ class LeaseElector:
         else:
             if attempt is not Attempt.FAILED:
                 self._failures = 0
-        if attempt is Attempt.HELD:
-            if self._leading and self._clock() >= self._valid_until:
+        if attempt is Attempt.HELD and self._clock() >= started + self.timing.renew_deadline:
+            # Held, but too late to lead on: it lasted past the renew deadline. The next attempt
+            # starts a leadership afresh.
+            if self._leading:
                 self._stop_leading(f"not renewed within {self.timing.renew_deadline:g}s")
+        elif attempt is Attempt.HELD:
             with self._lock:
                 became = not self._leading
                 self._leading = True
