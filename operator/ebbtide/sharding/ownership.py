@@ -166,17 +166,21 @@ class Shard:
             return Verdict.SETTLING
         return Verdict.OWNER if self.owner(key) == self.identity else Verdict.NOT_OWNER
 
-    def first_round_at(self, *, since_last_decision: float | None, interval: float) -> float:
+    def first_round_at(
+        self, *, since_last_decision: float | None, interval: float, spread: float = 0.0
+    ) -> float:
         """The earliest moment (on the shard's clock) a key that just came to this replica may
         have its first round: one interval after the previous owner's last decision, made
         ``since_last_decision`` seconds ago (None: never), and, within a membership's first
-        moments, one interval after its settle period ends."""
+        moments, one interval and ``spread`` seconds after its settle period ends (``spread``, a
+        key's own fraction of the interval, keeps a newcomer's first rounds from all coming at once).
+        """
         now = self._clock()
         earliest = now
         if since_last_decision is not None:
             earliest = max(earliest, now - since_last_decision + interval)
         if self._member_since is not None:
-            earliest = max(earliest, self._member_since + self.timing.settle + interval)
+            earliest = max(earliest, self._member_since + self.timing.settle + interval + spread)
         return earliest
 
     def shares(self, keys: Iterable[str]) -> dict[str, int]:

@@ -221,6 +221,9 @@ def test_a_new_owners_first_round_comes_an_interval_after_the_last_decision_and_
     assert shard.first_round_at(since_last_decision=5, interval=15) == clock.now + 10
     shard.joined()
     assert shard.first_round_at(since_last_decision=None, interval=15) == clock.now + TIMING.settle + 15
+    # A newcomer's first rounds are spread over an interval by each key's own fraction.
+    spread = shard.first_round_at(since_last_decision=None, interval=15, spread=6)
+    assert spread == clock.now + TIMING.settle + 15 + 6
 
 
 def test_a_lease_is_live_until_it_stays_unchanged_for_its_duration_on_the_observers_clock() -> None:

@@ -96,7 +96,8 @@ async def run_policy_loop(
                 continue
             if not owning:
                 owning = True
-                first = _first_round_at(ownership, body, interval=interval, clock=clock)
+                spread = first_offset(memory.uid, interval=interval)
+                first = _first_round_at(ownership, body, interval=interval, spread=spread, clock=clock)
                 if first > loop.time():
                     due = first
                     continue
@@ -133,7 +134,12 @@ async def _sleep_or_change(
 
 
 def _first_round_at(
-    ownership: Ownership, body: Mapping[str, Any], *, interval: float, clock: Callable[[], float]
+    ownership: Ownership,
+    body: Mapping[str, Any],
+    *,
+    interval: float,
+    spread: float,
+    clock: Callable[[], float],
 ) -> float:
     decided = ((body.get("status") or {}).get("lastDecision") or {}).get("time")
     since = None
@@ -142,7 +148,7 @@ def _first_round_at(
             since = max(0.0, clock() - datetime.fromisoformat(decided).timestamp())
         except ValueError:
             since = None
-    return ownership.first_round_at(since_last_decision=since, interval=interval)
+    return ownership.first_round_at(since_last_decision=since, interval=interval, spread=spread)
 
 
 def _forget(services: ScalingServices, memory: PolicyMemory) -> PolicyMemory:

@@ -37,8 +37,11 @@ class Ownership(Protocol):
         """:meth:`may_act`, asked right before a write (which then must land within the budget)."""
         ...
 
-    def first_round_at(self, *, since_last_decision: float | None, interval: float) -> float:
-        """When (``time.monotonic``) a policy that just came to this replica may have its first round."""
+    def first_round_at(
+        self, *, since_last_decision: float | None, interval: float, spread: float = 0.0
+    ) -> float:
+        """When (``time.monotonic``) a policy that just came to this replica may have its first
+        round (see :meth:`ebbtide.sharding.ownership.Shard.first_round_at`)."""
         ...
 
     async def changed(self) -> None:
@@ -57,7 +60,9 @@ class SoleOwner:
     def fence(self, key: str) -> bool:
         return True
 
-    def first_round_at(self, *, since_last_decision: float | None, interval: float) -> float:
+    def first_round_at(
+        self, *, since_last_decision: float | None, interval: float, spread: float = 0.0
+    ) -> float:
         return asyncio.get_running_loop().time()
 
     async def changed(self) -> None:
@@ -89,9 +94,11 @@ class ShardedOwnership:
     def fence(self, key: str) -> bool:
         return self.membership.fence(key)
 
-    def first_round_at(self, *, since_last_decision: float | None, interval: float) -> float:
+    def first_round_at(
+        self, *, since_last_decision: float | None, interval: float, spread: float = 0.0
+    ) -> float:
         return self.membership.shard.first_round_at(
-            since_last_decision=since_last_decision, interval=interval
+            since_last_decision=since_last_decision, interval=interval, spread=spread
         )
 
     async def changed(self) -> None:
