@@ -2,12 +2,13 @@
 
 Three real ``ebbtide operator --controllers=scaling`` processes run as the chart runs them: with
 its service account (whose Role grants the membership Leases in the release namespace), each
-named by ``$POD_NAME``. They share many policies (``EBBTIDE_SHARD_POLICIES``, default 300; the
-issue's figure, 3,000, is a parametrised run of this test), each scaling a custom resource with a
-/scale subresource (no pods, so the test bed spends itself on the operators, not on KWOK). Each
-policy's load alternates every interval (a PromQL expression of ``time()``), so every round
-patches its target: the API server's audit log then shows which replica acted on which policy
-when (each replica's identity rides in its User-Agent).
+named by ``$POD_NAME``. They share many policies (``EBBTIDE_SHARD_POLICIES``, default 300, at
+``EBBTIDE_SHARD_INTERVAL``, default 20 s; 3,000 is a parametrised run:
+``EBBTIDE_SHARD_POLICIES=3000 EBBTIDE_SHARD_INTERVAL=60 pytest --timeout=2400 <this file>``), each
+scaling a custom resource with a /scale subresource (no pods, so the test bed spends itself on the
+operators, not on KWOK). Each policy's load alternates every interval (a PromQL expression of
+``time()``), so every round patches its target: the API server's audit log then shows which
+replica acted on which policy when (each replica's identity rides in its User-Agent).
 
 The scenario: the replicas split the policies by the ring, about a third each; one is SIGKILLed
 and its policies are decided again by the other two after its Lease expires, within the lease
