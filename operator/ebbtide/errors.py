@@ -20,7 +20,8 @@
     │   │   │       and TooManyRequests (each ...Error): 400, 401, 403, 404, 409, 410, 422, 429
     │   │   └── ServerError: 5xx, or no answer the client could read
     │   ├── TargetKindError: a scale target's kind is not served or has no /scale
-    │   └── LeaseRequestError: a Lease request was refused
+    │   ├── LeaseRequestError: a Lease request was refused
+    │   └── NotOwnerError: a fenced write was not sent: this replica does not own its object now
     ├── MetricsError: Prometheus could not answer a query
     │   ├── NodeLoadError: the nodes' load figures could not be read
     │   ├── PrometheusUnusableError: --prometheus-url is malformed, or refuses the credentials
@@ -127,6 +128,11 @@ class TargetKindError(KubeError):
 
 class LeaseRequestError(KubeError):
     """A Lease request the API server refused or failed, said in one line."""
+
+
+class NotOwnerError(KubeError):
+    """A write was not sent because its fence refused it: another replica owns the object now,
+    or this one cannot tell (see :mod:`ebbtide.sharding.ownership`)."""
 
 
 # -- Prometheus --------------------------------------------------------------------------------

@@ -31,8 +31,6 @@ from kubernetes.client.exceptions import ApiException
 from tests.support.cluster import E2ECluster
 from tests.unit.chart.chart_rendering import CHART, EVERY_TOGGLE, Manifest, helm, set_args
 
-from ebbtide.controllers.fairqueue.leadership import LEASE_NAME
-
 T = TypeVar("T")
 SCOPE_LABEL = "ebbtide.io/chart-test-webhook"
 SCOPE_VALUE = "webhook.namespaceSelector.matchLabels." + SCOPE_LABEL.replace(".", "\\.")
@@ -91,7 +89,7 @@ class Release:
         kinds = (
             "deployments,replicasets,pods,services,configmaps,secrets,serviceaccounts,roles,rolebindings,"
             "poddisruptionbudgets,clusterroles,clusterrolebindings,mutatingwebhookconfigurations,"
-            "clusterkopfpeerings,customresourcedefinitions"
+            "customresourcedefinitions"
         )
         result = self.cluster.kubectl(
             "get",
@@ -166,11 +164,6 @@ def render_for(release: Release, values: dict[str, str]) -> list[Manifest]:
 def test_the_api_server_accepts_every_rendered_object_with_strict_field_validation(
     cluster: E2ECluster, release: Release, values: dict[str, str], tmp_path: Path
 ) -> None:
-    # The shared kopf peering CRD comes from the chart's crds/ folder, as `helm install` applies it.
-    cluster.kubectl("apply", "--server-side", f"--filename={CHART / 'crds'}")
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s", "crd/clusterkopfpeerings.kopf.dev"
-    )
     manifests = [m for m in render_for(release, values) if m["kind"] not in UPSTREAM_KINDS]
     rendered = tmp_path / "rendered.yaml"
     rendered.write_text(yaml.safe_dump_all(manifests))
@@ -276,10 +269,9 @@ def test_the_webhook_intercepts_only_queued_objects_in_its_namespaces(
 
 # -- RBAC, pinned ------------------------------------------------------------------------------
 # What each service account may do beyond what every service account may (the rights of one with
-# no bindings, read from the same cluster), as `kubectl auth can-i --list` prints it. {peering}
-# and {lease} stand for the release's peering object and the scheduler's lease name,
-# {fair_queue_lease} for the fair-queue engine's lease. A change here is a change of what the chart
-# grants: review it as such.
+# no bindings, read from the same cluster), as `kubectl auth can-i --list` prints it. {lease}
+# stands for the scheduler's lease name. A change here is a change of what the chart grants:
+# review it as such.
 
 OPERATOR_RIGHTS = """
 Resources                                       Non-Resource URLs   Resource Names   Verbs
@@ -292,8 +284,6 @@ customresourcedefinitions.apiextensions.k8s.io  []                  []          
 horizontalpodautoscalers.autoscaling            []                  []               [list watch]
 fairqueues.ebbtide.io                           []                  []               [list watch]
 scalingpolicies.ebbtide.io                      []                  []               [list watch patch]
-clusterkopfpeerings.kopf.dev                    []                  []               [list watch]
-clusterkopfpeerings.kopf.dev                    []                  [{peering}]      [patch]
 mutatingwebhookconfigurations.admissionregistration.k8s.io   []   [{webhook_configuration}]   [get patch]
 fairqueues.ebbtide.io/status                    []                  []               [patch]
 scalingpolicies.ebbtide.io/status               []                  []               [patch]
@@ -306,12 +296,12 @@ statefulsets.apps/scale                         []                  []          
 replicationcontrollers/scale                    []                  []               [get patch]
 """
 
-#: Only in the release namespace, on top of OPERATOR_RIGHTS: the fair-queue engine's leader election,
-#: and the Secret where the operator keeps the webhook's certificate.
+#: Only in the release namespace, on top of OPERATOR_RIGHTS: each replica's membership Lease
+#: (named after its pod, so not by name) and the list of them, the fair-queue engine's Lease among
+#: them; and the Secret where the operator keeps the webhook's certificate.
 OPERATOR_RIGHTS_IN_RELEASE_NAMESPACE = """
 Resources                    Non-Resource URLs   Resource Names       Verbs
-leases.coordination.k8s.io   []                  []                   [create]
-leases.coordination.k8s.io   []                  [{fair_queue_lease}]   [get update]
+leases.coordination.k8s.io   []                  []                   [create get update list]
 secrets                      []                  [{webhook_secret}]     [get update]
 """
 
@@ -395,9 +385,7 @@ def test_each_service_account_has_exactly_the_pinned_rights(cluster: E2ECluster,
             return minus(granted, baseline)
 
         placeholders = {
-            "peering": f"{name}-operator",
             "lease": f"{release.name}-scheduler",
-            "fair_queue_lease": LEASE_NAME,
             "webhook_configuration": f"{name}-fairqueue",
             "webhook_secret": f"{name}-webhook-certs",
         }
@@ -477,7 +465,6 @@ def test_upgrade_rolls_out_keeps_the_certificate_and_uninstall_keeps_only_the_cr
     before = release.objects()
     assert {f"customresourcedefinition.apiextensions.k8s.io/{crd}" for crd in crds} <= before
     assert f"mutatingwebhookconfiguration.admissionregistration.k8s.io/{name}-fairqueue" in before
-    assert f"clusterkopfpeering.kopf.dev/{operator}" in before
     release.uninstall()
     kept = {f"customresourcedefinition.apiextensions.k8s.io/{crd}" for crd in crds}
     eventually(lambda: release.objects() == kept or None, what="everything but the CRDs to be gone")

@@ -3,7 +3,7 @@
 The e2e scenarios run the operator and the extender as local processes; to prove that the chart's
 RBAC is enough (and the code needs nothing it does not grant), they authenticate with tokens of the
 chart's own service accounts. This module applies only the chart's identity objects (namespace,
-service accounts, roles and bindings, the peering object and its CRD) rendered from the chart as
+service accounts, roles and bindings) rendered from the chart as
 ``helm template`` would, and writes a kubeconfig per account.
 
 It also serves the webhook as the chart does: the chart owns the MutatingWebhookConfiguration;
@@ -36,13 +36,16 @@ from ebbtide.devcluster.pki import CertPair, issue, make_ca
 
 RELEASE = "ebbtide-e2e"
 NAMESPACE = "ebbtide-e2e"
+#: A kind with a /scale subresource that the e2e tests define (tests/e2e/test_scaling_shards.py),
+#: granted as the chart grants any extra scale target (operator.extraScaleTargets).
+TEST_SCALE_GROUP = "e2e.ebbtide.io"
+TEST_SCALE_PLURAL = "replicacounters"
 IDENTITY_KINDS = {
     "ServiceAccount",
     "ClusterRole",
     "ClusterRoleBinding",
     "Role",
     "RoleBinding",
-    "ClusterKopfPeering",
 }
 #: Long enough for the slowest full run; a token that expires mid-run would fail unrelated tests.
 TOKEN_SECONDS = 6 * 3600
@@ -58,7 +61,6 @@ class ChartIdentities:
     #: The identity of the chart's pre-delete hook (``ebbtide release-all``): the operator's
     #: service account, with the hook's extra rights bound (applied here like every binding).
     uninstall: Path
-    peering: str
     manifests: tuple[dict[str, Any], ...]
     #: (namespace, name) of the one lease the chart lets its scheduler's account renew.
     scheduler_lease: tuple[str, str]
@@ -117,15 +119,16 @@ def granted_lease(manifests: Iterable[dict[str, Any]], *, service_account: str) 
 
 def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdentities:
     """Apply the chart's identity objects (idempotent) and write a kubeconfig per service account."""
-    values = {"scheduler.enabled": "true"}
+    values = {
+        "scheduler.enabled": "true",
+        "operator.extraScaleTargets[0].apiGroup": TEST_SCALE_GROUP,
+        "operator.extraScaleTargets[0].resources": f"{{{TEST_SCALE_PLURAL}}}",
+    }
     manifests = tuple(render(values, release=RELEASE, namespace=NAMESPACE, include_crds=True))
-    peering_crd = [
-        m for m in manifests if m["kind"] == "CustomResourceDefinition" and m["spec"]["group"] == "kopf.dev"
-    ]
     identities = [m for m in manifests if m["kind"] in IDENTITY_KINDS]
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     directory.mkdir(parents=True, exist_ok=True)
-    for index, batch in enumerate(([namespace, *peering_crd], identities)):
+    for index, batch in enumerate(([namespace], identities)):
         path = directory / f"identities-{index}.yaml"
         path.write_text(yaml.safe_dump_all(batch))
         cluster.kubectl("apply", "--server-side", "--force-conflicts", f"-f={path}")
@@ -136,7 +139,6 @@ def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdent
         for m in identities
         if m["kind"] == "ServiceAccount"
     }
-    [peering] = [m["metadata"]["name"] for m in identities if m["kind"] == "ClusterKopfPeering"]
 
     def kubeconfig(role: str) -> Path:
         return cluster.kubeconfig_as(
@@ -151,7 +153,6 @@ def install_chart_identities(cluster: E2ECluster, directory: Path) -> ChartIdent
         extender=kubeconfig("extender"),
         scheduler=kubeconfig("scheduler"),
         uninstall=kubeconfig("operator"),
-        peering=peering,
         manifests=manifests,
         scheduler_lease=granted_lease(identities, service_account=accounts["scheduler"]),
     )

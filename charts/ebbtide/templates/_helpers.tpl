@@ -100,10 +100,6 @@ from helm or certManager to operator replaces the kubernetes.io/tls Secret inste
 {{- printf "%s-fairqueue" (include "ebbtide.fullname" .) }}
 {{- end }}
 
-{{- define "ebbtide.peeringName" -}}
-{{- default (include "ebbtide.operatorName" .) .Values.operator.peering.name }}
-{{- end }}
-
 {{/* The Lease the fair-queue engine's replicas elect their leader on: the code's LEASE_NAME
 (ebbtide.controllers.fairqueue.leadership), in the release namespace. */}}
 {{- define "ebbtide.fairQueueLeaseName" -}}

@@ -349,6 +349,9 @@ class ScalingPolicyStatus(StatusModel):
     """When the policy last changed the target's replica count."""
     last_decision: ScalingDecision | None = None
     """The most recent decision and its reason."""
+    owner: str | None = Field(default=None, max_length=253)
+    """The operator replica that decides for this policy (its pod name): the policy's owner on
+    the hash ring over the live replicas."""
     conditions: Conditions = Field(default_factory=list)
     """The current state of the policy, one condition per type: Ready, MetricsAvailable,
     ScalingActive, ScalingLimited (as the HorizontalPodAutoscaler's: True with TooManyReplicas,
@@ -445,6 +448,13 @@ class ScalingPolicy(Resource):
             type="string",
             json_path=".status.lastDecision.message",
             description="The last decision, in words",
+            priority=1,
+        ),
+        PrinterColumn(
+            name="Owner",
+            type="string",
+            json_path=".status.owner",
+            description="The operator replica that decides for the policy",
             priority=1,
         ),
     )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +20,7 @@ from ebbtide.kube.client import ClusterAccess
 from ebbtide.metrics.prometheus_access import PrometheusCredentials
 from ebbtide.metrics.prometheus_probe import probe_prometheus
 
-#: ``--priority auto`` priorities fall in ``[0, AUTO_PRIORITY_RANGE)``.
-AUTO_PRIORITY_RANGE = 1_000_000
-#: Where ``--priority auto`` reads the pod's name (set it from the downward API).
-POD_NAME_ENV = "POD_NAME"
-
 logger = logging.getLogger(__name__)
-
-
-def auto_priority(pod_name: str) -> int:
-    """A peering priority derived from ``pod_name``: the same for the same name, and different
-    for two names except with probability ~1/AUTO_PRIORITY_RANGE.
-
-    kopf runs only the live peer with the highest priority and freezes every peer when two share
-    it, so the replicas of one Deployment need distinct priorities without being told them.
-    """
-    return zlib.crc32(pod_name.encode("utf-8")) % AUTO_PRIORITY_RANGE
-
-
-def _peering_priority(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """``--priority``: an integer, or ``auto`` for :func:`auto_priority` of ``$POD_NAME``."""
-    text = value.strip()
-    if text == "auto":
-        pod_name = os.environ.get(POD_NAME_ENV, "")
-        if not pod_name:
-            raise click.BadParameter(f"'auto' needs the pod's name in ${POD_NAME_ENV}", ctx, param)
-        return auto_priority(pod_name)
-    try:
-        return int(text)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is neither an integer nor 'auto'", ctx, param) from None
 
 
 def _controller_names(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -122,21 +91,6 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> dt.time
     show_default=True,
     type=click.IntRange(1, 65535),
     help="Port of the liveness probe (/healthz).",
-)
-@click.option(
-    "--peering",
-    "peering_name",
-    default=None,
-    help="kopf peering name: replicas with the same name elect one active instance.",
-)
-@click.option(
-    "--priority",
-    default="0",
-    metavar="INTEGER|auto",
-    callback=_peering_priority,
-    show_default=True,
-    help="Peering priority (the highest live one is active); 'auto' derives a stable one from "
-    f"${POD_NAME_ENV}, distinct between replicas.",
 )
 @click.option("--webhook-host", default="0.0.0.0", show_default=True)
 @click.option("--webhook-port", default=9443, show_default=True, type=click.IntRange(1, 65535))
@@ -214,8 +168,6 @@ def run_operator(
     metrics_port: int,
     health_port: int,
     startup_timeout: float,
-    peering_name: str | None,
-    priority: int,
     webhook_host: str,
     webhook_port: int,
     webhook_public_host: str | None,
@@ -263,8 +215,6 @@ def run_operator(
         metrics_host=metrics_host,
         metrics_port=metrics_port,
         health_port=health_port,
-        peering_name=peering_name,
-        priority=priority,
         webhook_host=webhook_host,
         webhook_port=webhook_port,
         webhook_public_host=webhook_public_host,

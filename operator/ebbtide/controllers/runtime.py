@@ -1,4 +1,10 @@
-"""Running the operator: kopf settings, peering, and the shared configuration handlers receive.
+"""Running the operator: kopf settings, and the shared configuration handlers receive.
+
+kopf runs standalone, without its peering: every replica must run every ScalingPolicy's loop
+(each decides the policies it owns, :mod:`ebbtide.controllers.scaling.ownership`), and FairQueue
+admission elects its one admitting replica on a Lease of its own
+(:mod:`ebbtide.controllers.fairqueue.leadership`). kopf's peering would pause all of a standby's
+handlers, the policy loops with them.
 
 Handlers get an :class:`OperatorContext` through kopf's ``memo``. kopf keeps its own bookkeeping
 in annotations under ``ebbtide.io`` rather than in ``status``: the CRDs' status schemas are
@@ -41,8 +47,6 @@ class OperatorConfig:
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 8080
     health_port: int = 8081
-    peering_name: str | None = None
-    priority: int = 0
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 9443
     webhook_public_host: str | None = None
@@ -88,13 +92,7 @@ def configure_settings(settings: kopf.OperatorSettings, config: OperatorConfig) 
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    if config.peering_name:
-        settings.peering.name = config.peering_name
-        settings.peering.priority = config.priority
-        settings.peering.mandatory = True
-        settings.peering.clusterwide = not config.namespaces
-    else:
-        settings.peering.standalone = True
+    settings.peering.standalone = True
 
 
 def run(config: OperatorConfig) -> None:
@@ -118,9 +116,7 @@ def run(config: OperatorConfig) -> None:
             registry=registry,
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
-            standalone=config.peering_name is None,
-            priority=config.priority,
-            peering_name=config.peering_name,
+            standalone=True,
             memo=kopf.Memo(context=context),
             liveness_endpoint=f"http://{config.metrics_host}:{config.health_port}/healthz",
         )

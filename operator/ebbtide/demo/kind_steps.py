@@ -178,7 +178,7 @@ class KindDemoRun(DemoRun):
         core = client.CoreV1Api(self._api())
 
         def read() -> str:
-            # Only the replica whose handlers run (kopf's peering) holds forecasts.
+            # Only the replica that owns the demo's policy (status.owner) holds its forecasts.
             try:
                 pods = core.list_namespaced_pod(
                     RELEASE_NAMESPACE, label_selector="app.kubernetes.io/component=operator"

@@ -18,6 +18,7 @@ from ebbtide.devcluster.build import ensure_binaries
 from ebbtide.devcluster.components import Component, control_plane
 from ebbtide.devcluster.configs import (
     scheduler_configuration,
+    write_audit_policy,
     write_kubeconfig,
     write_kwok_stages,
     write_prometheus_config,
@@ -235,6 +236,7 @@ class DevCluster:
         )
         write_prometheus_config(layout, ports)
         write_kwok_stages(layout)
+        write_audit_policy(layout)
 
     def _ensure_running(self, component: Component) -> None:
         if process.find(self.layout.pid_file(component.name)) is None:

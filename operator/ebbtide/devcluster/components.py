@@ -115,6 +115,15 @@ def control_plane(layout: Layout, ports: Ports, bins: Path, prometheus: str) -> 
                     "requestheader-extra-headers-prefix": "X-Remote-Extra-",
                     "proxy-client-cert-file": str(pki("front-proxy-client").cert),
                     "proxy-client-key-file": str(pki("front-proxy-client").key),
+                    # Writes, for tests that count them (configs.AUDIT_POLICY); batched, so no
+                    # request waits for the file, and bounded to 100 MB (and one older file).
+                    "audit-policy-file": str(layout.config_file("audit-policy.yaml")),
+                    "audit-log-path": str(layout.audit_log),
+                    "audit-log-format": "json",
+                    "audit-log-mode": "batch",
+                    "audit-log-batch-max-wait": "1s",
+                    "audit-log-maxsize": 100,
+                    "audit-log-maxbackup": 1,
                 }
             ),
         ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -155,4 +155,34 @@ def write_kwok_stages(layout: Layout) -> Path:
     path = layout.config_file("kwok.yaml")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes((resources.files("ebbtide.devcluster") / "kwok" / "stages.yaml").read_bytes())
+    return path
+
+
+#: Which requests the API server's audit log keeps: every write (patch, update) at the Metadata
+#: level (who, with which User-Agent, on what, when, and the answer), except the steady heartbeat
+#: writes (Leases, node and pod statuses, Events) that would drown them. Tests count writes in it,
+#: e.g. the /scale patches each operator replica sent.
+AUDIT_POLICY: Final = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived", "ResponseStarted"],
+    "rules": [
+        {
+            "level": "None",
+            "resources": [
+                {"group": "coordination.k8s.io", "resources": ["leases"]},
+                {"group": "", "resources": ["nodes", "nodes/status", "pods/status", "events"]},
+                {"group": "events.k8s.io", "resources": ["events"]},
+            ],
+        },
+        {"level": "Metadata", "verbs": ["patch", "update"]},
+        {"level": "None"},
+    ],
+}
+
+
+def write_audit_policy(layout: Layout) -> Path:
+    """Write :data:`AUDIT_POLICY` for the API server's ``--audit-policy-file``."""
+    path = layout.config_file("audit-policy.yaml")
+    _write_yaml(path, AUDIT_POLICY)
     return path

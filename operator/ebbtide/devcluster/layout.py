@@ -91,6 +91,11 @@ class Layout:
     def config_file(self, name: str) -> Path:
         return self.root / "config" / name
 
+    @property
+    def audit_log(self) -> Path:
+        """The API server's audit log: one JSON event per write (see :func:`write_audit_policy`)."""
+        return self.logs / "kube-apiserver-audit.log"
+
     def log_file(self, component: str) -> Path:
         return self.logs / f"{component}.log"
 

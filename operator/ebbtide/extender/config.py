@@ -25,9 +25,9 @@ from ebbtide.scoring.profiles import (
     ProfileBook,
     ScoringProfile,
 )
-from ebbtide.scoring.ring import DEFAULT_VIRTUAL_NODES
 from ebbtide.scoring.scorer import LoadSettings
 from ebbtide.scoring.values import LoadResource
+from ebbtide.sharding.ring import DEFAULT_VIRTUAL_NODES
 
 API_VERSION: Final = "ebbtide.io/v1alpha1"
 KIND: Final = "ExtenderConfiguration"

@@ -17,3 +17,9 @@ from typing import Final
 CALL_TIMEOUT: Final = (3.0, 10.0)
 #: Tries per call (the first and one retry).
 CALL_ATTEMPTS: Final = 2
+
+#: ``_request_timeout`` of a fenced write (a target's replicas): ownership is checked right before
+#: it, and it must land within the shard's ``write_budget`` (4 s, see
+#: :class:`ebbtide.sharding.ownership.ShardTiming`), so it is tried once, with a short timeout.
+#: A write that fails is the next round's.
+FENCED_WRITE_TIMEOUT: Final = (1.5, 2.5)

@@ -18,6 +18,9 @@ kube-controller-manager use:
   (As in client-go, this assumes the machines' clocks run at about the same rate, not that they
   agree.)
 * A leader that sees another holder, or a Lease that is gone, stops at once.
+* A renewal that succeeds only after the renew deadline (the request hung) gives no leadership:
+  the leader stops, and the next attempt starts a new leadership (``on_stopped_leading``, then
+  ``on_started_leading``), so that whatever it guards starts afresh, as after any other gap.
 * :meth:`LeaseElector.stop` releases a held Lease (clears ``holderIdentity``), so a standby takes
   over at its next attempt instead of after ``lease_duration``. The caller stops the guarded work
   first: release means "nothing runs here any more".
@@ -103,7 +106,8 @@ class LeaseElector:
     """Campaigns for Lease ``namespace/name`` as ``identity`` on a thread of its own.
 
     ``on_started_leading`` runs when this candidate becomes leader, ``on_stopped_leading`` when it
-    stops (lost, expired, or stopped); each leadership gets exactly one of each.
+    stops (lost, expired, or stopped); each leadership gets exactly one of each. ``labels`` are
+    set on the Lease when this candidate creates it (a group of Leases can then be listed).
     """
 
     def __init__(
@@ -116,6 +120,7 @@ class LeaseElector:
         timing: ElectionTiming = DEFAULT_TIMING,
         on_started_leading: Callable[[], None] = lambda: None,
         on_stopped_leading: Callable[[], None] = lambda: None,
+        labels: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -128,6 +133,7 @@ class LeaseElector:
         self._leases = leases
         self._on_started = on_started_leading
         self._on_stopped = on_stopped_leading
+        self._labels = dict(labels or {})
         self._clock = clock
         self._now = now
         self._lock = threading.Lock()
@@ -185,7 +191,12 @@ class LeaseElector:
         else:
             if attempt is not Attempt.FAILED:
                 self._failures = 0
-        if attempt is Attempt.HELD:
+        if attempt is Attempt.HELD and self._clock() >= started + self.timing.renew_deadline:
+            # Held, but too late to lead on: it lasted past the renew deadline. The next attempt
+            # starts a leadership afresh.
+            if self._leading:
+                self._stop_leading(f"not renewed within {self.timing.renew_deadline:g}s")
+        elif attempt is Attempt.HELD:
             with self._lock:
                 became = not self._leading
                 self._leading = True
@@ -225,7 +236,7 @@ class LeaseElector:
             body = {
                 "apiVersion": "coordination.k8s.io/v1",
                 "kind": "Lease",
-                "metadata": {"name": self.name, "namespace": self.namespace},
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": self._labels},
                 "spec": self._spec(previous={}),
             }
             created = self._leases.create(namespace=self.namespace, body=body)

@@ -67,14 +67,26 @@ class KubeLeases:
             raise _refused("update", namespace, name, error) from error
         return _json(answer)
 
+    def list(self, *, namespace: str, label_selector: str) -> list[Obj]:
+        """The Leases in ``namespace`` that match ``label_selector``."""
+        try:
+            with translated():
+                answer = self._api.list_namespaced_lease(
+                    namespace, label_selector=label_selector, **self._options
+                )
+        except ApiError as error:
+            raise _refused("list", namespace, f"[{label_selector}]", error) from error
+        items = _json(answer).get("items") or []
+        return [item for item in items if isinstance(item, dict)]
+
 
 def _refused(verb: str, namespace: str, name: str, error: ApiError) -> LeaseRequestError:
     message = f"{verb} lease {namespace}/{name}: {error.status} {error.reason}"
     if isinstance(error, ForbiddenError):
         # The usual cause: the Lease is looked for outside the namespace the operator's Role covers.
         message += (
-            f" (the operator needs get and update on leases/{name} and create on leases in "
-            f"namespace {namespace}; $POD_NAMESPACE chooses the namespace)"
+            f" (the operator's Role in namespace {namespace} must grant {verb} on leases; "
+            "$POD_NAMESPACE chooses the namespace)"
         )
     return LeaseRequestError(message)
 

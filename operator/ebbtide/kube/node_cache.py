@@ -34,9 +34,9 @@ from ebbtide.errors import MalformedObjectError
 from ebbtide.kube.informer import Informer
 from ebbtide.scoring.kube_objects import pod_uid, read_bound_pod
 from ebbtide.scoring.node_table import NodeTable, frozen
-from ebbtide.scoring.ring import DEFAULT_VIRTUAL_NODES, HashRing
 from ebbtide.scoring.snapshot import ClusterSnapshot, ring_for
 from ebbtide.scoring.values import BoundPod
+from ebbtide.sharding.ring import DEFAULT_VIRTUAL_NODES, HashRing
 
 logger = logging.getLogger(__name__)
 

@@ -8,13 +8,15 @@ an operator restart that cannot tell whether its last write landed) changes noth
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
 
 from ebbtide.api.scalingpolicy_vocabulary import FIELD_MANAGER
-from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
+from ebbtide.errors import NotOwnerError
+from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT, FENCED_WRITE_TIMEOUT
 from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.errors import NotFoundError
 from ebbtide.kube.retrying import with_retries
@@ -53,14 +55,26 @@ def write_replicas(
     namespace: str,
     name: str,
     replicas: int,
+    fence: Callable[[], bool] | None = None,
 ) -> ScaleReading | None:
-    """Set the target's replica count to ``replicas`` (blocking); None if the target is gone."""
+    """Set the target's replica count to ``replicas`` (blocking); None if the target is gone.
+
+    With a ``fence``, it is asked right before the request, which is then sent once with
+    :data:`FENCED_WRITE_TIMEOUT`; raises :class:`NotOwnerError` (nothing sent) if it says no.
+    """
     body = {"spec": {"replicas": replicas}}
     try:
-        answer = with_retries(
-            lambda: _patch(api_client, resource, namespace=namespace, name=name, body=body),
-            attempts=CALL_ATTEMPTS,
-        )
+        if fence is None:
+            answer = with_retries(
+                lambda: _patch(api_client, resource, namespace=namespace, name=name, body=body),
+                attempts=CALL_ATTEMPTS,
+            )
+        elif fence():
+            answer = _patch(
+                api_client, resource, namespace=namespace, name=name, body=body, timeout=FENCED_WRITE_TIMEOUT
+            )
+        else:
+            raise NotOwnerError(f"not the owner of the writes to {resource.plural}/{name} in {namespace} now")
     except NotFoundError:
         return None
     return scale_from_dict(answer)
@@ -99,10 +113,11 @@ def _patch(
     namespace: str,
     name: str,
     body: dict[str, Any],
+    timeout: tuple[float, float] = CALL_TIMEOUT,
 ) -> Any:
     if not resource.group:
         answer = client.CoreV1Api(api_client).patch_namespaced_replication_controller_scale(
-            name, namespace, body, field_manager=FIELD_MANAGER, _request_timeout=CALL_TIMEOUT
+            name, namespace, body, field_manager=FIELD_MANAGER, _request_timeout=timeout
         )
         return api_client.sanitize_for_serialization(answer)
     return client.CustomObjectsApi(api_client).patch_namespaced_custom_object_scale(
@@ -113,5 +128,5 @@ def _patch(
         name,
         body,
         field_manager=FIELD_MANAGER,
-        _request_timeout=CALL_TIMEOUT,
+        _request_timeout=timeout,
     )

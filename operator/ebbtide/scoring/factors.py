@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ebbtide.scoring.node_table import BoolArray, FloatArray, IntArray
-from ebbtide.scoring.ring import HashRing
+from ebbtide.sharding.ring import HashRing
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,8 +17,8 @@ from ebbtide.scoring import factors
 from ebbtide.scoring.node_affinity import preference_scores
 from ebbtide.scoring.node_table import FloatArray, IntArray, NodeTable
 from ebbtide.scoring.profiles import Factor, ScoringProfile
-from ebbtide.scoring.ring import HashRing
 from ebbtide.scoring.values import PodFacts
+from ebbtide.sharding.ring import HashRing
 
 MAX_SCORE = 10
 _FACTORS = tuple(Factor)  # iterating an Enum class is slow enough to show per request

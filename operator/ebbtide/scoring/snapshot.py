@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ebbtide.scoring.node_table import FloatArray, NodeTable, frozen
-from ebbtide.scoring.ring import DEFAULT_VIRTUAL_NODES, HashRing
+from ebbtide.sharding.ring import DEFAULT_VIRTUAL_NODES, HashRing
 
 
 @dataclass(frozen=True, eq=False)

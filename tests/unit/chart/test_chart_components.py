@@ -1,5 +1,5 @@
 """What each part of the chart renders agrees with the code it runs: the operator's options and
-peering, the webhook's paths, certificate and selectors, the scheduler's and the extender's
+Leases, the webhook's paths, certificate and selectors, the scheduler's and the extender's
 configuration, and the ServiceMonitors' selectors (alerts and dashboard: test_chart_monitoring)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ebbtide.controllers.fairqueue.leadership import LEASE_NAME
 from ebbtide.controllers.fairqueue.webhook import register_webhooks
 from ebbtide.extender.config import parse_config
 from ebbtide.kube.leases import default_identity, default_namespace
+from ebbtide.kube.membership import member_lease_name
 
 pytestmark = pytest.mark.unit
 
@@ -49,58 +50,56 @@ def parse_with(command: click.Command, args: list[str]) -> dict[str, Any]:
 # -- operator ------------------------------------------------------------------------------------
 
 
-def test_the_operator_runs_two_peered_replicas_with_distinct_priorities(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_operator_runs_two_standalone_replicas_named_after_their_pods() -> None:
     manifests = render()
     deployment = one(manifests, "Deployment", OPERATOR)
     assert deployment["spec"]["replicas"] == 2
+    assert (
+        render({"operator.replicas": "5"})
+        and one(render({"operator.replicas": "5"}), "Deployment", OPERATOR)["spec"]["replicas"] == 5
+    )
     operator = container(deployment, "operator")
     assert operator["args"][0] == "operator"
     given = options(operator["args"])
-    assert given["priority"] == "auto"
-    peering = one(manifests, "ClusterKopfPeering", given["peering"])
-    assert peering["apiVersion"] == "kopf.dev/v1"
+    # No kopf peering: every replica runs every policy's loop and decides the policies it owns.
+    assert "peering" not in given and "priority" not in given
+    assert not by_kind(manifests, "ClusterKopfPeering")
     env = {e["name"]: e for e in operator["env"]}
-    for name in ("POD_NAME", "POD_ID"):  # --priority auto, and kopf's own peer identity
-        assert env[name]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # no BLAS pool sized by the node
         assert env[name]["value"] == "1"
     role = one(manifests, "ClusterRole", OPERATOR)
-    patch_rule = next(r for r in role["rules"] if r.get("resourceNames"))
-    assert patch_rule == {
-        "apiGroups": ["kopf.dev"],
-        "resources": ["clusterkopfpeerings"],
-        "resourceNames": [given["peering"]],
-        "verbs": ["patch"],
-    }
-
-    # The real command accepts every option the chart passes; replicas get different priorities.
-    priorities = set()
-    for pod in ("rel-ebbtide-operator-6c8d9f7b5-q2w4z", "rel-ebbtide-operator-6c8d9f7b5-k7p9x"):
-        monkeypatch.setenv("POD_NAME", pod)
-        params = parse_with(operator_command, operator["args"][1:])
-        assert params["peering_name"] == given["peering"]
-        priorities.add(params["priority"])
-    assert len(priorities) == 2
+    assert not [r for r in role["rules"] if "kopf.dev" in r["apiGroups"]]
+    parse_with(operator_command, operator["args"][1:])  # the real command accepts every option
 
 
-def test_the_replicas_elect_the_admitting_one_on_a_lease_only_the_operator_may_renew(
-    monkeypatch: pytest.MonkeyPatch,
+LEASE_RULE = {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"]}
+
+
+@pytest.mark.parametrize(
+    ("controllers", "rules"),
+    [
+        # scaling: each replica creates, reads and renews a membership Lease named after its pod
+        # (not known in advance, so not limited by name) and lists the group's Leases.
+        ("{scaling,queueing}", [{**LEASE_RULE, "verbs": ["create", "get", "update", "list"]}]),
+        ("{scaling}", [{**LEASE_RULE, "verbs": ["create", "get", "update", "list"]}]),
+        # queueing alone: create (never limited by name in RBAC), get and update one Lease.
+        (
+            "{queueing}",
+            [
+                {**LEASE_RULE, "verbs": ["create"]},
+                {**LEASE_RULE, "resourceNames": [LEASE_NAME], "verbs": ["get", "update"]},
+            ],
+        ),
+    ],
+)
+def test_the_operator_may_use_leases_only_in_the_release_namespace_and_only_as_it_does(
+    monkeypatch: pytest.MonkeyPatch, controllers: str, rules: list[dict[str, Any]]
 ) -> None:
-    manifests = render()
+    manifests = render({"operator.controllers": controllers})
     role = one(manifests, "Role", f"{OPERATOR}-lease")
     assert role["metadata"]["namespace"] == NAMESPACE
-    assert role["rules"] == [
-        # create cannot be limited by name in RBAC: it is limited to the release namespace.
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-        {
-            "apiGroups": ["coordination.k8s.io"],
-            "resources": ["leases"],
-            "resourceNames": [LEASE_NAME],
-            "verbs": ["get", "update"],
-        },
-    ]
+    assert role["rules"] == rules
     binding = one(manifests, "RoleBinding", f"{OPERATOR}-lease")
     assert binding["metadata"]["namespace"] == NAMESPACE
     assert binding["roleRef"] == {
@@ -109,8 +108,14 @@ def test_the_replicas_elect_the_admitting_one_on_a_lease_only_the_operator_may_r
         "name": role["metadata"]["name"],
     }
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
+    assert not [
+        rule
+        for cluster_role in by_kind(manifests, "ClusterRole")
+        for rule in cluster_role["rules"]
+        if "coordination.k8s.io" in rule["apiGroups"] and OPERATOR in cluster_role["metadata"]["name"]
+    ]
 
-    # The engine finds the Lease where the Role grants it, and names its holder after the pod.
+    # The Leases are found where the Role grants them, and their holder is named after the pod.
     env = {e["name"]: e for e in container(one(manifests, "Deployment", OPERATOR), "operator")["env"]}
     assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
@@ -118,19 +123,10 @@ def test_the_replicas_elect_the_admitting_one_on_a_lease_only_the_operator_may_r
     monkeypatch.setenv("POD_NAME", "rel-ebbtide-operator-6c8d9f7b5-q2w4z")
     assert default_namespace() == NAMESPACE
     assert default_identity() == "rel-ebbtide-operator-6c8d9f7b5-q2w4z"
-
-    assert not [
-        r
-        for r in by_kind(render({"operator.controllers": "{scaling}"}), "Role")
-        if "operator" in r["metadata"]["name"]
-    ]
-
-
-def test_one_fixed_priority_for_several_replicas_is_refused() -> None:
-    result = helm("template", "rel", str(CHART), "--set=operator.peering.priority=5", check=False)
-    assert result.returncode != 0
-    assert 'use "auto" with more than one replica' in result.stderr
-    assert render({"operator.peering.priority": "5", "operator.replicas": "1"})
+    assert (
+        member_lease_name("scaling", default_identity())
+        == "ebbtide-scaling-rel-ebbtide-operator-6c8d9f7b5-q2w4z"
+    )
 
 
 def test_the_operator_probes_and_ports_match_its_options() -> None:

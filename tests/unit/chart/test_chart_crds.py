@@ -1,5 +1,5 @@
 """The chart's CRDs: its copy of crds/ is current, it renders them verbatim with the keep policy,
-and the shared kopf peering CRD is what kopf expects.
+and they are all it renders (no kopf peering: the operator runs kopf standalone).
 
 Refresh the copy with ``scripts/sync-chart-crds.sh`` after ``ebbtide crds``.
 """
@@ -43,8 +43,8 @@ def test_the_crds_render_verbatim_with_labels_and_the_keep_policy() -> None:
         assert crd["spec"] == source["spec"]
         assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
         assert crd["metadata"]["labels"]["app.kubernetes.io/component"] == "crds"
-    # What is left comes from the chart's crds/ folder: the shared kopf peering CRD.
-    assert list(rendered) == ["clusterkopfpeerings.kopf.dev"]
+    assert not rendered
+    assert not (CHART / "crds").exists()
 
 
 def test_crds_install_false_leaves_the_crds_out() -> None:
@@ -52,24 +52,4 @@ def test_crds_install_false_leaves_the_crds_out() -> None:
         crd["metadata"]["name"]
         for crd in by_kind(render({"crds.install": "false"}), "CustomResourceDefinition")
     ]
-    assert names == ["clusterkopfpeerings.kopf.dev"]  # Helm's crds/ folder: --skip-crds leaves it out
-
-
-def test_the_kopf_peering_crd_is_the_one_kopf_writes_its_peers_into() -> None:
-    [crd] = [
-        crd
-        for crd in yaml.safe_load_all((CHART / "crds" / "clusterkopfpeerings.kopf.dev.yaml").read_text())
-        if crd
-    ]
-    spec = crd["spec"]
-    assert (spec["group"], spec["scope"], spec["names"]["kind"]) == (
-        "kopf.dev",
-        "Cluster",
-        "ClusterKopfPeering",
-    )
-    [version] = spec["versions"]
-    assert version["name"] == "v1" and version["served"] and version["storage"]
-    # kopf patches .status through the main resource: a status subresource would drop its writes.
-    assert "subresources" not in version
-    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
-    assert status == {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    assert names == []

@@ -1,9 +1,9 @@
 """The chart lints, renders objects that validate, runs every pod under the restricted Pod Security
 Standard, labels every object, and grants RBAC without wildcards.
 
-Validation here is kubeconform's: the chart's custom kinds (ebbtide's CRDs and kopf's peering
-CRD, converted to kubeconform's schema layout in a temporary folder; prometheus-operator's and
-cert-manager's kinds from the small schemas in ./schemas) must be valid, and every resource it
+Validation here is kubeconform's: the chart's custom kinds (ebbtide's CRDs, converted to
+kubeconform's schema layout in a temporary folder; prometheus-operator's and cert-manager's kinds
+from the small schemas in ./schemas) must be valid, and every resource it
 skips must be a built-in kind. Built-in kinds have no schema here - kubeconform would download
 them from GitHub - and are validated by the real API server instead (``kubectl apply
 --dry-run=server`` with strict field validation in tests/e2e/test_helm_chart.py), which also
@@ -124,7 +124,6 @@ def test_kubeconform_validates_every_custom_kind_and_skips_only_built_ins(
         expected = "statusValid" if custom else "statusSkipped"
         assert result["status"] == expected, f"{result['kind']} {result['name']}: {result['status']}"
     validated = {r["kind"] for r in results if r["status"] == "statusValid"}
-    assert "ClusterKopfPeering" in validated
     if values:
         assert {"ServiceMonitor", "PrometheusRule", "Certificate", "Issuer"} <= validated
 
@@ -180,7 +179,6 @@ def test_every_pod_runs_under_the_restricted_pod_security_standard(values: dict[
 
 @pytest.mark.parametrize("values", RENDERS.values(), ids=RENDERS.keys())
 def test_every_object_carries_the_recommended_labels(values: dict[str, str]) -> None:
-    # Without crds/: Helm applies the shared kopf peering CRD as it is, outside the release.
     manifests = render({**values, "commonLabels.team": "capacity"}, include_crds=False)
     for manifest in manifests:
         where = f"{manifest['kind']} {manifest['metadata']['name']}"
@@ -270,7 +268,7 @@ def test_extra_scale_targets_get_exactly_get_and_patch_on_their_scale() -> None:
     "bad",
     [
         "operator.bogus=1",
-        "operator.peering.priority=often",
+        "operator.peering.priority=5",
         "operator.controllers={autoscaling}",
         "webhook.timeoutSeconds=31",
         "webhook.certificate.source=vault",

@@ -1,15 +1,13 @@
-"""``ebbtide operator`` options the Helm chart relies on: ``--priority auto``, the webhook's
-certificate files, and the certificate the operator keeps in a Secret.
+"""``ebbtide operator`` options the Helm chart relies on: the webhook's certificate files, the
+certificate the operator keeps in a Secret, and no kopf peering (every replica runs every policy's loop).
 
-The chart runs two operator replicas from one pod template; kopf freezes every replica when the
-highest priority is shared, so ``auto`` must give each pod its own, stably. The chart mounts the
-webhook's certificate from a Secret, and the webhook must serve exactly that one.
+The chart mounts the webhook's certificate from a Secret, and the webhook must serve exactly
+that one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,6 @@ from click.testing import CliRunner
 
 from ebbtide.cli import main
 from ebbtide.commands import run_operator
-from ebbtide.commands.run_operator import AUTO_PRIORITY_RANGE, auto_priority
 from ebbtide.controllers.runtime import OperatorConfig
 
 pytestmark = pytest.mark.unit
@@ -39,56 +36,10 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_auto_priority_comes_from_the_pod_name(started: list[OperatorConfig]) -> None:
-    code, output = invoke("--peering=ebbtide", "--priority=auto", env={"POD_NAME": "op-5d8f7c9b6-abcde"})
-    assert code == 0, output
-    assert started[0].peering_name == "ebbtide"
-    assert started[0].priority == auto_priority("op-5d8f7c9b6-abcde")
-
-
-def test_auto_priority_is_stable_across_releases_and_restarts() -> None:
-    # Pinned: a restarted pod keeps its name, and must keep its place among its peers.
-    assert auto_priority("ebbtide-operator-5d8f7c9b6-abcde") == 867077
-    assert auto_priority("ebbtide-operator-5d8f7c9b6-x2k9q") == 49416
-
-
-def test_replicas_of_one_deployment_get_distinct_priorities() -> None:
-    # Pod names as a ReplicaSet makes them (Kubernetes' suffix alphabet), 27^3 = 19,683 of them.
-    alphabet = "bcdfghjklmnpqrstvwxz2456789"
-    names = ["ebbtide-operator-7c9f8d6b5-xx" + "".join(s) for s in itertools.product(alphabet, repeat=3)]
-    priorities = [auto_priority(name) for name in names]
-    assert all(0 <= p < AUTO_PRIORITY_RANGE for p in priorities)
-    # As spread as random draws: 19,683 draws from 10^6 values share one about 190 times (the
-    # birthday bound), so any two given replicas collide with probability ~10^-6.
-    collisions = len(priorities) - len(set(priorities))
-    assert collisions < 400
-
-
-def test_auto_without_a_pod_name_is_a_usage_error(started: list[OperatorConfig]) -> None:
-    code, output = invoke("--peering=ebbtide", "--priority=auto")
+def test_kopf_peering_is_not_an_option(started: list[OperatorConfig]) -> None:
+    code, output = invoke("--peering=ebbtide")
     assert code == 2
-    assert "POD_NAME" in output
-    assert not started
-
-
-@pytest.mark.parametrize(("given", "priority"), [("7", 7), ("-3", -3), ("0", 0)])
-def test_a_number_is_used_as_it_is(started: list[OperatorConfig], given: str, priority: int) -> None:
-    code, output = invoke("--peering=ebbtide", f"--priority={given}", env={"POD_NAME": "ignored"})
-    assert code == 0, output
-    assert started[0].priority == priority
-
-
-def test_the_default_priority_is_zero(started: list[OperatorConfig]) -> None:
-    code, output = invoke()
-    assert code == 0, output
-    assert started[0].priority == 0
-    assert started[0].peering_name is None
-
-
-def test_anything_else_is_refused(started: list[OperatorConfig]) -> None:
-    code, output = invoke("--priority=high")
-    assert code == 2
-    assert "neither an integer nor 'auto'" in output
+    assert "No such option" in output
     assert not started
 
 

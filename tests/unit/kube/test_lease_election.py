@@ -128,6 +128,49 @@ def test_a_leader_that_cannot_renew_keeps_leading_until_the_deadline_then_resume
     assert server.spec()["leaseTransitions"] == 0
 
 
+def test_a_renewal_that_succeeds_after_the_deadline_passed_restarts_the_leadership() -> None:
+    server, clock = LeaseServer(), FakeClock()
+    transitions = Transitions(clock)
+
+    class SlowLink(Link):
+        """Its first renewal hangs past the renew deadline, then lands."""
+
+        slow = True
+
+        def replace(self, *, namespace: str, name: str, body: Obj) -> Obj | None:
+            if self.slow:
+                self.slow = False
+                clock.advance(TIMING.renew_deadline + 1)
+            return super().replace(namespace=namespace, name=name, body=body)
+
+    leader = candidate("a", SlowLink(server), clock=clock, transitions=transitions)
+    leader.step()  # creates the Lease: no replace
+    clock.advance(2)
+    assert leader.step() is Attempt.HELD
+    assert not leader.is_leader, "a renewal that landed after the deadline gives no leadership"
+    clock.advance(2)
+    assert leader.step() is Attempt.HELD
+    assert leader.is_leader
+    # It was no leader while the request hung: whatever it guards starts afresh.
+    assert [event for event, _, _ in transitions.seen] == ["started", "stopped", "started"]
+
+
+def test_the_lease_carries_the_labels_it_was_created_with() -> None:
+    server, clock = LeaseServer(), FakeClock()
+    elector = LeaseElector(
+        leases=server,
+        name=NAME,
+        namespace=NAMESPACE,
+        identity="a",
+        labels={"ebbtide.io/member-of": "scaling"},
+        clock=clock,
+    )
+    elector.step()
+    clock.advance(2)
+    elector.step()
+    assert server.leases[(NAMESPACE, NAME)]["metadata"]["labels"] == {"ebbtide.io/member-of": "scaling"}
+
+
 def test_a_leader_that_sees_another_holder_stops_at_once() -> None:
     server, clock = LeaseServer(), FakeClock()
     transitions = Transitions(clock)

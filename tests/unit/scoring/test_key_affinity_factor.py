@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ebbtide.scoring.factors import key_affinity
-from ebbtide.scoring.ring import HashRing
+from ebbtide.sharding.ring import HashRing
 
 pytestmark = pytest.mark.unit
 

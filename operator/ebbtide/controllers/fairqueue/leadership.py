@@ -1,9 +1,10 @@
 """One admitting replica: the fair-queue engine admits only while it holds a Lease.
 
-The Helm chart runs two operator replicas. kopf's peering pauses kopf's own handlers in the
-standby, but the admission engine is no kopf handler: a startup handler starts it in every
-replica, and two engines admitting at once would each count the same free capacity as theirs.
-So the engine elects a leader of its own, on a coordination.k8s.io/v1 Lease
+The Helm chart runs several operator replicas, and kopf runs standalone in each (the
+ScalingPolicies are shared out among them). The admission engine is not shared out: global
+fairness needs one view of every queue's usage, and two engines admitting at once would each
+count the same free capacity as theirs. So a startup handler starts an engine in every replica,
+and the engines elect the one that admits on a coordination.k8s.io/v1 Lease
 (:mod:`ebbtide.kube.lease_election`).
 
 Every replica runs the informers, so a standby's view is current when it takes over; only the

@@ -10,7 +10,7 @@ and tests hand the services a cluster of their own instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from kubernetes import client
@@ -37,9 +37,16 @@ class ScalingCluster(Protocol):
         ...
 
     def write_replicas(
-        self, resource: ScalableResource, *, namespace: str, name: str, replicas: int
+        self,
+        resource: ScalableResource,
+        *,
+        namespace: str,
+        name: str,
+        replicas: int,
+        fence: Callable[[], bool],
     ) -> ScaleReading | None:
-        """Set the target's replica count; None if the target is gone."""
+        """Set the target's replica count if ``fence()``, asked right before the request, says
+        so (else raise :class:`~ebbtide.errors.NotOwnerError`); None if the target is gone."""
         ...
 
     def patch_status(self, *, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
@@ -70,9 +77,17 @@ class KubeScalingCluster:
         return read_scale(self.api_client, resource, namespace=namespace, name=name)
 
     def write_replicas(
-        self, resource: ScalableResource, *, namespace: str, name: str, replicas: int
+        self,
+        resource: ScalableResource,
+        *,
+        namespace: str,
+        name: str,
+        replicas: int,
+        fence: Callable[[], bool],
     ) -> ScaleReading | None:
-        written = write_replicas(self.api_client, resource, namespace=namespace, name=name, replicas=replicas)
+        written = write_replicas(
+            self.api_client, resource, namespace=namespace, name=name, replicas=replicas, fence=fence
+        )
         if written is not None:
             self.scales.note_written(resource, namespace=namespace, name=name, reading=written)
         return written

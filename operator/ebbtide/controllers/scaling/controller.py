@@ -1,9 +1,11 @@
 """Handlers of the scaling controller (registered by :mod:`ebbtide.controllers.registration`).
 
 * a kopf **daemon** per ScalingPolicy runs the policy's loop (:mod:`.loop`) at its own
-  ``spec.interval``; kopf stops it when the policy is deleted (its finalizer waits for that) or
-  the operator exits. The daemon is cancelled only after a grace period, so a round in flight
-  normally finishes and writes its status;
+  ``spec.interval`` in every replica; the loop runs rounds only while this replica owns the
+  policy (:mod:`.ownership`: a hash ring over the replicas' membership Leases). kopf stops it
+  when the policy is deleted (its finalizer waits for that) or the operator exits. The daemon
+  is cancelled only after a grace period, so a round in flight normally finishes and writes its
+  status;
 * kopf **indexes** of HorizontalPodAutoscalers and of ScalingPolicies by the workload they
   scale, fed by watches, let every round check for a conflicting autoscaler without an API call;
 * shared clients and thread pools (:class:`.services.ScalingServices`) are made once and
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import kopf
@@ -19,6 +22,7 @@ import kopf
 from ebbtide.api.scalingpolicy import ScalingPolicy
 from ebbtide.controllers.runtime import OperatorContext
 from ebbtide.controllers.scaling.loop import run_policy_loop
+from ebbtide.controllers.scaling.ownership import ShardedOwnership
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.kube.hpa import (
     HPA_KIND,
@@ -78,6 +82,12 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
             hpa_targets=AutoscalerTargets(hpas, policies),
             sleep=stopped.wait,
         )
+
+    @kopf.on.startup(registry=registry)
+    async def join_members(**_: Any) -> None:
+        if isinstance(services.ownership, ShardedOwnership):
+            services.ownership.bind(asyncio.get_running_loop())
+            services.ownership.membership.start()
 
     @kopf.on.cleanup(registry=registry)
     def close_services(**_: Any) -> None:

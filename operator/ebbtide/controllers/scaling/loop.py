@@ -10,6 +10,14 @@ by the round's own duration; a round that is late does not cause a burst of catc
 schedule just moves on. The first round of each policy is offset by a stable fraction of its
 interval (from its UID), so 500 policies created (or resumed after a restart) at once spread
 over the interval instead of all querying Prometheus at the same instant.
+
+Every replica runs this loop for every policy, but only the policy's owner runs rounds
+(:mod:`.ownership`). A loop that does not own its policy sleeps until its next round is due or
+the ownership changes, whichever comes first, and then asks again: no Prometheus read, no API
+call. A loop that loses its policy forgets what it remembered (the next owner starts from the
+status, as after a restart); one that gains it has its first round one interval after the
+previous owner's last decision (the status's ``lastDecision.time``), or later on a replica that
+just joined (see :meth:`ebbtide.sharding.ownership.Shard.first_round_at`).
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from ebbtide.api.duration import parse_duration
 from ebbtide.controllers.scaling.memory import PolicyMemory
+from ebbtide.controllers.scaling.ownership import Ownership, policy_key
 from ebbtide.controllers.scaling.round import HpaTargets, run_round
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.metrics import scaling_metrics
@@ -56,23 +66,41 @@ async def run_policy_loop(
     body: Mapping[str, Any],
     stopped: Stopped,
     hpa_targets: HpaTargets,
-    sleep: Callable[[float], Any],
+    sleep: Callable[[float], Awaitable[Any]],
     clock: Callable[[], float] = time.time,
 ) -> None:
-    """Run rounds for the policy ``body`` until ``stopped``; ``sleep(seconds)`` must return an
-    awaitable that ends early when the daemon is asked to stop (kopf's ``stopped.wait``)."""
+    """Run rounds for the policy ``body`` while this replica owns it, until ``stopped``;
+    ``sleep(seconds)`` must return an awaitable that ends early when the daemon is asked to stop
+    (kopf's ``stopped.wait``)."""
     metadata = body["metadata"]
     memory = PolicyMemory(namespace=metadata["namespace"], name=metadata["name"], uid=metadata["uid"])
+    key = policy_key(namespace=memory.namespace, name=memory.name)
+    ownership = services.ownership
     loop = asyncio.get_running_loop()
     interval = _interval_of(body)
     due = loop.time() + first_offset(memory.uid, interval=interval)
+    owning = False
     try:
         while not stopped:
             delay = due - loop.time()
             if delay > 0:
-                await sleep(delay)
+                await (sleep(delay) if owning else _sleep_or_change(sleep, delay, ownership))
                 if stopped:
                     break
+            if not ownership.may_act(key):
+                if owning:
+                    owning = False
+                    memory = _forget(services, memory)
+                if loop.time() >= due:  # woken by the schedule, not by a change
+                    due = next_due(due, interval=interval, now=loop.time())
+                continue
+            if not owning:
+                owning = True
+                spread = first_offset(memory.uid, interval=interval)
+                first = _first_round_at(ownership, body, interval=interval, spread=spread, clock=clock)
+                if first > loop.time():
+                    due = first
+                    continue
             started = loop.time()
             scaling_metrics.ROUND_LATENESS_SECONDS.observe(max(0.0, started - due))
             try:
@@ -90,8 +118,44 @@ async def run_policy_loop(
             interval = FALLBACK_INTERVAL if spec is None else spec.interval.total_seconds()
             due = next_due(due, interval=interval, now=loop.time())
     finally:
-        services.source.forget(memory.uid)
-        scaling_metrics.forget_policy(namespace=memory.namespace, name=memory.name)
+        _forget(services, memory)
+
+
+async def _sleep_or_change(
+    sleep: Callable[[float], Awaitable[Any]], delay: float, ownership: Ownership
+) -> None:
+    """Sleep ``delay`` seconds, or less if the ownership changes (or the daemon stops) first."""
+    waits = [asyncio.ensure_future(sleep(delay)), asyncio.ensure_future(ownership.changed())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
+def _first_round_at(
+    ownership: Ownership,
+    body: Mapping[str, Any],
+    *,
+    interval: float,
+    spread: float,
+    clock: Callable[[], float],
+) -> float:
+    decided = ((body.get("status") or {}).get("lastDecision") or {}).get("time")
+    since = None
+    if isinstance(decided, str):
+        try:
+            since = max(0.0, clock() - datetime.fromisoformat(decided).timestamp())
+        except ValueError:
+            since = None
+    return ownership.first_round_at(since_last_decision=since, interval=interval, spread=spread)
+
+
+def _forget(services: ScalingServices, memory: PolicyMemory) -> PolicyMemory:
+    """Drop what this replica held for the policy (its load history, its gauges); a fresh memory."""
+    services.source.forget(memory.uid)
+    scaling_metrics.forget_policy(namespace=memory.namespace, name=memory.name)
+    return PolicyMemory(namespace=memory.namespace, name=memory.name, uid=memory.uid)
 
 
 def _interval_of(body: Mapping[str, Any]) -> float:

@@ -20,6 +20,7 @@ from ebbtide.api.scalingpolicy import ScalingPolicy, ScalingPolicyStatus, Target
 from ebbtide.controllers.scaling import status as status_of
 from ebbtide.controllers.scaling.events import PlannedEvent, not_ready_events
 from ebbtide.controllers.scaling.memory import PolicyMemory
+from ebbtide.controllers.scaling.ownership import policy_key
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.controllers.scaling.target import Target
 from ebbtide.kube.events import ObjectRef
@@ -98,10 +99,14 @@ class Reporter:
         the events, which follow the status, wait for that write.
         """
         memory, services = self.memory, self.services
+        after = after.model_copy(update={"owner": services.ownership.identity or None})
         scaling_metrics.CONDITIONS.set(
             (memory.namespace, memory.name), ((c.type, c.status) for c in after.conditions)
         )
+        key = policy_key(namespace=memory.namespace, name=memory.name)
         if self._worth_writing(after):
+            if not services.ownership.fence(key):
+                return  # another replica owns the policy now: the status is its to write
             try:
                 exists = await services.kube(
                     services.cluster.patch_status,

@@ -22,10 +22,12 @@ from ebbtide.api.scalingpolicy import ScalingPolicySpec, ScalingPolicyStatus
 from ebbtide.controllers.scaling import status as status_of
 from ebbtide.controllers.scaling.events import PlannedEvent, conflict_events, decision_events
 from ebbtide.controllers.scaling.memory import PolicyMemory
+from ebbtide.controllers.scaling.ownership import policy_key
 from ebbtide.controllers.scaling.report import Reporter
 from ebbtide.controllers.scaling.restart import restored_state
 from ebbtide.controllers.scaling.services import ScalingServices
 from ebbtide.controllers.scaling.target import Target, TargetProblem, api_error_text, describe, read_target
+from ebbtide.errors import NotOwnerError
 from ebbtide.kube.hpa import HPA_KIND, POLICY_KIND, TargetKey, autoscaler, conflict_message, target_key
 from ebbtide.metrics import scaling_metrics
 from ebbtide.scaling.decision import Decision
@@ -128,6 +130,7 @@ async def _decide(
         # Nothing changed, so nothing may count against cooldowns and rate limits.
         state = replace(state, events=old_state.events, last_scale_up=old_state.last_scale_up)
     elif decision.desired_replicas != current:
+        key = policy_key(namespace=memory.namespace, name=memory.name)
         try:
             written = await services.kube(
                 services.cluster.write_replicas,
@@ -135,7 +138,13 @@ async def _decide(
                 namespace=memory.namespace,
                 name=ref.name,
                 replicas=decision.desired_replicas,
+                fence=lambda: services.ownership.fence(key),
             )
+        except NotOwnerError:
+            # Another replica owns the policy now (or this one cannot tell): it is that one's to
+            # decide, and this replica's memory of it is about to be dropped.
+            scaling_metrics.ERRORS.labels(kind="not_owner").inc()
+            return
         except Exception as error:  # the planner's memory stays as it was: nothing changed
             scaling_metrics.ERRORS.labels(kind="kube_api").inc()
             wanted = decision.desired_replicas

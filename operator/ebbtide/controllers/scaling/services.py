@@ -31,7 +31,9 @@ from kubernetes import client
 
 from ebbtide.controllers.runtime import OperatorConfig
 from ebbtide.controllers.scaling.cluster import KubeScalingCluster, ScalingCluster
+from ebbtide.controllers.scaling.ownership import GROUP, Ownership, ShardedOwnership, SoleOwner
 from ebbtide.kube.discovery import ScaleResolver
+from ebbtide.kube.membership import ShardMembership
 from ebbtide.metrics import scaling_metrics
 from ebbtide.metrics.prometheus_source import PrometheusLoadSource
 
@@ -42,12 +44,17 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def pooled_client(api_client: client.ApiClient, *, connections: int) -> client.ApiClient:
+def pooled_client(
+    api_client: client.ApiClient, *, connections: int, user_agent: str | None = None
+) -> client.ApiClient:
     """A new API client with ``api_client``'s server and credentials and a connection pool of
-    ``connections`` (the client's default is 5 per CPU)."""
+    ``connections`` (the client's default is 5 per CPU), sending ``user_agent`` if given."""
     configuration = copy.copy(api_client.configuration)
     configuration.connection_pool_maxsize = connections
-    return client.ApiClient(configuration)
+    pooled = client.ApiClient(configuration)
+    if user_agent is not None:
+        pooled.user_agent = user_agent
+    return pooled
 
 
 @dataclass
@@ -58,6 +65,8 @@ class ScalingServices:
     source: PrometheusLoadSource
     resolver: ScaleResolver
     cluster: ScalingCluster
+    #: Which policies this replica decides (all of them, unless the services are sharded).
+    ownership: Ownership = field(default_factory=SoleOwner)
     kube_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(
             max_workers=KUBE_CONCURRENCY, thread_name_prefix="ebbtide-kube"
@@ -66,8 +75,17 @@ class ScalingServices:
 
     @classmethod
     def from_config(cls, config: OperatorConfig, *, api_client: client.ApiClient) -> ScalingServices:
-        pooled = pooled_client(api_client, connections=KUBE_CONCURRENCY)
+        """The services of one replica among the ``scaling`` members. Its requests carry the
+        replica's identity in their User-Agent, so that the API server's audit log tells the
+        replicas' writes apart."""
+        ownership = ShardedOwnership(ShardMembership(api_client, group=GROUP))
+        pooled = pooled_client(
+            api_client,
+            connections=KUBE_CONCURRENCY,
+            user_agent=f"{api_client.user_agent} ebbtide-replica/{ownership.identity}",
+        )
         return cls(
+            ownership=ownership,
             api_client=pooled,
             source=PrometheusLoadSource(
                 url=config.prometheus_url,
@@ -96,7 +114,9 @@ class ScalingServices:
         return await loop.run_in_executor(self.kube_pool, functools.partial(timed))
 
     def close(self) -> None:
-        """Stop the pools and close the connections this controller opened."""
+        """Leave the members, stop the pools and close the connections this controller opened."""
+        if isinstance(self.ownership, ShardedOwnership):
+            self.ownership.membership.stop()
         self.kube_pool.shutdown(wait=True, cancel_futures=True)
         self.cluster.close()
         self.source.close()

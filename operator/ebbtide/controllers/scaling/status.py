@@ -30,6 +30,7 @@ OWNED_FIELDS = (
     "model",
     "lastScaleTime",
     "lastDecision",
+    "owner",
     "conditions",
 )
 #: Decisions taken without a usable load.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,10 @@ class FakeCluster:
         replicas = self.world.replicas
         return ScaleReading(replicas=replicas, observed=replicas, selector="app=web", uid="u-1")
 
-    def write_replicas(self, resource: Any, *, namespace: str, name: str, replicas: int) -> Any:
+    def write_replicas(
+        self, resource: Any, *, namespace: str, name: str, replicas: int, fence: Callable[[], bool]
+    ) -> Any:
+        assert fence()
         if self.world.scale_error is not None:
             raise self.world.scale_error
         self.world.writes.append(replicas)

@@ -1,4 +1,8 @@
-"""A consistent-hash ring with virtual nodes, for pods that share an affinity key.
+"""A consistent-hash ring with virtual nodes: which member owns a key.
+
+Two users share it: the extender places pods that share an affinity key on one node
+(:mod:`ebbtide.scoring.snapshot`), and operator replicas split the ScalingPolicies between them
+(:mod:`ebbtide.sharding.ownership`).
 
 Each member gets ``virtual_nodes`` points on a 64-bit ring; a key belongs to the member of the
 first point at or after the key's own hash (wrapping around). Adding or removing one of N members
@@ -16,15 +20,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from ebbtide.scoring.node_table import BoolArray, FloatArray, IntArray, frozen
-
 DEFAULT_VIRTUAL_NODES = 100
 
 U64 = npt.NDArray[np.uint64]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+_ArrayT = TypeVar("_ArrayT", bound=npt.NDArray[np.generic])
 
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -44,7 +51,7 @@ def hash_key(key: str) -> int:
 
 
 class HashRing:
-    """Immutable ring over members identified by integer ids (the caller's node-table rows)."""
+    """Immutable ring over members identified by integer ids (e.g. the caller's node-table rows)."""
 
     def __init__(self, *, names: Sequence[str], ids: IntArray, virtual_nodes: int) -> None:
         if virtual_nodes < 1:
@@ -52,14 +59,14 @@ class HashRing:
         if len(names) != len(ids):
             raise ValueError("names and ids must be parallel")
         self.virtual_nodes = virtual_nodes
-        self.member_ids: IntArray = frozen(np.array(ids, dtype=np.intp))
+        self.member_ids: IntArray = _frozen(np.array(ids, dtype=np.intp))
         bases = np.fromiter((hash_member(name) for name in names), dtype=np.uint64, count=len(names))
         steps = np.arange(virtual_nodes, dtype=np.uint64) * _GOLDEN_GAMMA
         points = _splitmix64(bases[:, None] + steps[None, :]).ravel()
         owners = np.repeat(self.member_ids, virtual_nodes)
         order = np.argsort(points, kind="stable")
-        self.points: U64 = frozen(points[order])
-        self.owners: IntArray = frozen(owners[order])
+        self.points: U64 = _frozen(points[order])
+        self.owners: IntArray = _frozen(owners[order])
 
     @classmethod
     def over(cls, names: Sequence[str], *, virtual_nodes: int = DEFAULT_VIRTUAL_NODES) -> HashRing:
@@ -119,3 +126,9 @@ def _splitmix64(values: U64) -> U64:
         mixed = (mixed ^ (mixed >> np.uint64(30))) * _MIX_1
         mixed = (mixed ^ (mixed >> np.uint64(27))) * _MIX_2
         return mixed ^ (mixed >> np.uint64(31))
+
+
+def _frozen(array: _ArrayT) -> _ArrayT:
+    """Mark an array read-only: a ring is shared between threads and never changes."""
+    array.flags.writeable = False
+    return array

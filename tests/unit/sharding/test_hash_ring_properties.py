@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ebbtide.scoring.ring import HashRing, hash_key, hash_member
+from ebbtide.sharding.ring import HashRing, hash_key, hash_member
 
 pytestmark = pytest.mark.unit
 
