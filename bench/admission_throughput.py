@@ -1,20 +1,33 @@
-"""Admission throughput of the FairQueue controller against a real API server.
+"""Admission throughput of the FairQueue controller, as a ratio to the API server's raw-write ceiling.
 
 A local cluster (``ebbtide dev``, KWOK nodes with room for every pod) gets 50 FairQueues in one
 cohort and 10,000 gated pods spread over them and over 10 namespaces, created by parallel
-threads *before* the operator starts (with the scheduling gate already in their spec, as the
+threads *before* anything admits (with the scheduling gate already in their spec, as the
 webhook would have set it; a webhook configuration left by an earlier run is deleted first, since
-with no operator running it would refuse the pods). Then the real ``ebbtide operator
---controllers queueing`` starts and admits the backlog.
+with no operator running it would refuse the pods). Two variants run on the same cluster, one
+after the other, each on a backlog of its own:
 
-Measured: admitted pods per second from the moment the operator's view of the cluster was
-complete (its ``ebbtide_fairqueue_view_synced_timestamp_seconds``) to the last admission (the
-latest ``ebbtide.io/admitted-at``); the operator's CPU seconds and peak RSS; its cycle count and
-conflicts. The scheduler and KWOK bind and run the admitted pods meanwhile, as they would in a
-cluster, so the API server is as busy as it would be. Prints the figures and writes
-bench/results/admission_throughput.json.
+* **ceiling**: the bench itself removes the gates of 10,000 pods of the same shape (but in no
+  queue), nothing else: one JSON merge patch per pod with the official client, over as many
+  concurrent connections as the operator writes admissions with
+  (``EngineSettings.write_concurrency``). This is as fast as the API server takes gate removals
+  here: the physical limit of admission. Its pods stay (bound and running, outside every queue;
+  the nodes have room for both backlogs): deleting 10,000 pods would keep the API server busy
+  well into the next variant.
+* **ebbtide**: the real ``ebbtide operator --controllers queueing`` starts and admits its own
+  backlog in fair order.
+
+Measured: pods per second for each; for the ceiling, from the first patch sent to the last
+answered; for ebbtide, from the moment the operator's view of the cluster was complete (its
+``ebbtide_fairqueue_view_synced_timestamp_seconds``) to the last admission (the latest
+``ebbtide.io/admitted-at``); ebbtide's figure as a ratio to the ceiling's (the machine's load
+cancels out of it). Also the operator's CPU seconds and peak RSS, its cycle count and conflicts,
+and the machine's load average during each variant. The scheduler and KWOK bind and run the
+ungated pods meanwhile in both variants, as they would in a cluster, so the API server is as busy
+as it would be. Prints the figures and writes bench/results/admission_throughput.json.
 
     .venv/bin/python bench/admission_throughput.py [--pods 10000] [--queues 50] [--cluster fairqueue-bench]
+        [--variants ceiling,ebbtide]
 """
 
 from __future__ import annotations
@@ -26,10 +39,13 @@ import platform
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -38,14 +54,28 @@ from typing import Any
 from kubernetes import client, config
 
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
-from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT, QUEUE_LABEL, SCHEDULING_GATE, WEBHOOK_CONFIGURATION
+from ebbtide.api.fairqueue_vocabulary import (
+    ADMITTED_AT,
+    FIELD_MANAGER,
+    QUEUE_LABEL,
+    SCHEDULING_GATE,
+    WEBHOOK_CONFIGURATION,
+)
+from ebbtide.controllers.fairqueue.engine import EngineSettings
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
+from ebbtide.kube.answers import discard
+from ebbtide.kube.retrying import REQUEST_TIMEOUT
+from ebbtide.kube.status import MERGE_PATCH
 from result_files import result_path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = result_path("admission_throughput.json")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+#: Seconds between scrapes of the operator's /metrics. Rendering it is not free (a histogram per
+#: queue); scraped five times a second it took a third of the operator's CPU during admission.
+#: Neither end of the measurement depends on it: both come from timestamps the operator records.
+SCRAPE_INTERVAL = 2.0
 
 
 def free_port() -> int:
@@ -54,9 +84,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def pod_manifest(name: str, queue: str) -> dict[str, Any]:
+def pod_manifest(name: str, queue: str | None) -> dict[str, Any]:
+    """A gated pod; in ``queue`` unless None."""
     return {
-        "metadata": {"name": name, "labels": {QUEUE_LABEL: queue}},
+        "metadata": {"name": name, "labels": {QUEUE_LABEL: queue} if queue else {}},
         "spec": {
             "schedulingGates": [{"name": SCHEDULING_GATE}],
             "containers": [
@@ -70,27 +101,17 @@ def pod_manifest(name: str, queue: str) -> dict[str, Any]:
     }
 
 
-def prepare(
-    api: client.ApiClient, *, kubectl: Path, kubeconfig: Path, run: str, args: argparse.Namespace
-) -> list[str]:
-    """CRDs, no leftover webhook, fresh namespaces and queues; returns the namespaces."""
+def install(*, api: client.ApiClient, kubectl: Path, kubeconfig: Path) -> None:
+    """The CRDs, and no webhook configuration left by an earlier run."""
+    base = [str(kubectl), f"--kubeconfig={kubeconfig}"]
     subprocess.run(
-        [
-            str(kubectl),
-            f"--kubeconfig={kubeconfig}",
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            str(REPO / "crds"),
-        ],
+        [*base, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")],
         check=True,
         capture_output=True,
     )
     subprocess.run(
         [
-            str(kubectl),
-            f"--kubeconfig={kubeconfig}",
+            *base,
             "wait",
             "--for=condition=Established",
             "--timeout=60s",
@@ -105,8 +126,12 @@ def prepare(
     except client.exceptions.ApiException as error:
         if error.status != 404:
             raise
+
+
+def make_namespaces(api: client.ApiClient, *, prefix: str, count: int) -> list[str]:
+    """``count`` fresh namespaces, each with its default service account (pods need it)."""
     core = client.CoreV1Api(api)
-    namespaces = [f"fqb-{run}-{index}" for index in range(args.namespaces)]
+    namespaces = [f"{prefix}-{index}" for index in range(count)]
     for namespace in namespaces:
         core.create_namespace({"metadata": {"name": namespace}})
     for namespace in namespaces:
@@ -116,8 +141,12 @@ def prepare(
                 break
             except client.exceptions.ApiException:
                 time.sleep(0.2)
+    return namespaces
+
+
+def make_queues(api: client.ApiClient, *, run: str, count: int) -> None:
     custom = client.CustomObjectsApi(api)
-    for index in range(args.queues):
+    for index in range(count):
         body = {
             "apiVersion": f"{API_GROUP}/{API_VERSION}",
             "kind": "FairQueue",
@@ -125,30 +154,116 @@ def prepare(
             "spec": {"weight": 1 + index % 4, "cohort": f"fqb-{run}"},
         }
         custom.create_cluster_custom_object(API_GROUP, API_VERSION, FairQueue.PLURAL, body)
-    return namespaces
 
 
-def create_pods(api: client.ApiClient, *, run: str, namespaces: list[str], args: argparse.Namespace) -> float:
-    """Create the backlog in parallel; returns the seconds it took."""
+def with_backoff(call: Callable[[], object]) -> None:
+    """``call()``, tried again on the API server's "come back later" answers."""
+    for attempt in range(5):
+        try:
+            call()
+            return
+        except client.exceptions.ApiException as error:
+            if error.status not in (429, 500, 503, 504) or attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def create_pods(
+    api: client.ApiClient, *, run: str, namespaces: list[str], queued: bool, args: argparse.Namespace
+) -> tuple[float, list[tuple[str, str]]]:
+    """Create a backlog in parallel (spread over the queues if ``queued``); the seconds it took,
+    and each pod's (namespace, name)."""
     core = client.CoreV1Api(api)
+    refs = [(namespaces[index % len(namespaces)], f"p-{index:05d}") for index in range(args.pods)]
 
     def create(index: int) -> None:
-        namespace = namespaces[index % len(namespaces)]
-        queue = f"fqb-{run}-{index % args.queues:02d}"
-        body = pod_manifest(f"p-{index:05d}", queue)
-        for attempt in range(5):
-            try:
-                core.create_namespaced_pod(namespace, body, _preload_content=False)
-                return
-            except client.exceptions.ApiException as error:
-                if error.status not in (429, 500, 503, 504) or attempt == 4:
-                    raise
-                time.sleep(0.5 * (attempt + 1))
+        namespace, name = refs[index]
+        body = pod_manifest(name, f"fqb-{run}-{index % args.queues:02d}" if queued else None)
+        with_backoff(lambda: core.create_namespaced_pod(namespace, body, _preload_content=False))
 
     started = time.monotonic()
     with ThreadPoolExecutor(args.threads) as pool:
         list(pool.map(create, range(args.pods)))
-    return time.monotonic() - started
+    return time.monotonic() - started, refs
+
+
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every second while the ``with`` block runs."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LoadSampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(1.0):
+                return
+
+    def summary(self) -> dict[str, object]:
+        """Mean and peak of the 1-minute figure during the block, and the three figures at its end."""
+        return {
+            "mean_1m": round(statistics.fmean(self.samples), 2),
+            "max_1m": round(max(self.samples), 2),
+            "at_end": [round(value, 2) for value in os.getloadavg()],
+        }
+
+
+def writer_client(kubeconfig: Path) -> client.ApiClient:
+    """A client set up as the operator's admission engine sets up its own: the same library,
+    the same connection pool size."""
+    settings = EngineSettings()
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    api.configuration.connection_pool_maxsize = settings.write_concurrency + settings.report_concurrency + 8
+    return client.ApiClient(api.configuration)
+
+
+def remove_gates(kubeconfig: Path, refs: list[tuple[str, str]]) -> float:
+    """Remove the gate of every pod in ``refs``, ``write_concurrency`` patches at a time, as the
+    operator's write pool sends them; the seconds from the first patch to the last answer."""
+    api = writer_client(kubeconfig)
+    core = client.CoreV1Api(api)
+    body = {"spec": {"schedulingGates": None}}
+
+    def ungate(ref: tuple[str, str]) -> None:
+        namespace, name = ref
+
+        def patch() -> None:
+            answer = core.patch_namespaced_pod(
+                name,
+                namespace,
+                body,
+                field_manager=FIELD_MANAGER,
+                _content_type=MERGE_PATCH,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+            discard(answer)  # read to the end: the connection goes back to the pool
+
+        with_backoff(patch)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(EngineSettings().write_concurrency) as pool:
+        list(pool.map(ungate, refs))
+    seconds = time.monotonic() - started
+    api.close()
+    return seconds
 
 
 def scrape(url: str) -> dict[str, float]:
@@ -198,44 +313,35 @@ def last_admission(api: client.ApiClient, namespaces: list[str]) -> tuple[int, f
     return count, latest
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pods", type=int, default=10_000)
-    parser.add_argument("--queues", type=int, default=50)
-    parser.add_argument("--namespaces", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=32, help="threads creating the pods")
-    parser.add_argument(
-        "--cluster", default="fairqueue-bench", help="the ebbtide dev cluster to use (started if needed)"
-    )
-    parser.add_argument("--nodes", type=int, default=20)
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the cluster, with the backlog's namespaces and queues"
-    )
-    parser.add_argument("--timeout", type=float, default=900)
-    args = parser.parse_args()
+def ceiling_variant(
+    api: client.ApiClient, *, kubeconfig: Path, run: str, args: argparse.Namespace
+) -> dict[str, object]:
+    """The raw-write ceiling: a backlog of its own, in no queue, every gate removed by the bench."""
+    namespaces = make_namespaces(api, prefix=f"fqb-{run}-ceiling", count=args.namespaces)
+    print(f"ceiling: creating {args.pods} gated pods ...")
+    creation, refs = create_pods(api, run=run, namespaces=namespaces, queued=False, args=args)
+    print(f"ceiling: created in {creation:.1f}s; removing their gates ...")
+    with LoadSampler() as load:
+        seconds = remove_gates(kubeconfig, refs)
+    result = {
+        "pods": len(refs),
+        "connections": EngineSettings().write_concurrency,
+        "pod_creation_seconds": round(creation, 2),
+        "seconds": round(seconds, 2),
+        "pods_per_second": round(len(refs) / seconds, 1),
+        "load_average": load.summary(),
+    }
+    print(f"ceiling: {result['pods_per_second']} pods/s")
+    return result
 
-    dev = DevCluster(args.cluster)
-    slots = 2 * -(-args.pods // args.nodes) + 50  # room to spare: every admitted pod gets bound
-    info = dev.up(nodes=uniform_nodes(count=args.nodes, cpu="64", memory="256Gi", pods=slots), progress=print)
-    api = config.new_client_from_config(config_file=str(info.kubeconfig))
-    api.configuration.connection_pool_maxsize = args.threads + 4
-    api = client.ApiClient(api.configuration)
-    run = time.strftime("%H%M%S")
-    namespaces = prepare(
-        api, kubectl=info.bin_dir / "kubectl", kubeconfig=info.kubeconfig, run=run, args=args
-    )
-    print(f"creating {args.pods} gated pods over {args.queues} queues and {len(namespaces)} namespaces ...")
-    creation = create_pods(api, run=run, namespaces=namespaces, args=args)
-    print(f"created in {creation:.1f}s ({args.pods / creation:.0f} pods/s)")
 
-    metrics_port, health_port = free_port(), free_port()
-    log = result_path("admission_throughput.operator.log")
-    argv = [
+def operator_argv(kubeconfig: Path, *, metrics_port: int, health_port: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "ebbtide",
         "operator",
-        f"--kubeconfig={info.kubeconfig}",
+        f"--kubeconfig={kubeconfig}",
         "--controllers=queueing",
         "--metrics-host=127.0.0.1",
         f"--metrics-port={metrics_port}",
@@ -243,14 +349,27 @@ def main() -> None:
         "--webhook-host=127.0.0.1",
         f"--webhook-port={free_port()}",
     ]
+
+
+def ebbtide_variant(
+    api: client.ApiClient, *, kubeconfig: Path, run: str, args: argparse.Namespace
+) -> dict[str, object]:
+    """ebbtide's throughput: a backlog of its own, admitted by the real operator."""
+    namespaces = make_namespaces(api, prefix=f"fqb-{run}", count=args.namespaces)
+    print(f"ebbtide: creating {args.pods} gated pods over {args.queues} queues ...")
+    creation, _ = create_pods(api, run=run, namespaces=namespaces, queued=True, args=args)
+    print(f"ebbtide: created in {creation:.1f}s ({args.pods / creation:.0f} pods/s); starting the operator")
+    metrics_port, health_port = free_port(), free_port()
+    log = result_path("admission_throughput.operator.log")
+    argv = operator_argv(kubeconfig, metrics_port=metrics_port, health_port=health_port)
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     with log.open("wb") as out:
         operator = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     started = time.time()
+    load = LoadSampler()
     try:
         synced_at = 0.0
         deadline = time.monotonic() + args.timeout
-        admitted = 0.0
         usage_at_sync: dict[str, float] = {}
         while time.monotonic() < deadline:
             if operator.poll() is not None:
@@ -263,10 +382,11 @@ def main() -> None:
             if not synced_at and values.get("ebbtide_fairqueue_view_synced_timestamp_seconds", 0):
                 synced_at = values["ebbtide_fairqueue_view_synced_timestamp_seconds"]
                 usage_at_sync = process_usage(operator.pid)
-            admitted = values.get("sum:ebbtide_fairqueue_admissions_total", 0.0)
-            if admitted >= args.pods:
+                load.start()
+            if values.get("sum:ebbtide_fairqueue_admissions_total", 0.0) >= args.pods:
                 break
-            time.sleep(0.2)
+            time.sleep(SCRAPE_INTERVAL)
+        load.stop()
         usage_at_end = process_usage(operator.pid)
         values = scrape(metrics_url)
     finally:
@@ -275,20 +395,15 @@ def main() -> None:
     count, latest = last_admission(api, namespaces)
     seconds = latest - synced_at
     result = {
-        "benchmark": "admission_throughput",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
         "pods": args.pods,
         "queues": args.queues,
         "namespaces": len(namespaces),
-        "nodes": args.nodes,
         "pod_creation_seconds": round(creation, 2),
         "operator_start_to_view_synced_seconds": round(synced_at - started, 2),
-        "view_synced_to_last_admission_seconds": round(seconds, 2),
+        "seconds": round(seconds, 2),
         "admitted": count,
-        "admitted_pods_per_second": round(count / seconds, 1) if seconds > 0 else None,
+        "pods_per_second": round(count / seconds, 1) if seconds > 0 else None,
+        "load_average": load.summary() if load.samples else None,
         "operator_cpu_seconds_total": round(usage_at_end["cpu_seconds"], 2),
         "operator_cpu_seconds_admitting": round(
             usage_at_end["cpu_seconds"] - usage_at_sync.get("cpu_seconds", 0), 2
@@ -304,19 +419,65 @@ def main() -> None:
             if k.startswith("ebbtide_fairqueue_writes_total") and 'outcome="error"' in k
         ),
     }
+    print(f"ebbtide: {result['pods_per_second']} pods/s")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--queues", type=int, default=50)
+    parser.add_argument("--namespaces", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=32, help="threads creating the pods")
+    parser.add_argument(
+        "--cluster", default="fairqueue-bench", help="the ebbtide dev cluster to use (started if needed)"
+    )
+    parser.add_argument("--nodes", type=int, default=20)
+    parser.add_argument(
+        "--variants", default="ceiling,ebbtide", help="which variants to run, in this order (comma-separated)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the cluster, with the backlogs and queues")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    variants = [name.strip() for name in args.variants.split(",") if name.strip()]
+
+    dev = DevCluster(args.cluster)
+    # Room for every variant's backlog, with some to spare: every ungated pod gets bound.
+    backlogs = len(variants) + 1
+    slots = backlogs * -(-args.pods // args.nodes) + 50
+    cpu, memory = 64 * backlogs, 256 * backlogs
+    info = dev.up(
+        nodes=uniform_nodes(count=args.nodes, cpu=str(cpu), memory=f"{memory}Gi", pods=slots), progress=print
+    )
+    api = config.new_client_from_config(config_file=str(info.kubeconfig))
+    api.configuration.connection_pool_maxsize = args.threads + 4
+    api = client.ApiClient(api.configuration)
+    run = time.strftime("%H%M%S")
+    install(api=api, kubectl=info.bin_dir / "kubectl", kubeconfig=info.kubeconfig)
+    make_queues(api, run=run, count=args.queues)
+    runners = {"ceiling": ceiling_variant, "ebbtide": ebbtide_variant}
+    figures = {name: runners[name](api, kubeconfig=info.kubeconfig, run=run, args=args) for name in variants}
+    ceiling, ebbtide = figures.get("ceiling", {}), figures.get("ebbtide", {})
+    ratio = None
+    if ceiling.get("pods_per_second") and ebbtide.get("pods_per_second"):
+        ratio = round(float(str(ebbtide["pods_per_second"])) / float(str(ceiling["pods_per_second"])), 3)
+    result = {
+        "benchmark": "admission_throughput",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "pods": args.pods,
+        "queues": args.queues,
+        "nodes": args.nodes,
+        "ratio_to_ceiling": ratio,
+        **figures,
+    }
     print(json.dumps(result, indent=2))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    if not args.keep:
-        core = client.CoreV1Api(api)
-        for namespace in namespaces:
-            core.delete_namespace(namespace)
-        custom = client.CustomObjectsApi(api)
-        for index in range(args.queues):
-            custom.delete_cluster_custom_object(
-                API_GROUP, API_VERSION, FairQueue.PLURAL, f"fqb-{run}-{index:02d}"
-            )
-        client.AdmissionregistrationV1Api(api).delete_mutating_webhook_configuration(WEBHOOK_CONFIGURATION)
+    print(
+        f"ceiling {ceiling.get('pods_per_second')} pods/s, ebbtide {ebbtide.get('pods_per_second')} pods/s: "
+        f"ratio {ratio}"
+    )
     api.close()
     if not args.keep:
         # A cluster holding 10,000 pods costs the machine a core; later measurements need it idle.

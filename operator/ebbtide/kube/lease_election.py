@@ -10,7 +10,8 @@ kube-controller-manager use:
   with the local clock: it was written by another machine's.
 * Every write is a replace that carries the resourceVersion just read: when two candidates race,
   the API server takes one write and answers 409 Conflict to the other.
-* The leader renews every ``retry_period``. It counts itself leader only until ``renew_deadline``
+* The leader renews every ``retry_period`` (from the start of one attempt to the start of the
+  next, so slow requests do not space the renewals out). It counts itself leader only until ``renew_deadline``
   after the *start* of its last successful renewal (:attr:`LeaseElector.is_leader` reads the
   clock, so this holds even while a request hangs). A standby cannot take over before
   ``lease_duration`` after it saw that renewal, which came later; with
@@ -97,6 +98,17 @@ class Attempt(Enum):
     """Unknown: a write lost a race or a request failed; try again."""
 
 
+def pause_before_next_attempt(
+    *, retry_period: float, attempt_started: float, now: float, valid_until: float | None
+) -> float:
+    """Seconds to wait before the next attempt: ``retry_period`` after the last attempt started,
+    never past a leader's ``valid_until`` (None for a candidate that does not lead), never < 0."""
+    pause = retry_period - (now - attempt_started)
+    if valid_until is not None:
+        pause = min(pause, valid_until - now)
+    return max(0.0, pause)
+
+
 def micro_time(moment: datetime) -> str:
     """A Lease's MicroTime: RFC 3339 with microseconds, in UTC."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -170,8 +182,9 @@ class LeaseElector:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            started = self._clock()
             self.step()
-            self._stopping.wait(self._pause())
+            self._stopping.wait(self._pause(attempt_started=started))
         if self._leading:
             self._stop_leading("stopping")
         if self.holder == self.identity:
@@ -210,14 +223,21 @@ class LeaseElector:
             self._stop_leading(f"not renewed within {self.timing.renew_deadline:g}s")
         return attempt
 
-    def _pause(self) -> float:
-        """Until the next attempt: the retry period, or less when a failing leader's deadline
-        comes first (so that it stops leading, and says so, on time)."""
-        pause = self.timing.retry_period
+    def _pause(self, *, attempt_started: float) -> float:
+        """Until the next attempt: the retry period counted from the start of the last one, or
+        less when a failing leader's deadline comes first (so that it stops leading, and says
+        so, on time). Counted from the start, not the end: when the API server is slow (a large
+        backlog's admission writes keep it busy) a renewal that takes 5 s would otherwise start
+        the next one 7 s after its own start, and the leader's 10 s of validity would lapse
+        before that one landed, halting admission although the Lease was never lost."""
         with self._lock:
-            if self._leading:
-                pause = min(pause, max(0.0, self._valid_until - self._clock()))
-        return pause
+            valid_until = self._valid_until if self._leading else None
+        return pause_before_next_attempt(
+            retry_period=self.timing.retry_period,
+            attempt_started=attempt_started,
+            now=self._clock(),
+            valid_until=valid_until,
+        )
 
     def _stop_leading(self, why: str) -> None:
         with self._lock:

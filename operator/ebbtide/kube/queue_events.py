@@ -2,9 +2,14 @@
 
 An admission cycle may want to report thousands of things at once; posting each Event in the
 cycle would make admission wait for bookkeeping. So :class:`EventRecorder` queues them and
-worker threads post them through :func:`ebbtide.kube.events.post_event`. The queue is bounded:
-when it is full the Event is dropped and counted, as Kubernetes' own event recorders do under
-pressure; the annotations on the object still say the same thing.
+worker threads post them through :func:`ebbtide.kube.events.post_event`.
+
+Events are best effort and yield to admissions. They go out at ``rate`` per second after a
+first ``burst`` (:class:`ebbtide.kube.token_bucket.TokenBucket`): one Event per admission would
+double the writes of a large backlog's admission, on the API server that sets its pace. The
+queue is bounded too. An Event over the rate or the queue's capacity is dropped and counted, as
+Kubernetes' own event recorders do under pressure; the annotations on the object still say the
+same thing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from kubernetes import client
 
 from ebbtide.api.workloads import WorkloadRecord
 from ebbtide.kube.events import EventType, ObjectRef, post_event
+from ebbtide.kube.token_bucket import TokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +51,8 @@ def workload_ref(workload: WorkloadRecord) -> ObjectRef:
 
 
 class EventRecorder:
-    """Posts Events from a bounded queue with ``workers`` threads; :meth:`record` never blocks."""
+    """Posts Events from a bounded queue with ``workers`` threads, at most ``rate`` per second
+    after a first ``burst``; :meth:`record` never blocks."""
 
     def __init__(
         self,
@@ -53,8 +60,11 @@ class EventRecorder:
         *,
         capacity: int = 2000,
         workers: int = 2,
+        rate: float = 10.0,
+        burst: int = 100,
         on_drop: Callable[[], None] = lambda: None,
     ) -> None:
+        self._bucket = TokenBucket(rate=rate, burst=burst)
         self._api_client = api_client
         self._queue: queue.Queue[QueueEvent] = queue.Queue(maxsize=capacity)
         self._stopping = threading.Event()
@@ -63,11 +73,15 @@ class EventRecorder:
         self._threads: list[threading.Thread] = []
 
     def record(self, workload: WorkloadRecord, *, type_: EventType, reason: str, message: str) -> None:
-        """Queue an Event about ``workload``; dropped (and counted) when the queue is full."""
+        """Queue an Event about ``workload``; dropped (and counted) over the rate or when the
+        queue is full."""
         self.record_about(workload_ref(workload), type_=type_, reason=reason, message=message)
 
     def record_about(self, regarding: ObjectRef, *, type_: EventType, reason: str, message: str) -> None:
         """Queue an Event about any object (a preempted pod's owner)."""
+        if not self._bucket.take():
+            self._on_drop()
+            return
         event = QueueEvent(regarding=regarding, type_=type_, reason=reason, message=message)
         try:
             self._queue.put_nowait(event)

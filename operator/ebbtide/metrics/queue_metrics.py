@@ -72,7 +72,8 @@ CONFLICTS = Counter(
     ["result"],
 )
 EVENTS_DROPPED = Counter(
-    "ebbtide_fairqueue_events_dropped", "Events not posted because the event queue was full."
+    "ebbtide_fairqueue_events_dropped",
+    "Events not posted: over the Event rate limit, or the event queue was full.",
 )
 VIEW_SYNCED = Gauge(
     "ebbtide_fairqueue_view_synced_timestamp_seconds",

@@ -19,7 +19,13 @@ from tests.unit.kube.lease_builders import (
     candidate,
 )
 
-from ebbtide.kube.lease_election import Attempt, ElectionTiming, LeaseElector, Obj
+from ebbtide.kube.lease_election import (
+    Attempt,
+    ElectionTiming,
+    LeaseElector,
+    Obj,
+    pause_before_next_attempt,
+)
 
 TIMING = ElectionTiming()  # 15 s lease, 10 s renew deadline, 2 s retry
 
@@ -342,3 +348,21 @@ def test_stop_returns_promptly_and_twice() -> None:
     assert time.monotonic() - started < 5
     elector.stop()
     assert not elector.is_leader
+
+
+@pytest.mark.parametrize(
+    ("attempt_started", "now", "valid_until", "expected"),
+    [
+        pytest.param(100.0, 100.1, None, 1.9, id="a quick attempt waits out the rest of the period"),
+        pytest.param(100.0, 105.0, 110.0, 0.0, id="an attempt slower than the period is followed at once"),
+        pytest.param(100.0, 100.0, 101.0, 1.0, id="a leader's deadline comes before the period ends"),
+        pytest.param(100.0, 112.0, 110.0, 0.0, id="never a negative pause"),
+    ],
+)
+def test_the_next_attempt_is_a_retry_period_after_the_last_one_started(
+    attempt_started: float, now: float, valid_until: float | None, expected: float
+) -> None:
+    pause = pause_before_next_attempt(
+        retry_period=2.0, attempt_started=attempt_started, now=now, valid_until=valid_until
+    )
+    assert pause == pytest.approx(expected)
