@@ -14,10 +14,8 @@ is the cheapest candidate whose overload is within ``OVERLOAD_SLACK`` of the bes
 revisited every ``reevaluate_every`` seconds (15 minutes), so the model in use does not flap.
 Until a candidate has ``MIN_SCORED`` scored forecasts, Naive is used. When the season changes
 (it is searched for again every hour, and a short history can make it come and go), the
-candidates that stay keep their calibration and their scores, SeasonalNaive too: its errors
-under the old season are a fair first guess of its errors under the new one, much better than a
-replay of its history every time the season flickers (which cost half the planner's CPU on a
-recorded trace of tweet volumes).
+candidates that stay keep their calibration and their scores: only SeasonalNaive starts afresh,
+so the others do not lose hours of residuals to a season they do not use.
 
 Candidates: Naive, Linear and, when a season is known (declared, or found in the history by
 :mod:`.seasonality`), SeasonalNaive. HoltWinters stays out of Auto: refitting it for every
@@ -170,11 +168,13 @@ class Auto:
 
 
 def _carried(memo: AutoMemo, *, names: tuple[ModelName, ...], season: float | None) -> AutoMemo:
-    """``memo`` for a new set of candidates or a new season: each candidate that stays keeps its
-    calibration and score; periods still being scored are dropped (their capacities were asked
-    by the old set)."""
+    """``memo`` for a new set of candidates: each that stays keeps its calibration and score,
+    except SeasonalNaive when the season changed; periods still being scored are dropped (their
+    capacities were asked by the old set)."""
     kept = {
-        name: (score, inner) for name, score, inner in zip(memo.names, memo.scores, memo.memos, strict=True)
+        name: (score, inner)
+        for name, score, inner in zip(memo.names, memo.scores, memo.memos, strict=True)
+        if name is not ModelName.SEASONAL_NAIVE or memo.season == season
     }
     fresh = (CandidateScore(), None)
     scores = tuple(kept.get(name, fresh)[0] for name in names)
