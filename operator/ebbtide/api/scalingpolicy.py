@@ -218,8 +218,11 @@ class PredictionSpec(KubeModel):
     at targetPerReplica; a quantile estimated from the model's own recent errors. 0.9: the peak
     exceeds the provisioned target load in about one horizon in ten, and a replica is
     overloaded far more rarely, as targetPerReplica keeps headroom below a replica's capacity.
-    Higher buys headroom where the load has been jumpy. A scale-down before the stabilisation
-    window needs the stricter quantile 1 - (1 - quantile) / 4. In [0.5, 1)."""
+    Higher buys headroom where the load has been jumpy. A load that changes only when its
+    source updates (a regular cadence, found in the history) is uncertain only over windows its
+    next update can land in, so headroom is bought before an update, not all the time. A
+    scale-down before the stabilisation window needs the stricter quantile
+    1 - (1 - quantile) / 4. In [0.5, 1)."""
 
 
 class FallbackSpec(KubeModel):

@@ -56,7 +56,9 @@ def forecast_ahead(
         return None, ""
     # Measured from the last sample, so the metrics lag is forecast across too.
     horizon = max(0.0, now + prediction.horizon - window.last_time)
-    inner = None if previous is None or previous.season != season else previous.inner
+    # A new season makes a seasonal model's memo meaningless; Auto sorts out its candidates'.
+    carries = prediction.model is ModelName.AUTO
+    inner = None if previous is None or (previous.season != season and not carries) else previous.inner
     try:
         forecast = forecaster.forecast(window, horizon=horizon, step=settings.interval, memo=inner)
     except Exception as error:  # a failing model must never stop reactive scaling

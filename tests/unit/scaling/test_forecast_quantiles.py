@@ -180,3 +180,20 @@ def test_the_peak_quantile_widens_after_a_burst_of_surprises_and_narrows_when_ca
     before, during, after = widths[1490], widths[1790], widths[values.size - 1]
     assert during > 3 * before
     assert after < during / 3
+
+
+def test_auto_keeps_its_candidates_scores_when_the_season_found_changes() -> None:
+    rng = np.random.default_rng(6)
+    times = np.arange(0, 3 * HOUR, STEP)
+    values = 400 + 100 * np.sin(2 * np.pi * times / HOUR) + rng.normal(0, 10, times.size)
+    history = LoadSeries(times=T0 + times, values=values)
+    memo: object | None = None
+    for end in range(300, 500, 2):
+        without = Auto(season=None, quantile=0.9)
+        memo = without.forecast(history.until(T0 + STEP * end), horizon=HORIZON, step=STEP, memo=memo).memo
+    seasonal = Auto(season=HOUR, quantile=0.9)
+    forecast = seasonal.forecast(history.until(T0 + STEP * 502), horizon=HORIZON, step=STEP, memo=memo)
+    scores = {name: capacity for name, capacity, _ in forecast.scores}
+    assert list(scores) == ["Naive", "Linear", "SeasonalNaive"]
+    assert scores["Naive"] > 0 and scores["Linear"] > 0
+    assert scores["SeasonalNaive"] == 0

@@ -12,7 +12,10 @@ each needs to keep it. Auto scores them the way the user pays, on the policy's o
 Sums halve every ``half_life`` seconds (three hours), so recent behaviour counts most. The choice
 is the cheapest candidate whose overload is within ``OVERLOAD_SLACK`` of the best one's; it is
 revisited every ``reevaluate_every`` seconds (15 minutes), so the model in use does not flap.
-Until a candidate has ``MIN_SCORED`` scored forecasts, Naive is used.
+Until a candidate has ``MIN_SCORED`` scored forecasts, Naive is used. When the season changes
+(it is searched for again every hour, and a short history can make it come and go), the
+candidates that stay keep their calibration and their scores: only SeasonalNaive starts afresh,
+so the others do not lose hours of residuals to a season they do not use.
 
 Candidates: Naive, Linear and, when a season is known (declared, or found in the history by
 :mod:`.seasonality`), SeasonalNaive. HoltWinters stays out of Auto: refitting it for every
@@ -74,6 +77,7 @@ class AutoMemo:
     scores: tuple[CandidateScore, ...]
     pending: tuple[PendingChoice, ...]
     memos: tuple[object | None, ...]
+    season: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,20 @@ class Auto:
         candidates = self.candidates()
         names = tuple(candidate.name for candidate in candidates)
         last = history.last_time
-        fresh = not (isinstance(memo, AutoMemo) and memo.names == names and memo.scored_at <= last)
+        fresh = not (isinstance(memo, AutoMemo) and memo.scored_at <= last)
         if fresh or not isinstance(memo, AutoMemo):
             memo = AutoMemo(
-                names, 0, last, last, tuple(CandidateScore() for _ in names), (), (None,) * len(names)
+                names,
+                0,
+                last,
+                last,
+                tuple(CandidateScore() for _ in names),
+                (),
+                (None,) * len(names),
+                self.season,
             )
+        elif memo.names != names or memo.season != self.season:
+            memo = _carried(memo, names=names, season=self.season)
         scores, pending = self._scored(memo, history=history)
         forecasts = [
             candidate.forecast(history, horizon=horizon, step=step, memo=candidate_memo)
@@ -123,7 +136,9 @@ class Auto:
             model=chosen.model,
             note=f"{note}; {chosen.note}" if chosen.note else note,
             warnings=tuple(w for f in forecasts for w in f.warnings),
-            memo=AutoMemo(names, choice, chosen_at, last, scores, pending, tuple(f.memo for f in forecasts)),
+            memo=AutoMemo(
+                names, choice, chosen_at, last, scores, pending, tuple(f.memo for f in forecasts), self.season
+            ),
             peak=chosen.peak,
             scores=tuple(
                 (str(name), score.cost / max(score.weight, 1e-9), score.overload_share)
@@ -150,6 +165,23 @@ class Auto:
                 old = scores[index]
                 scores[index] = CandidateScore(old.cost + asked, old.overloads + over, old.weight + 1.0)
         return tuple(scores), tuple(waiting)
+
+
+def _carried(memo: AutoMemo, *, names: tuple[ModelName, ...], season: float | None) -> AutoMemo:
+    """``memo`` for a new set of candidates: each that stays keeps its calibration and score,
+    except SeasonalNaive when the season changed; periods still being scored are dropped (their
+    capacities were asked by the old set)."""
+    kept = {
+        name: (score, inner)
+        for name, score, inner in zip(memo.names, memo.scores, memo.memos, strict=True)
+        if name is not ModelName.SEASONAL_NAIVE or memo.season == season
+    }
+    fresh = (CandidateScore(), None)
+    scores = tuple(kept.get(name, fresh)[0] for name in names)
+    memos = tuple(kept.get(name, fresh)[1] for name in names)
+    chosen = memo.names[memo.choice]
+    choice = names.index(chosen) if chosen in names and chosen in kept else 0
+    return AutoMemo(names, choice, memo.chosen_at, memo.scored_at, scores, (), memos, season)
 
 
 def _choose(scores: tuple[CandidateScore, ...]) -> int:

@@ -17,6 +17,14 @@ Until ``MIN_RESIDUALS`` of its own exist (a new policy, an operator restart: the
 a replay of the model at up to ``REPLAY_ORIGINS`` cut-offs spread over the history stands in,
 each forecast made from the history before its cut-off only; with no history to replay, the
 naive forecast's residuals, taken from the history in one vectorised pass.
+
+A load that changes only when its source updates (see :mod:`.cadence`) is uncertain only over
+windows an update can land in; over the others it stays where it is. Residuals are therefore kept
+in two pools, one for windows with an update due and one for windows without (quiet ones), and a
+forecast takes its quantiles from the pool of its own kind of window: headroom is bought before
+the next update, not all the time. A series without a cadence has only windows with an update
+due, and one pool, as before. A quiet window whose pool is still short uses the other pool, the
+cautious side.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ebbtide.scaling.forecasting.base import Forecast, Forecaster, ModelName
+from ebbtide.scaling.forecasting.cadence import Cadence, detect_cadence
 from ebbtide.scaling.forecasting.peak import PeakDistribution
 from ebbtide.scaling.series import FloatArray, LoadSeries
 
@@ -46,29 +55,56 @@ RESIDUAL_LIMIT = 50.0
 policy's capacity for the next six hours."""
 REPLAY_ORIGINS = 60
 """Cut-offs replayed to start the residuals of a model without a memo."""
+CADENCE_SEARCH_EVERY = 300.0
+"""Seconds between two searches for the load's cadence (see :mod:`.cadence`)."""
 
 
 @dataclass(frozen=True)
 class PendingPeak:
-    """A point forecast made at ``start`` for the period ``(start, end]``, and the error scale
-    then."""
+    """A point forecast made at ``start`` for the period ``(start, end]``, the error scale then,
+    and whether an update of the load was due within the period."""
 
     start: float
     end: float
     base: float
     scale: float
+    update_due: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class ResidualPool:
+    """Residuals (in scales, the last ``keep``) and recent errors (in load, the last
+    ``SCALE_ERRORS``) of one kind of forecast window."""
+
+    residuals: FloatArray
+    errors: FloatArray
+
+    @classmethod
+    def empty(cls) -> ResidualPool:
+        return cls(np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64))
+
+    def added(self, *, residuals: list[float], errors: list[float], keep: int) -> ResidualPool:
+        if not errors:
+            return self
+        return ResidualPool(
+            residuals=np.concatenate((self.residuals, np.array(residuals, dtype=np.float64)))[-keep:],
+            errors=np.concatenate((self.errors, np.array(errors, dtype=np.float64)))[-SCALE_ERRORS:],
+        )
 
 
 @dataclass(frozen=True, eq=False)
 class CalibrationMemo:
-    """The wrapped model's memo, its forecasts awaiting their outcome, the residuals (in
-    scales) and the recent errors (in load)."""
+    """The wrapped model's memo, its forecasts awaiting their outcome, the residual pools of
+    windows with an update due (``due``) and without (``quiet``), and the load's cadence with
+    when it was last searched for."""
 
     inner: object | None
     pending: tuple[PendingPeak, ...]
-    residuals: FloatArray
-    errors: FloatArray
+    due: ResidualPool
+    quiet: ResidualPool
     last_time: float
+    cadence: Cadence | None = None
+    cadence_searched_at: float = float("-inf")
 
 
 def peak_between(history: LoadSeries, *, start: float, end: float) -> float | None:
@@ -135,27 +171,50 @@ class Calibrated:
             history, horizon=horizon, step=step, memo=None if previous is None else previous.inner
         )
         pending: tuple[PendingPeak, ...] = ()
-        residuals = errors = np.empty(0, dtype=np.float64)
+        due = quiet = ResidualPool.empty()
         if previous is not None:
-            pending, residuals, errors = _resolve(previous, history=history, keep=self.keep)
-        used, used_errors = residuals, errors
+            pending, due, quiet = _resolve(previous, history=history, keep=self.keep)
+        cadence, searched_at = _cadence(previous, history=history, step=step)
+        update_due = cadence is None or cadence.update_within(last, last + horizon)
+        pool = due if update_due or quiet.residuals.size < MIN_RESIDUALS else quiet
+        used, used_errors = pool.residuals, pool.errors
         if used.size < MIN_RESIDUALS:
             used, used_errors = replayed_residuals(self.model, history, horizon=horizon, step=step)
         if used.size < MIN_RESIDUALS:
             used, used_errors = naive_residuals(history, horizon=horizon, step=step)
         scale = error_scale(used_errors, floor=scale_floor(history))
         base = point.value
-        pending = (*pending, PendingPeak(start=last, end=last + horizon, base=base, scale=scale))
+        pending = (
+            *pending,
+            PendingPeak(start=last, end=last + horizon, base=base, scale=scale, update_due=update_due),
+        )
         return Forecast(
             value=point.value,
             model=point.model,
             note=point.note,
             warnings=point.warnings,
             memo=CalibrationMemo(
-                inner=point.memo, pending=pending, residuals=residuals, errors=errors, last_time=last
+                inner=point.memo,
+                pending=pending,
+                due=due,
+                quiet=quiet,
+                last_time=last,
+                cadence=cadence,
+                cadence_searched_at=searched_at,
             ),
             peak=PeakDistribution.of(base=base, scale=scale, residuals=used),
         )
+
+
+def _cadence(
+    previous: CalibrationMemo | None, *, history: LoadSeries, step: float
+) -> tuple[Cadence | None, float]:
+    """The load's cadence and when it was searched for: the memo's, unless that search is
+    ``CADENCE_SEARCH_EVERY`` old."""
+    last = history.last_time
+    if previous is not None and last - previous.cadence_searched_at < CADENCE_SEARCH_EVERY:
+        return previous.cadence, previous.cadence_searched_at
+    return detect_cadence(history, step=step), last
 
 
 def replayed_residuals(
@@ -187,13 +246,12 @@ def replayed_residuals(
 
 def _resolve(
     memo: CalibrationMemo, *, history: LoadSeries, keep: int
-) -> tuple[tuple[PendingPeak, ...], FloatArray, FloatArray]:
-    """The forecasts still waiting, and the residuals and errors with every finished period's
-    added."""
+) -> tuple[tuple[PendingPeak, ...], ResidualPool, ResidualPool]:
+    """The forecasts still waiting, and both pools with every finished period's residual
+    added to the pool of its kind of window."""
     last = history.last_time
     waiting: list[PendingPeak] = []
-    new_errors: list[float] = []
-    new_residuals: list[float] = []
+    found: dict[bool, tuple[list[float], list[float]]] = {True: ([], []), False: ([], [])}
     for item in memo.pending:
         if item.end > last:
             waiting.append(item)
@@ -201,10 +259,9 @@ def _resolve(
         peak = peak_between(history, start=item.start, end=item.end)
         if peak is not None:
             error = peak - item.base
-            new_errors.append(error)
-            new_residuals.append(min(max(error / item.scale, -RESIDUAL_LIMIT), RESIDUAL_LIMIT))
-    residuals, errors = memo.residuals, memo.errors
-    if new_errors:
-        residuals = np.concatenate((residuals, np.array(new_residuals, dtype=np.float64)))[-keep:]
-        errors = np.concatenate((errors, np.array(new_errors, dtype=np.float64)))[-SCALE_ERRORS:]
-    return tuple(waiting), residuals, errors
+            residuals, errors = found[item.update_due]
+            errors.append(error)
+            residuals.append(min(max(error / item.scale, -RESIDUAL_LIMIT), RESIDUAL_LIMIT))
+    due = memo.due.added(residuals=found[True][0], errors=found[True][1], keep=keep)
+    quiet = memo.quiet.added(residuals=found[False][0], errors=found[False][1], keep=keep)
+    return tuple(waiting), due, quiet
