@@ -2,8 +2,9 @@
 
 Three real ``ebbtide operator --controllers=scaling`` processes run as the chart runs them: with
 its service account (whose Role grants the membership Leases in the release namespace), each
-named by ``$POD_NAME``. They share many policies (``EBBTIDE_SHARD_POLICIES``, default 300, at
-``EBBTIDE_SHARD_INTERVAL``, default 20 s; 3,000 is a parametrised run:
+named by ``$POD_NAME``. They share many policies (``EBBTIDE_SHARD_POLICIES``, default 60, at
+``EBBTIDE_SHARD_INTERVAL``, default 10 s, sized for a 2-core CI machine; larger runs are
+parametrised: ``EBBTIDE_SHARD_POLICIES=300 EBBTIDE_SHARD_INTERVAL=20 pytest <this file>``, or
 ``EBBTIDE_SHARD_POLICIES=3000 EBBTIDE_SHARD_INTERVAL=60 pytest --timeout=2400 <this file>``), each
 scaling a custom resource with a /scale subresource (no pods, so the test bed spends itself on the
 operators, not on KWOK). Each policy's load alternates every interval (a PromQL expression of
@@ -50,8 +51,8 @@ from ebbtide.sharding.ring import HashRing
 
 pytestmark = pytest.mark.e2e
 
-POLICIES = int(os.environ.get("EBBTIDE_SHARD_POLICIES", "300"))
-INTERVAL = float(os.environ.get("EBBTIDE_SHARD_INTERVAL", "20"))
+POLICIES = int(os.environ.get("EBBTIDE_SHARD_POLICIES", "60"))
+INTERVAL = float(os.environ.get("EBBTIDE_SHARD_INTERVAL", "10"))
 REPLICAS = 3
 TIMING = DEFAULT_SHARD_TIMING
 #: How late a round may start on a busy test bed; two replicas' patches of one policy closer than
