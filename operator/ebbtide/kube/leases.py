@@ -11,19 +11,16 @@ import json
 import logging
 import os
 import socket
-from pathlib import Path
 from typing import Any
 
-from kubernetes import client, config
+from kubernetes import client
 
 from ebbtide.errors import LeaseRequestError
+from ebbtide.kube.client import ClusterAccess
 from ebbtide.kube.errors import ApiError, ConflictError, ForbiddenError, NotFoundError, translated
 from ebbtide.kube.lease_election import Obj
 
 logger = logging.getLogger(__name__)
-
-#: Where a pod finds its own namespace (the service account's projected token volume).
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 class KubeLeases:
@@ -104,22 +101,11 @@ def default_identity() -> str:
     return os.environ.get("POD_NAME") or f"{socket.gethostname()}_{os.getpid()}"
 
 
-def default_namespace() -> str:
-    """Where the Lease lives: ``$POD_NAMESPACE``, else the namespace of the kubeconfig's current
-    context (``$KUBECONFIG``, which ``ebbtide operator --kubeconfig`` sets), else the pod's own
-    namespace, else ``default``: the namespace a kubectl user of the same credentials would get."""
+def default_namespace(access: ClusterAccess | None = None) -> str:
+    """Where the Lease lives: ``$POD_NAMESPACE``, else the namespace a kubectl user of the same
+    cluster access would work in (``access``, default the default rules): the chosen context's
+    namespace in the kubeconfig (``--context``, else the current one), else the pod's own, else
+    ``default``."""
     if namespace := os.environ.get("POD_NAMESPACE"):
         return namespace
-    if kubeconfig := os.environ.get("KUBECONFIG"):
-        try:
-            _, current = config.list_kube_config_contexts(config_file=kubeconfig)
-        except (config.ConfigException, OSError) as error:
-            logger.debug("no namespace from the kubeconfig: %s", error)
-        else:
-            namespace = ((current or {}).get("context") or {}).get("namespace")
-            if namespace:
-                return str(namespace)
-    try:
-        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
-    except OSError:
-        return "default"
+    return (access or ClusterAccess()).default_namespace()

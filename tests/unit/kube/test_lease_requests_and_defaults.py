@@ -13,7 +13,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ebbtide.errors import LeaseRequestError
+from ebbtide.kube import client as kube_client
 from ebbtide.kube import leases
+from ebbtide.kube.client import ClusterAccess
 from ebbtide.kube.leases import KubeLeases, default_identity, default_namespace
 
 pytestmark = pytest.mark.unit
@@ -102,7 +104,9 @@ def test_other_failures_are_errors_too() -> None:
 # -- identity and namespace ----------------------------------------------------------------------
 
 
-def kubeconfig(path: Path, *, namespace: str | None) -> Path:
+def kubeconfig(path: Path, *, namespace: str | None, other_namespace: str = "from-the-other-context") -> Path:
+    """A kubeconfig whose current context ``ctx`` has ``namespace``; context ``other`` has
+    ``other_namespace``."""
     context: dict[str, str] = {"cluster": "c", "user": "u"}
     if namespace is not None:
         context["namespace"] = namespace
@@ -113,7 +117,10 @@ def kubeconfig(path: Path, *, namespace: str | None) -> Path:
                 "kind": "Config",
                 "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
                 "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "ctx", "context": context}],
+                "contexts": [
+                    {"name": "ctx", "context": context},
+                    {"name": "other", "context": {"cluster": "c", "user": "u", "namespace": other_namespace}},
+                ],
                 "current-context": "ctx",
             }
         )
@@ -123,11 +130,14 @@ def kubeconfig(path: Path, *, namespace: str | None) -> Path:
 
 @pytest.fixture
 def no_pod(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No pod environment and no service account namespace file; returns where that file goes."""
+    """No pod environment, no kubeconfig and no service account namespace file; returns where
+    that file goes."""
     for name in ("POD_NAME", "POD_NAMESPACE", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     account_namespace = tmp_path / "namespace"
-    monkeypatch.setattr(leases, "SERVICE_ACCOUNT_NAMESPACE", account_namespace)
+    monkeypatch.setattr(kube_client, "SERVICE_ACCOUNT_NAMESPACE", account_namespace)
+    monkeypatch.setattr(kube_client, "in_pod", lambda: False)
     return account_namespace
 
 
@@ -141,18 +151,27 @@ def test_the_identity_is_the_pod_name_else_host_and_process(
     assert default_identity() == "rel-ebbtide-operator-6c8d9f7b5-q2w4z"
 
 
-def test_the_namespace_is_the_pods_then_the_kubeconfigs_then_the_service_accounts_then_default(
+def test_the_namespace_is_the_pods_then_the_chosen_contexts_then_default(
     no_pod: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert default_namespace() == "default"
-    no_pod.write_text("from-the-token-volume\n")
-    assert default_namespace() == "from-the-token-volume"
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "bare", namespace=None)))
-    assert default_namespace() == "from-the-token-volume"
+    assert default_namespace() == "default"
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kc", namespace="from-the-context")))
     assert default_namespace() == "from-the-context"
+    # --context: the namespace of the context the operator connects through, not the current one.
+    assert default_namespace(ClusterAccess(context="other")) == "from-the-other-context"
+    assert default_namespace(ClusterAccess(kubeconfig=tmp_path / "bare")) == "default"
     monkeypatch.setenv("POD_NAMESPACE", "from-the-pod")
-    assert default_namespace() == "from-the-pod"
+    assert default_namespace(ClusterAccess(context="other")) == "from-the-pod"
+
+
+def test_in_a_pod_without_a_kubeconfig_the_namespace_is_the_service_accounts(
+    no_pod: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kube_client, "in_pod", lambda: True)
+    no_pod.write_text("from-the-token-volume\n")
+    assert default_namespace() == "from-the-token-volume"
 
 
 def test_an_unreadable_kubeconfig_is_no_namespace(

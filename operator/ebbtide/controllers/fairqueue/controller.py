@@ -61,7 +61,7 @@ def certificate_keeper(config: OperatorConfig, api_client: client.ApiClient) -> 
         return None
     objects = WebhookCertificateObjects(
         api_client,
-        namespace=default_namespace(),
+        namespace=default_namespace(config.cluster_access),
         secret=config.webhook_cert_secret,
         configuration=config.webhook_configuration,
     )
@@ -105,7 +105,9 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
         if config.webhook_cert_file is None and keeper is None:
             settings.admission.managed = WEBHOOK_CONFIGURATION
         if not engines:
-            engine = LeaderElectedEngine(context.api_client)
+            engine = LeaderElectedEngine(
+                context.api_client, lease_namespace=default_namespace(config.cluster_access)
+            )
             await asyncio.to_thread(engine.start)
             engines.append(engine)
 

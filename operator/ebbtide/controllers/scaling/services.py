@@ -33,6 +33,7 @@ from ebbtide.controllers.runtime import OperatorConfig
 from ebbtide.controllers.scaling.cluster import KubeScalingCluster, ScalingCluster
 from ebbtide.controllers.scaling.ownership import GROUP, Ownership, ShardedOwnership, SoleOwner
 from ebbtide.kube.discovery import ScaleResolver
+from ebbtide.kube.leases import default_namespace
 from ebbtide.kube.membership import ShardMembership
 from ebbtide.metrics import scaling_metrics
 from ebbtide.metrics.prometheus_source import PrometheusLoadSource
@@ -78,7 +79,9 @@ class ScalingServices:
         """The services of one replica among the ``scaling`` members. Its requests carry the
         replica's identity in their User-Agent, so that the API server's audit log tells the
         replicas' writes apart."""
-        ownership = ShardedOwnership(ShardMembership(api_client, group=GROUP))
+        ownership = ShardedOwnership(
+            ShardMembership(api_client, group=GROUP, namespace=default_namespace(config.cluster_access))
+        )
         pooled = pooled_client(
             api_client,
             connections=KUBE_CONCURRENCY,
