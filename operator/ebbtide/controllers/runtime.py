@@ -19,13 +19,14 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes import client
 from prometheus_client import start_http_server
 
 from ebbtide.kube.client import ClusterAccess, load_api_client
+from ebbtide.kube.leases import default_identity
 from ebbtide.metrics.build_info import register_build_info
 from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 
@@ -117,6 +118,10 @@ def run(config: OperatorConfig) -> None:
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
             standalone=True,
+            # kopf would otherwise name itself after the user, which a container's arbitrary uid
+            # (65532 in the chart) does not have: getpwuid() fails and the operator never starts.
+            # (kopf types the identity as a NewType of str it does not export.)
+            identity=cast(Any, default_identity()),
             memo=kopf.Memo(context=context),
             liveness_endpoint=f"http://{config.metrics_host}:{config.health_port}/healthz",
         )
