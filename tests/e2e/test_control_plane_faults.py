@@ -23,11 +23,15 @@ from tests.e2e.test_scaling_policy import create_deployment, create_policy, repl
 from tests.support.chart_identities import ChartIdentities, chart_webhook
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
-from tests.support.operator import OperatorProcess, free_port, running_operator
+from tests.support.operator import (
+    OperatorProcess,
+    delete_policies_while_the_operator_runs,
+    free_port,
+    running_operator,
+)
 from tests.support.waiting import eventually
 from tests.support.watching import FollowedObjects
 
-from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
 from ebbtide.api.fairqueue_vocabulary import ADMITTED_AT
 from ebbtide.devcluster.cluster import DevCluster
 
@@ -64,18 +68,7 @@ def operator(
         try:
             yield process
         finally:
-            cluster.custom.delete_collection_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-            )
-            eventually(
-                lambda: (
-                    not cluster.custom.list_namespaced_custom_object(
-                        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-                    )["items"]
-                ),
-                timeout=120,
-                what="the operator to release the deleted policy",
-            )
+            delete_policies_while_the_operator_runs(cluster, namespace)
 
 
 @pytest.fixture

@@ -31,7 +31,12 @@ from tests.support.auth_gateway import TENANT, TOKEN, AuthGateway, auth_gateway
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
-from tests.support.operator import free_port, running_operator
+from tests.support.operator import (
+    delete_policies_while_the_operator_runs,
+    free_port,
+    namespaced_scaling_operator,
+    running_operator,
+)
 from tests.support.secured_prometheus import PASSWORD, USER, SecuredPrometheus, secured_prometheus
 from tests.support.waiting import eventually
 
@@ -62,13 +67,12 @@ def test_a_policy_scales_on_load_read_over_tls_with_basic_auth(
     secured: SecuredPrometheus,
     tmp_path: Path,
 ) -> None:
-    with running_operator(
+    with namespaced_scaling_operator(
         cluster,
+        chart_identities,
+        namespace,
         log=tmp_path / "operator.log",
-        controllers="scaling",
-        kubeconfig=chart_identities.operator,
         extra_args=(
-            f"--namespace={namespace}",
             f"--prometheus-url={secured.url}",
             f"--prometheus-ca-file={secured.ca_file}",
             f"--prometheus-username={USER}",
@@ -101,13 +105,12 @@ def test_a_policy_scales_on_load_read_with_a_bearer_token_and_a_tenant_and_says_
     gateway: AuthGateway,
     tmp_path: Path,
 ) -> None:
-    with running_operator(
+    with namespaced_scaling_operator(
         cluster,
+        chart_identities,
+        namespace,
         log=tmp_path / "operator.log",
-        controllers="scaling",
-        kubeconfig=chart_identities.operator,
         extra_args=(
-            f"--namespace={namespace}",
             f"--prometheus-url={gateway.url}",
             f"--prometheus-bearer-token-file={gateway.token_file}",
             f"--prometheus-tenant={TENANT}",
@@ -300,19 +303,3 @@ def test_the_extender_reads_node_load_over_tls_with_basic_auth(
         process.terminate()
         process.wait(timeout=20)
         log.close()
-
-
-def delete_policies_while_the_operator_runs(cluster: E2ECluster, namespace: str) -> None:
-    """Delete the namespace's ScalingPolicies and wait until the running operator has released
-    them (its finalizers go only while it runs)."""
-    cluster.custom.delete_collection_namespaced_custom_object(
-        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-    )
-    eventually(
-        lambda: (
-            not cluster.custom.list_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-            )["items"]
-        ),
-        what="the operator to release the policy",
-    )

@@ -19,7 +19,11 @@ from kubernetes import client
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
-from tests.support.operator import OperatorProcess, namespaced_scaling_operator
+from tests.support.operator import (
+    OperatorProcess,
+    delete_policies_while_the_operator_runs,
+    namespaced_scaling_operator,
+)
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
@@ -59,16 +63,7 @@ def exporter(cluster: E2ECluster, namespace: str) -> Iterator[LoadExporter]:
 def _delete_policies(cluster: E2ECluster, namespace: str, process: OperatorProcess) -> None:
     if process.process is None or process.process.poll() is not None:
         process.start()
-    cluster.custom.delete_collection_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL)
-    eventually(
-        lambda: (
-            not cluster.custom.list_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL)[
-                "items"
-            ]
-        ),
-        timeout=120,
-        what="the operator to release the deleted policies",
-    )
+    delete_policies_while_the_operator_runs(cluster, namespace)
 
 
 def create_deployment(cluster: E2ECluster, namespace: str, *, replicas: int, name: str = TARGET) -> None:
