@@ -12,9 +12,11 @@ from kubernetes.client.exceptions import ApiException
 from tests.unit.controllers.scaling.scaling_builders import T0, spec_dict
 
 from ebbtide.api import scalingpolicy_vocabulary as why
+from ebbtide.controllers.scaling.loop import run_policy_loop
 from ebbtide.controllers.scaling.memory import PolicyMemory
 from ebbtide.controllers.scaling.round import run_round
 from ebbtide.controllers.scaling.services import ScalingServices
+from ebbtide.controllers.scaling.supervisor import StopFlag
 from ebbtide.errors import TargetKindError
 from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.hpa import TargetKey
@@ -61,6 +63,8 @@ class World:
     replicas: int | None = 1
     scale_error: Exception | None = None
     status_error: Exception | None = None
+    #: False once the policy is gone: its status writes answer 404.
+    policy_exists: bool = True
     writes: list[int] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)
@@ -100,6 +104,8 @@ class FakeCluster:
     def patch_status(self, *, status: dict[str, Any], **_: Any) -> bool:
         if self.world.status_error is not None:
             raise self.world.status_error
+        if not self.world.policy_exists:
+            return False
         self.world.statuses.append(status)
         return True
 
@@ -121,16 +127,20 @@ def body(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
     }
 
 
-def run(
-    world: World, policy: dict[str, Any], memory: PolicyMemory | None = None, *, now: float = NOW
-) -> PolicyMemory:
-    memory = memory or PolicyMemory(namespace="ns", name="web", uid="p-1")
-    services = ScalingServices(
+def services_of(world: World) -> ScalingServices:
+    return ScalingServices(
         api_client=None,  # type: ignore[arg-type]
         source=world.source,  # type: ignore[arg-type]
         resolver=world.resolver,  # type: ignore[arg-type]
         cluster=FakeCluster(world),
     )
+
+
+def run(
+    world: World, policy: dict[str, Any], memory: PolicyMemory | None = None, *, now: float = NOW
+) -> PolicyMemory:
+    memory = memory or PolicyMemory(namespace="ns", name="web", uid="p-1")
+    services = services_of(world)
     try:
         asyncio.run(
             run_round(
@@ -285,3 +295,32 @@ def test_a_status_whose_only_change_is_the_load_is_refreshed_once_a_minute(world
     world.source.reading = LoadSeries.from_pairs([(NOW + 72, 95.0)])
     run(world, body(), memory, now=NOW + 72)
     assert world.statuses[-1]["desiredReplicas"] == 10  # a new decision is written at once
+
+
+def test_a_status_write_that_finds_the_policy_gone_marks_it_gone(world: World) -> None:
+    memory = run(world, body())
+    assert not memory.gone
+    world.policy_exists = False
+    run(world, body(), memory, now=NOW + 2)
+    assert memory.gone
+
+
+def test_a_loop_ends_by_itself_once_a_round_finds_its_policy_gone(world: World) -> None:
+    # No DELETED event may ever come (the watch listed again meanwhile): the loop must end anyway.
+    world.policy_exists = False
+    services = services_of(world)
+
+    async def no_sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        loop = run_policy_loop(
+            services=services, body=body(), stopped=StopFlag(), hpa_targets=world.hpas, sleep=no_sleep
+        )
+        await asyncio.wait_for(loop, timeout=60)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        services.kube_pool.shutdown()
+    assert world.writes == [5]  # the round ran, then the loop ended
