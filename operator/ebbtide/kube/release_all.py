@@ -3,15 +3,17 @@
 While ebbtide runs it holds three things that outlive it if nobody lets go:
 
 * queued Pods and Jobs, gated or suspended until the operator admits them;
-* ScalingPolicies, each carrying kopf's finalizer until the operator's daemon for it stops,
-  so deleting one (or its namespace) without the operator never completes;
+* ScalingPolicies that still carry kopf's finalizer: an earlier ebbtide (a kopf daemon per
+  policy) kept it on every policy, and the operator takes it off only the policies it watches
+  once it runs (a policy outside its namespaces, or one it has not listed yet, keeps it); deleting
+  such a policy (or its namespace) without an operator never completes;
 * the fair-queue webhook configuration, which fails closed: with no operator answering,
   labelled Pods and Jobs cannot even be created.
 
 :func:`release_all` lets go of all three, in the order that keeps them let go: the webhook
-configuration first (nothing new is gated), then the operator is stopped (it would gate,
-admit and re-add finalizers), then every waiting workload is admitted as it stands, recorded
-as a release rather than a queue decision, and the finalizers are removed.
+configuration first (nothing new is gated), then the operator is stopped (it would gate and
+admit), then every waiting workload is admitted as it stands, recorded as a release rather than
+a queue decision, and any finalizer left is removed.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from ebbtide.kube.workload_writes import AdmitResult, WorkloadWriter
 
 logger = logging.getLogger(__name__)
 
-#: kopf's finalizer (``settings.persistence.finalizer``'s default, which ebbtide keeps).
+#: kopf's finalizer (``settings.persistence.finalizer``'s default), which ebbtide put on every
+#: ScalingPolicy while it ran a kopf daemon per policy.
 KOPF_FINALIZER: Final = "kopf.zalando.org/KopfFinalizerMarker"
 #: What a released workload's ``ebbtide.io/admission`` annotation says instead of a decision.
 RELEASE_DECISION: Final = {"released": "ebbtide was removed from the cluster; no queue admitted this"}
@@ -124,7 +127,8 @@ def waiting_workloads(api_client: client.ApiClient) -> list[WorkloadRecord]:
 
 
 def remove_kopf_finalizers(api_client: client.ApiClient) -> list[str]:
-    """Take kopf's finalizer off every ScalingPolicy; returns ``namespace/name`` of each changed."""
+    """Take kopf's finalizer off every ScalingPolicy still carrying it (left by an earlier
+    ebbtide); returns ``namespace/name`` of each changed."""
     api = client.CustomObjectsApi(api_client)
     changed = []
     for obj in list_all(
