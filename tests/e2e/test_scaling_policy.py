@@ -504,11 +504,13 @@ def test_an_earlier_versions_finalizer_comes_off_and_policies_are_deleted_with_o
     eventually(lambda: finalizers(cluster, namespace) == [], what="kopf's finalizer taken off")
     wait_for_status(cluster, namespace, lambda s: reason(s) is not None, what="a decision")
     eventually(lambda: policy_series(operator), what="the policy's series in /metrics")
+    assert policy_loops(operator) == 1
 
     # Deleted while the operator runs: gone at once, and its loop ends (its series go with it).
     delete_policy(cluster, namespace)
     eventually(lambda: not listed(cluster, namespace), what="the policy deleted")
-    eventually(lambda: not policy_series(operator), what="the ended loop's series removed")
+    eventually(lambda: policy_loops(operator) == 0, what="the policy's loop to end")
+    assert not policy_series(operator)
 
     # Created again under the same name: a fresh loop decides it; no finalizer is ever put on it.
     created = create_policy(cluster, namespace, query="vector(5)")
@@ -536,16 +538,24 @@ def delete_policy(cluster: E2ECluster, namespace: str) -> None:
     cluster.custom.delete_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, POLICY)
 
 
+def exposition(operator: OperatorProcess) -> list[str]:
+    with urllib.request.urlopen(operator.metrics_url, timeout=5) as response:
+        return list(response.read().decode().splitlines())
+
+
 def policy_series(operator: OperatorProcess) -> list[str]:
     """The operator's per-policy gauge lines of the test's policy (its loop removes them as it
     ends)."""
-    with urllib.request.urlopen(operator.metrics_url, timeout=5) as response:
-        exposition = response.read().decode()
     return [
         line
-        for line in exposition.splitlines()
+        for line in exposition(operator)
         if line.startswith("ebbtide_scaling_desired_replicas{") and f'name="{POLICY}"' in line
     ]
+
+
+def policy_loops(operator: OperatorProcess) -> float:
+    [line] = [line for line in exposition(operator) if line.startswith("ebbtide_scaling_policy_loops ")]
+    return float(line.split()[1])
 
 
 def _parse_time(text: str) -> datetime:

@@ -41,6 +41,7 @@ from ebbtide.kube.hpa import (
     hpa_target_key,
     policy_target_key,
 )
+from ebbtide.metrics import scaling_metrics
 
 #: A round in flight gets this long to finish after its policy or the operator stops.
 GRACE_SECONDS = 10.0
@@ -71,6 +72,7 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
         return None if key is None else {key: autoscaler(POLICY_KIND, name)}
 
     supervisor = PolicySupervisor(grace=GRACE_SECONDS)
+    scaling_metrics.POLICY_LOOPS.set_function(lambda: len(supervisor.running))
 
     @kopf.on.event(
         ScalingPolicy.API_GROUP,
