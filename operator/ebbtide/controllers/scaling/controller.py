@@ -21,6 +21,7 @@ a pure function of the body, not to start tasks.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from typing import Any
 
@@ -45,6 +46,20 @@ from ebbtide.metrics import scaling_metrics
 
 #: A round in flight gets this long to finish after its policy or the operator stops.
 GRACE_SECONDS = 10.0
+#: The id of the event handler that feeds the supervisor.
+LOOPS_HANDLER = "scaling_loops"
+
+
+class QuietLoopsHandler(logging.Filter):
+    """Drops kopf's INFO line "Handler 'scaling_loops' succeeded.", which kopf logs for every
+    watch event of every policy (each status write makes one) in every replica; its failures,
+    logged as errors, still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return (
+            record.levelno >= logging.WARNING
+            or record.getMessage() != f"Handler {LOOPS_HANDLER!r} succeeded."
+        )
 
 
 def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
@@ -72,13 +87,14 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
         return None if key is None else {key: autoscaler(POLICY_KIND, name)}
 
     supervisor = PolicySupervisor(grace=GRACE_SECONDS)
+    logging.getLogger("kopf.objects").addFilter(QuietLoopsHandler())
     scaling_metrics.POLICY_LOOPS.set_function(lambda: len(supervisor.running))
 
     @kopf.on.event(
         ScalingPolicy.API_GROUP,
         ScalingPolicy.API_VERSION,
         ScalingPolicy.PLURAL,
-        id="scaling_loops",
+        id=LOOPS_HANDLER,
         registry=registry,
     )
     async def scaling_loops(event: kopf.RawEvent, **kwargs: Any) -> None:

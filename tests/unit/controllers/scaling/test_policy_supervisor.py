@@ -4,12 +4,14 @@ fake loops in place of the real one."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from ebbtide.controllers.scaling.controller import LOOPS_HANDLER, QuietLoopsHandler
 from ebbtide.controllers.scaling.supervisor import LiveBody, PolicySupervisor, StopFlag
 
 pytestmark = pytest.mark.unit
@@ -200,3 +202,14 @@ def test_a_stop_flag_ends_a_sleep_early() -> None:
         assert stop
 
     asyncio.run(scenario())
+
+
+def test_kopfs_line_for_each_event_of_the_loops_handler_is_dropped_its_failures_are_not() -> None:
+    quiet = QuietLoopsHandler()
+
+    def record(level: int, message: str) -> logging.LogRecord:
+        return logging.LogRecord("kopf.objects", level, __file__, 0, message, None, None)
+
+    assert not quiet.filter(record(logging.INFO, f"Handler {LOOPS_HANDLER!r} succeeded."))
+    assert quiet.filter(record(logging.INFO, "Handler 'hpa_targets' succeeded."))
+    assert quiet.filter(record(logging.ERROR, f"Handler {LOOPS_HANDLER!r} failed with an exception."))
