@@ -23,7 +23,8 @@ each run and the load average; writes bench/results/operator_startup.json. A mis
     .venv/bin/python bench/operator_startup.py [--cluster loops] [--policies 1000] [--baseline-ref next]
 
 At the end both namespaces are deleted, after the finalizer an old baseline leaves on its
-policies is taken off (:func:`ebbtide.kube.release_all.remove_kopf_finalizers`).
+policies is taken off (:func:`ebbtide.kube.release_all.remove_kopf_finalizers`); how many
+policies of each run carried it is recorded.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _run_bench(info: ClusterInfo, args: argparse.Namespace, *, runs: dict[str, P
     apply_crds(info)
     suffix = uuid.uuid4().hex[:6]
     namespaces = {name: f"bench-start-{name}-{suffix}" for name in runs}
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     try:
         started = time.monotonic()
         for namespace in namespaces.values():
@@ -112,12 +113,17 @@ def _run_bench(info: ClusterInfo, args: argparse.Namespace, *, runs: dict[str, P
             )
             print(f"{name} ({source}): {describe(results[name], args.policies)}")
     finally:
-        remove_kopf_finalizers(api)
-        for namespace in namespaces.values():
+        # Which run left kopf's finalizer on its policies (a version with a daemon per policy).
+        unfinalized = remove_kopf_finalizers(api)
+        for name, namespace in namespaces.items():
+            left = sum(1 for policy in unfinalized if policy.startswith(f"{namespace}/"))
+            results.setdefault(name, {})["policies_left_with_kopfs_finalizer"] = left
             client.CoreV1Api(api).delete_namespace(namespace)
     baseline, candidate = results["baseline"]["all_decided_s"], results["candidate"]["all_decided_s"]
     ratio = None if baseline is None or candidate is None else round(baseline / candidate, 2)
     print(f"baseline / candidate: {ratio if ratio is not None else 'n/a (a run timed out)'}")
+    finalized = {name: results[name]["policies_left_with_kopfs_finalizer"] for name in runs}
+    print(f"policies left with kopf's finalizer: {finalized}")
     print(f"load average: {os.getloadavg()}")
     result = {
         "policies": args.policies,
