@@ -29,7 +29,7 @@ from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
 from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, SCHEDULING_GATE
-from ebbtide.kube.release_all import KOPF_FINALIZER
+from ebbtide.kube.finalizers import KOPF_FINALIZER
 
 pytestmark = pytest.mark.e2e
 

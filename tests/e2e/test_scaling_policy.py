@@ -23,7 +23,7 @@ from tests.support.operator import OperatorProcess, namespaced_scaling_operator
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
-from ebbtide.kube.release_all import KOPF_FINALIZER
+from ebbtide.kube.finalizers import KOPF_FINALIZER
 
 pytestmark = pytest.mark.e2e
 
@@ -71,8 +71,8 @@ def create_deployment(cluster: E2ECluster, namespace: str, *, replicas: int, nam
     )
 
 
-def create_policy(cluster: E2ECluster, namespace: str, *, query: str, **spec: Any) -> dict[str, Any]:
-    body = {
+def create_policy_body(*, query: str, **spec: Any) -> dict[str, Any]:
+    return {
         "apiVersion": f"{API_GROUP}/{API_VERSION}",
         "kind": ScalingPolicy.KIND,
         "metadata": {"name": POLICY},
@@ -87,6 +87,10 @@ def create_policy(cluster: E2ECluster, namespace: str, *, query: str, **spec: An
             **spec,
         },
     }
+
+
+def create_policy(cluster: E2ECluster, namespace: str, *, query: str, **spec: Any) -> dict[str, Any]:
+    body = create_policy_body(query=query, **spec)
     return dict(
         cluster.custom.create_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, body)
     )
@@ -491,16 +495,26 @@ def test_an_earlier_versions_finalizer_comes_off_and_policies_are_deleted_with_o
     cluster: E2ECluster, namespace: str, operator: OperatorProcess
 ) -> None:
     create_deployment(cluster, namespace, replicas=1)
-    # A policy as an earlier ebbtide left it: kopf's finalizer on it, and no operator running.
+    # Policies as an earlier ebbtide left them, with kopf's finalizer, while no operator runs:
+    # one in use, one deleted meanwhile (which the finalizer holds).
     operator.stop()
     create_policy(cluster, namespace, query="vector(5)")
+    add_finalizer = {"metadata": {"finalizers": [KOPF_FINALIZER]}}
     cluster.custom.patch_namespaced_custom_object(
-        API_GROUP, API_VERSION, namespace, PLURAL, POLICY, {"metadata": {"finalizers": [KOPF_FINALIZER]}}
+        API_GROUP, API_VERSION, namespace, PLURAL, POLICY, add_finalizer
     )
+    held = {
+        **create_policy_body(query="vector(5)"),
+        "metadata": {"name": "held", **add_finalizer["metadata"]},
+    }
+    cluster.custom.create_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, held)
+    cluster.custom.delete_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, "held")
     assert finalizers(cluster, namespace) == [KOPF_FINALIZER]
+    assert policy_names(cluster, namespace) == {POLICY, "held"}
 
-    # The upgraded operator takes it off, and decides.
+    # The upgraded operator takes the finalizer off both: the deleted one goes, the other decides.
     operator.start()
+    eventually(lambda: policy_names(cluster, namespace) == {POLICY}, what="the held policy to go")
     eventually(lambda: finalizers(cluster, namespace) == [], what="kopf's finalizer taken off")
     wait_for_status(cluster, namespace, lambda s: reason(s) is not None, what="a decision")
     eventually(lambda: policy_series(operator), what="the policy's series in /metrics")
@@ -508,7 +522,7 @@ def test_an_earlier_versions_finalizer_comes_off_and_policies_are_deleted_with_o
 
     # Deleted while the operator runs: gone at once, and its loop ends (its series go with it).
     delete_policy(cluster, namespace)
-    eventually(lambda: not listed(cluster, namespace), what="the policy deleted")
+    eventually(lambda: not policy_names(cluster, namespace), what="the policy deleted")
     eventually(lambda: policy_loops(operator) == 0, what="the policy's loop to end")
     assert not policy_series(operator)
 
@@ -521,17 +535,16 @@ def test_an_earlier_versions_finalizer_comes_off_and_policies_are_deleted_with_o
     # With no operator at all, deleting a policy completes at once.
     operator.stop()
     delete_policy(cluster, namespace)
-    eventually(lambda: not listed(cluster, namespace), what="the policy deleted with no operator")
+    eventually(lambda: not policy_names(cluster, namespace), what="the policy deleted with no operator")
 
 
 def finalizers(cluster: E2ECluster, namespace: str) -> list[str]:
     return list(policy(cluster, namespace)["metadata"].get("finalizers") or [])
 
 
-def listed(cluster: E2ECluster, namespace: str) -> list[Any]:
-    return list(
-        cluster.custom.list_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL)["items"]
-    )
+def policy_names(cluster: E2ECluster, namespace: str) -> set[str]:
+    found = cluster.custom.list_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL)
+    return {item["metadata"]["name"] for item in found["items"]}
 
 
 def delete_policy(cluster: E2ECluster, namespace: str) -> None:

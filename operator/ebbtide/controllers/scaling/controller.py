@@ -5,9 +5,9 @@
   replica; the loop runs rounds only while this replica owns the policy (:mod:`.ownership`: a
   hash ring over the replicas' membership Leases). The loop stops when the watch shows the policy
   deleted, or when the operator exits, after a grace period, so that a round in flight normally
-  finishes and writes its status. No handler requires a finalizer: kopf puts none on a policy,
-  and takes off the one an earlier ebbtide put there (which ran a kopf daemon per policy: kopf
-  started those one by one, minutes for thousands of policies, and wrote the finalizer on each);
+  finishes and writes its status. No handler requires a finalizer: kopf puts none on a policy
+  (an earlier ebbtide ran a kopf daemon per policy: kopf started those one by one, minutes for
+  thousands of policies, and wrote its finalizer on each; :mod:`.finalizer` takes that off);
 * kopf **indexes** of HorizontalPodAutoscalers and of ScalingPolicies by the workload they
   scale, fed by watches, let every round check for a conflicting autoscaler without an API call;
 * shared clients and thread pools (:class:`.services.ScalingServices`) are made once and
@@ -29,6 +29,7 @@ import kopf
 
 from ebbtide.api.scalingpolicy import ScalingPolicy
 from ebbtide.controllers.runtime import OperatorContext
+from ebbtide.controllers.scaling.finalizer import drop_earlier_finalizer
 from ebbtide.controllers.scaling.loop import run_policy_loop
 from ebbtide.controllers.scaling.ownership import ShardedOwnership
 from ebbtide.controllers.scaling.services import ScalingServices
@@ -111,7 +112,11 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
                 sleep=stop.sleep,
             )
 
-        supervisor.observe(event["type"], event["object"], start=start)
+        raw = event["object"]
+        supervisor.observe(event["type"], raw, start=start)
+        if event["type"] != "DELETED" and (raw.get("metadata") or {}).get("deletionTimestamp"):
+            # Nothing else lets the deletion of a policy an earlier version finalized complete.
+            await drop_earlier_finalizer(services, raw)
 
     @kopf.on.startup(registry=registry)
     async def join_members(**_: Any) -> None:

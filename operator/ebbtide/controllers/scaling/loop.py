@@ -22,7 +22,8 @@ just joined (see :meth:`ebbtide.sharding.ownership.Shard.first_round_at`).
 
 A loop ends when it is asked to stop, and also when a round's status write finds the policy gone
 (404): the watch does not always report a deletion (see :mod:`.supervisor`), and nothing is left
-to decide for a policy that no longer exists.
+to decide for a policy that no longer exists. After a round, the owner takes off the finalizer an
+earlier version left on the policy, if any (:mod:`.finalizer`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ebbtide.api.duration import parse_duration
+from ebbtide.api.scalingpolicy import ScalingPolicySpec
+from ebbtide.controllers.scaling.finalizer import (
+    RETRY_SECONDS,
+    carries_earlier_finalizer,
+    drop_earlier_finalizer,
+)
 from ebbtide.controllers.scaling.memory import PolicyMemory
 from ebbtide.controllers.scaling.ownership import Ownership, policy_key
 from ebbtide.controllers.scaling.round import HpaTargets, run_round
@@ -85,6 +92,7 @@ async def run_policy_loop(
     interval = _interval_of(body)
     due = loop.time() + first_offset(memory.uid, interval=interval)
     owning = False
+    finalizer_tried_at = -RETRY_SECONDS
     try:
         while not stopped:
             delay = due - loop.time()
@@ -106,27 +114,44 @@ async def run_policy_loop(
                 if first > loop.time():
                     due = first
                     continue
-            started = loop.time()
-            scaling_metrics.ROUND_LATENESS_SECONDS.observe(max(0.0, started - due))
-            try:
-                spec = await run_round(
-                    services=services, memory=memory, body=body, hpa_targets=hpa_targets, clock=clock
-                )
-            except Exception:  # a bug in one round must not end the policy's loop
-                scaling_metrics.ERRORS.labels(kind="round").inc()
-                scaling_metrics.POLICY_ERRORS.labels(
-                    memory.namespace, memory.name, scaling_metrics.ROUND_FAILED
-                ).inc()
-                logger.exception("round of %s/%s failed", memory.namespace, memory.name)
-                spec = None
-            scaling_metrics.ROUND_SECONDS.observe(loop.time() - started)
+            scaling_metrics.ROUND_LATENESS_SECONDS.observe(max(0.0, loop.time() - due))
+            spec = await _timed_round(services, memory, body=body, hpa_targets=hpa_targets, clock=clock)
             if memory.gone:
                 logger.info("%s/%s is gone; its loop ends", memory.namespace, memory.name)
                 break
+            if carries_earlier_finalizer(body) and clock() - finalizer_tried_at >= RETRY_SECONDS:
+                finalizer_tried_at = clock()
+                await drop_earlier_finalizer(services, body)
             interval = FALLBACK_INTERVAL if spec is None else spec.interval.total_seconds()
             due = next_due(due, interval=interval, now=loop.time())
     finally:
         _forget(services, memory)
+
+
+async def _timed_round(
+    services: ScalingServices,
+    memory: PolicyMemory,
+    *,
+    body: Mapping[str, Any],
+    hpa_targets: HpaTargets,
+    clock: Callable[[], float],
+) -> ScalingPolicySpec | None:
+    """:func:`.round.run_round`, timed; a round that raises (a bug) counts as an invalid spec
+    rather than ending the policy's loop."""
+    started = time.perf_counter()
+    try:
+        return await run_round(
+            services=services, memory=memory, body=body, hpa_targets=hpa_targets, clock=clock
+        )
+    except Exception:
+        scaling_metrics.ERRORS.labels(kind="round").inc()
+        scaling_metrics.POLICY_ERRORS.labels(
+            memory.namespace, memory.name, scaling_metrics.ROUND_FAILED
+        ).inc()
+        logger.exception("round of %s/%s failed", memory.namespace, memory.name)
+        return None
+    finally:
+        scaling_metrics.ROUND_SECONDS.observe(time.perf_counter() - started)
 
 
 async def _sleep_or_change(
