@@ -92,7 +92,7 @@ async def run_policy_loop(
     interval = _interval_of(body)
     due = loop.time() + first_offset(memory.uid, interval=interval)
     owning = False
-    finalizer_tried_at = -RETRY_SECONDS
+    finalizer_tried_at = float("-inf")
     try:
         while not stopped:
             delay = due - loop.time()
