@@ -188,7 +188,7 @@ def test_release_all_leaves_no_queued_work_policy_or_webhook_stuck(
             # No webhook fails closed: a labelled pod is created, and not gated.
             created = cluster.core.create_namespaced_pod(namespace, pod_manifest("after", queue=queue))
             assert not created.spec.scheduling_gates
-            # A policy is deleted at once, with no operator to run its finalizer.
+            # The policy is deleted at once, with no operator running.
             cluster.custom.delete_namespaced_custom_object(
                 API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "held"
             )
