@@ -18,8 +18,8 @@ as it is, e.g. one started with ``ebbtide dev up --name bench --node-pods 1000``
 
     .venv/bin/python bench/operator_cost.py [--cluster bench-cost] [--policies 500] [--minutes 5]
 
-Everything created is deleted at the end (policies first, while the operator still runs, so its
-finalizers come off).
+Everything created is deleted at the end, with the namespace (nothing holds a policy: the
+operator puts no finalizer on it).
 """
 
 from __future__ import annotations
@@ -337,17 +337,6 @@ def _report(result: dict[str, Any]) -> None:
 
 
 def _clean_up(api: client.ApiClient, *, namespace: str, operator: subprocess.Popen[bytes] | None) -> None:
-    custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
-    with contextlib.suppress(Exception):
-        custom.delete_collection_namespaced_custom_object(
-            API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-        )
-    deadline = time.monotonic() + 300
-    while operator is not None and operator.poll() is None and time.monotonic() < deadline:
-        left = custom.list_namespaced_custom_object(API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL)
-        if not left["items"]:
-            break
-        time.sleep(2)
     if operator is not None and operator.poll() is None:
         os.killpg(operator.pid, signal.SIGTERM)
         try:
@@ -355,20 +344,7 @@ def _clean_up(api: client.ApiClient, *, namespace: str, operator: subprocess.Pop
         except subprocess.TimeoutExpired:
             os.killpg(operator.pid, signal.SIGKILL)
             operator.wait(timeout=10)
-    # Whatever still holds a finalizer (the operator died early) is released by hand.
-    for item in custom.list_namespaced_custom_object(API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL)[
-        "items"
-    ]:
-        with contextlib.suppress(Exception):
-            custom.patch_namespaced_custom_object(
-                API_GROUP,
-                API_VERSION,
-                namespace,
-                ScalingPolicy.PLURAL,
-                item["metadata"]["name"],
-                {"metadata": {"finalizers": None}},
-            )
-    core.delete_namespace(namespace)
+    client.CoreV1Api(api).delete_namespace(namespace)
 
 
 def _check_capacity(api: client.ApiClient, *, pods_needed: int) -> None:

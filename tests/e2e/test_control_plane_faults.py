@@ -25,7 +25,6 @@ from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
 from tests.support.operator import (
     OperatorProcess,
-    delete_policies_while_the_operator_runs,
     free_port,
     running_operator,
 )
@@ -65,10 +64,7 @@ def operator(
         ) as process,
     ):
         wait_for_webhook(cluster)
-        try:
-            yield process
-        finally:
-            delete_policies_while_the_operator_runs(cluster, namespace)
+        yield process
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
 from tests.support.operator import (
-    delete_policies_while_the_operator_runs,
     free_port,
     namespaced_scaling_operator,
     running_operator,
@@ -79,16 +78,11 @@ def test_a_policy_scales_on_load_read_over_tls_with_basic_auth(
             f"--prometheus-password-file={secured.password_file}",
         ),
     ) as operator:
-        try:
-            create_deployment(cluster, namespace, replicas=1)
-            exporter.set(25)
-            create_policy(cluster, namespace, query=exporter.query)
-            eventually(
-                lambda: replicas(cluster, namespace) == 3, timeout=90, what="3 replicas for a load of 25"
-            )
-            assert secured.password_file.read_text().strip() not in " ".join(operator.argv)
-        finally:
-            delete_policies_while_the_operator_runs(cluster, namespace)
+        create_deployment(cluster, namespace, replicas=1)
+        exporter.set(25)
+        create_policy(cluster, namespace, query=exporter.query)
+        eventually(lambda: replicas(cluster, namespace) == 3, timeout=90, what="3 replicas for a load of 25")
+        assert secured.password_file.read_text().strip() not in " ".join(operator.argv)
 
 
 @pytest.fixture
@@ -116,48 +110,43 @@ def test_a_policy_scales_on_load_read_with_a_bearer_token_and_a_tenant_and_says_
             f"--prometheus-tenant={TENANT}",
         ),
     ) as operator:
-        try:
-            create_deployment(cluster, namespace, replicas=1)
-            exporter.set(25)
-            create_policy(cluster, namespace, query=exporter.query)
-            eventually(
-                lambda: replicas(cluster, namespace) == 3, timeout=90, what="3 replicas for a load of 25"
-            )
-            assert gateway.answers["forwarded"] > 0
-            assert TOKEN not in " ".join(operator.argv)
+        create_deployment(cluster, namespace, replicas=1)
+        exporter.set(25)
+        create_policy(cluster, namespace, query=exporter.query)
+        eventually(lambda: replicas(cluster, namespace) == 3, timeout=90, what="3 replicas for a load of 25")
+        assert gateway.answers["forwarded"] > 0
+        assert TOKEN not in " ".join(operator.argv)
 
-            # The token is rotated to one the gateway does not know: the file is read again for
-            # the next request, and the policy says why it holds its replicas.
-            refused_before = gateway.answers["invalid bearer token"]
-            gateway.token_file.write_text("a-revoked-token\n")
-            held = wait_for_status(
-                cluster,
-                namespace,
-                # Wait for the refusal itself: a round that found no data (a scrape the busy test bed
-                # missed) also turns the condition False, for another reason.
-                lambda s: (
-                    condition(s, "MetricsAvailable").get("status") == "False"
-                    and "401" in condition(s, "MetricsAvailable").get("message", "")
-                ),
-                what="MetricsAvailable=False with the refused token",
-                timeout=90,
-            )
-            message = condition(held, "MetricsAvailable")["message"]
-            assert "401" in message and "invalid bearer token" in message, message
-            assert gateway.answers["invalid bearer token"] > refused_before
-            assert replicas(cluster, namespace) == 3
+        # The token is rotated to one the gateway does not know: the file is read again for
+        # the next request, and the policy says why it holds its replicas.
+        refused_before = gateway.answers["invalid bearer token"]
+        gateway.token_file.write_text("a-revoked-token\n")
+        held = wait_for_status(
+            cluster,
+            namespace,
+            # Wait for the refusal itself: a round that found no data (a scrape the busy test bed
+            # missed) also turns the condition False, for another reason.
+            lambda s: (
+                condition(s, "MetricsAvailable").get("status") == "False"
+                and "401" in condition(s, "MetricsAvailable").get("message", "")
+            ),
+            what="MetricsAvailable=False with the refused token",
+            timeout=90,
+        )
+        message = condition(held, "MetricsAvailable")["message"]
+        assert "401" in message and "invalid bearer token" in message, message
+        assert gateway.answers["invalid bearer token"] > refused_before
+        assert replicas(cluster, namespace) == 3
 
-            # The right token again: the policy reads the load once more.
-            gateway.token_file.write_text(TOKEN + "\n")
-            wait_for_status(
-                cluster,
-                namespace,
-                lambda s: condition(s, "MetricsAvailable").get("status") == "True",
-                what="MetricsAvailable=True with the right token",
-                timeout=90,
-            )
-        finally:
-            delete_policies_while_the_operator_runs(cluster, namespace)
+        # The right token again: the policy reads the load once more.
+        gateway.token_file.write_text(TOKEN + "\n")
+        wait_for_status(
+            cluster,
+            namespace,
+            lambda s: condition(s, "MetricsAvailable").get("status") == "True",
+            what="MetricsAvailable=True with the right token",
+            timeout=90,
+        )
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Uninstalling leaves nothing stuck: ``ebbtide release-all``, run with the identity of the
-chart's pre-delete hook (the operator's, with the hook's extra rights), against queued work and
-policies the real operator holds, under the chart's admission policies.
+chart's pre-delete hook (the operator's, with the hook's extra rights), against queued work the
+real operator holds and a policy carrying the finalizer an earlier ebbtide kept on every policy,
+under the chart's admission policies.
 
 On this test bed the chart's hook Job would only be played by KWOK, so the command runs here as
 the hook runs it: the webhook configuration and the operator are the chart's, and a stand-in for
@@ -28,7 +29,7 @@ from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
 from ebbtide.api.fairqueue_vocabulary import ADMISSION_DECISION, ADMITTED_AT, SCHEDULING_GATE
-from ebbtide.kube.release_all import KOPF_FINALIZER
+from ebbtide.kube.finalizers import KOPF_FINALIZER
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +74,7 @@ def policy_body() -> dict[str, Any]:
     return {
         "apiVersion": f"{API_GROUP}/{API_VERSION}",
         "kind": ScalingPolicy.KIND,
-        "metadata": {"name": "held"},
+        "metadata": {"name": "held", "finalizers": [KOPF_FINALIZER]},
         "spec": {
             "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "absent"},
             "minReplicas": 1,
@@ -147,19 +148,14 @@ def test_release_all_leaves_no_queued_work_policy_or_webhook_stuck(
             cluster.batch.create_namespaced_job(
                 namespace, job_manifest("waiting-job", queue=queue, duration="1h")
             )
-            cluster.custom.create_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, policy_body()
-            )
-            eventually(
-                lambda: (
-                    KOPF_FINALIZER
-                    in ((read_policy(cluster, namespace) or {}).get("metadata") or {}).get("finalizers", [])
-                ),
-                what="kopf's finalizer on the policy",
-            )
             # The chart's hook runs while the operator still does: it stops it itself (here, the
             # stand-in Deployment), so stop this one as the Deployment's pods would be stopped.
             operator.stop()
+            # A policy as an earlier ebbtide left it (kopf's finalizer on), which no operator
+            # running now has seen to take it off (it would: see test_scaling_policy.py).
+            cluster.custom.create_namespaced_custom_object(
+                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, policy_body()
+            )
             configuration = chart_webhook_configuration(chart_identities)
             result = run_release_all(
                 cluster,
@@ -192,7 +188,7 @@ def test_release_all_leaves_no_queued_work_policy_or_webhook_stuck(
             # No webhook fails closed: a labelled pod is created, and not gated.
             created = cluster.core.create_namespaced_pod(namespace, pod_manifest("after", queue=queue))
             assert not created.spec.scheduling_gates
-            # A policy is deleted at once, with no operator to run its finalizer.
+            # The policy is deleted at once, with no operator running.
             cluster.custom.delete_namespaced_custom_object(
                 API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, "held"
             )

@@ -21,12 +21,12 @@ from tests.support.cluster import E2ECluster
 from tests.support.load_exporter import LoadExporter, load_exporter
 from tests.support.operator import (
     OperatorProcess,
-    delete_policies_while_the_operator_runs,
     namespaced_scaling_operator,
 )
 from tests.support.waiting import eventually
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
+from ebbtide.kube.finalizers import KOPF_FINALIZER
 
 pytestmark = pytest.mark.e2e
 
@@ -42,28 +42,18 @@ POLICY = "web"
 def operator(
     cluster: E2ECluster, chart_identities: ChartIdentities, namespace: str, tmp_path: Path
 ) -> Iterator[OperatorProcess]:
-    """The operator with the chart's service account, watching only this test's namespace.
-    Policies are deleted while it still runs, so kopf can take its finalizers off them and the
-    namespace can go."""
+    """The operator with the chart's service account, watching only this test's namespace (its
+    policies go with the namespace: nothing holds them, whether or not an operator runs)."""
     with namespaced_scaling_operator(
         cluster, chart_identities, namespace, log=tmp_path / "operator.log"
     ) as process:
-        try:
-            yield process
-        finally:
-            _delete_policies(cluster, namespace, process)
+        yield process
 
 
 @pytest.fixture
 def exporter(cluster: E2ECluster, namespace: str) -> Iterator[LoadExporter]:
     with load_exporter(cluster, job=f"load-{namespace}") as running:
         yield running
-
-
-def _delete_policies(cluster: E2ECluster, namespace: str, process: OperatorProcess) -> None:
-    if process.process is None or process.process.poll() is not None:
-        process.start()
-    delete_policies_while_the_operator_runs(cluster, namespace)
 
 
 def create_deployment(cluster: E2ECluster, namespace: str, *, replicas: int, name: str = TARGET) -> None:
@@ -84,8 +74,8 @@ def create_deployment(cluster: E2ECluster, namespace: str, *, replicas: int, nam
     )
 
 
-def create_policy(cluster: E2ECluster, namespace: str, *, query: str, **spec: Any) -> dict[str, Any]:
-    body = {
+def create_policy_body(*, query: str, **spec: Any) -> dict[str, Any]:
+    return {
         "apiVersion": f"{API_GROUP}/{API_VERSION}",
         "kind": ScalingPolicy.KIND,
         "metadata": {"name": POLICY},
@@ -100,6 +90,10 @@ def create_policy(cluster: E2ECluster, namespace: str, *, query: str, **spec: An
             **spec,
         },
     }
+
+
+def create_policy(cluster: E2ECluster, namespace: str, *, query: str, **spec: Any) -> dict[str, Any]:
+    body = create_policy_body(query=query, **spec)
     return dict(
         cluster.custom.create_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, body)
     )
@@ -338,42 +332,39 @@ def test_starts_while_prometheus_is_down_and_scales_once_it_answers(
         with namespaced_scaling_operator(
             cluster, chart_identities, namespace, log=tmp_path / "operator.log"
         ) as operator:
-            try:
-                # Healthy, having said once why it starts without Prometheus.
-                said = [line for line in operator.log_text().splitlines() if "does not answer yet" in line]
-                assert len(said) == 1, operator.log_text()[-3000:]
-                assert f"cannot reach Prometheus at {cluster.prometheus_url}" in said[0]
+            # Healthy, having said once why it starts without Prometheus.
+            said = [line for line in operator.log_text().splitlines() if "does not answer yet" in line]
+            assert len(said) == 1, operator.log_text()[-3000:]
+            assert f"cannot reach Prometheus at {cluster.prometheus_url}" in said[0]
 
-                create_policy(
-                    cluster,
-                    namespace,
-                    query=exporter.query,
-                    fallback={"failureThreshold": 2, "action": "Hold"},
-                )
-                waiting = wait_for_status(
-                    cluster,
-                    namespace,
-                    lambda s: condition(s, "MetricsAvailable").get("status") == "False",
-                    what="MetricsAvailable=False while Prometheus is down",
-                )
-                assert "cannot reach Prometheus" in condition(waiting, "MetricsAvailable")["message"]
-                assert replicas(cluster, namespace) == 1
-                assert operator.process is not None and operator.process.poll() is None
+            create_policy(
+                cluster,
+                namespace,
+                query=exporter.query,
+                fallback={"failureThreshold": 2, "action": "Hold"},
+            )
+            waiting = wait_for_status(
+                cluster,
+                namespace,
+                lambda s: condition(s, "MetricsAvailable").get("status") == "False",
+                what="MetricsAvailable=False while Prometheus is down",
+            )
+            assert "cannot reach Prometheus" in condition(waiting, "MetricsAvailable")["message"]
+            assert replicas(cluster, namespace) == 1
+            assert operator.process is not None and operator.process.poll() is None
 
-                cluster.start_prometheus()
-                eventually(
-                    lambda: replicas(cluster, namespace) == 3,
-                    timeout=90,
-                    what="3 replicas for a load of 25 once Prometheus answers",
-                )
-                wait_for_status(
-                    cluster,
-                    namespace,
-                    lambda s: condition(s, "MetricsAvailable").get("status") == "True",
-                    what="MetricsAvailable=True",
-                )
-            finally:
-                _delete_policies(cluster, namespace, operator)
+            cluster.start_prometheus()
+            eventually(
+                lambda: replicas(cluster, namespace) == 3,
+                timeout=90,
+                what="3 replicas for a load of 25 once Prometheus answers",
+            )
+            wait_for_status(
+                cluster,
+                namespace,
+                lambda s: condition(s, "MetricsAvailable").get("status") == "True",
+                what="MetricsAvailable=True",
+            )
     finally:
         cluster.start_prometheus()
 
@@ -501,6 +492,86 @@ def test_a_killed_operator_resumes_without_a_scale_down_burst_or_a_lost_decision
     reasons = wait_for_event(cluster, namespace, "ScaleDownOnLoad")
     assert reasons.count("ScaleUpOnLoad") == 1, reasons
     assert reasons.count("ScaleDownOnLoad") == 1, reasons
+
+
+def test_an_earlier_versions_finalizer_comes_off_and_policies_are_deleted_with_or_without_an_operator(
+    cluster: E2ECluster, namespace: str, operator: OperatorProcess
+) -> None:
+    create_deployment(cluster, namespace, replicas=1)
+    # Policies as an earlier ebbtide left them, with kopf's finalizer, while no operator runs:
+    # one in use, one deleted meanwhile (which the finalizer holds).
+    operator.stop()
+    create_policy(cluster, namespace, query="vector(5)")
+    add_finalizer = {"metadata": {"finalizers": [KOPF_FINALIZER]}}
+    cluster.custom.patch_namespaced_custom_object(
+        API_GROUP, API_VERSION, namespace, PLURAL, POLICY, add_finalizer
+    )
+    held = {
+        **create_policy_body(query="vector(5)"),
+        "metadata": {"name": "held", **add_finalizer["metadata"]},
+    }
+    cluster.custom.create_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, held)
+    cluster.custom.delete_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, "held")
+    assert finalizers(cluster, namespace) == [KOPF_FINALIZER]
+    assert policy_names(cluster, namespace) == {POLICY, "held"}
+
+    # The upgraded operator takes the finalizer off both: the deleted one goes, the other decides.
+    operator.start()
+    eventually(lambda: policy_names(cluster, namespace) == {POLICY}, what="the held policy to go")
+    eventually(lambda: finalizers(cluster, namespace) == [], what="kopf's finalizer taken off")
+    wait_for_status(cluster, namespace, lambda s: reason(s) is not None, what="a decision")
+    eventually(lambda: policy_series(operator), what="the policy's series in /metrics")
+    assert policy_loops(operator) == 1
+
+    # Deleted while the operator runs: gone at once, and its loop ends (its series go with it).
+    delete_policy(cluster, namespace)
+    eventually(lambda: not policy_names(cluster, namespace), what="the policy deleted")
+    eventually(lambda: policy_loops(operator) == 0, what="the policy's loop to end")
+    assert not policy_series(operator)
+
+    # Created again under the same name: a fresh loop decides it; no finalizer is ever put on it.
+    created = create_policy(cluster, namespace, query="vector(5)")
+    wait_for_status(cluster, namespace, lambda s: reason(s) is not None, what="a new decision")
+    assert policy(cluster, namespace)["metadata"]["uid"] == created["metadata"]["uid"]
+    assert finalizers(cluster, namespace) == []
+
+    # With no operator at all, deleting a policy completes at once.
+    operator.stop()
+    delete_policy(cluster, namespace)
+    eventually(lambda: not policy_names(cluster, namespace), what="the policy deleted with no operator")
+
+
+def finalizers(cluster: E2ECluster, namespace: str) -> list[str]:
+    return list(policy(cluster, namespace)["metadata"].get("finalizers") or [])
+
+
+def policy_names(cluster: E2ECluster, namespace: str) -> set[str]:
+    found = cluster.custom.list_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL)
+    return {item["metadata"]["name"] for item in found["items"]}
+
+
+def delete_policy(cluster: E2ECluster, namespace: str) -> None:
+    cluster.custom.delete_namespaced_custom_object(API_GROUP, API_VERSION, namespace, PLURAL, POLICY)
+
+
+def exposition(operator: OperatorProcess) -> list[str]:
+    with urllib.request.urlopen(operator.metrics_url, timeout=5) as response:
+        return list(response.read().decode().splitlines())
+
+
+def policy_series(operator: OperatorProcess) -> list[str]:
+    """The operator's per-policy gauge lines of the test's policy (its loop removes them as it
+    ends)."""
+    return [
+        line
+        for line in exposition(operator)
+        if line.startswith("ebbtide_scaling_desired_replicas{") and f'name="{POLICY}"' in line
+    ]
+
+
+def policy_loops(operator: OperatorProcess) -> float:
+    [line] = [line for line in exposition(operator) if line.startswith("ebbtide_scaling_policy_loops ")]
+    return float(line.split()[1])
 
 
 def _parse_time(text: str) -> datetime:

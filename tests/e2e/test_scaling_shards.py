@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes.client.exceptions import ApiException
 from prometheus_client.parser import text_string_to_metric_families
 from tests.support.chart_identities import NAMESPACE as RELEASE_NAMESPACE
 from tests.support.chart_identities import TEST_SCALE_GROUP, TEST_SCALE_PLURAL, ChartIdentities
@@ -164,8 +163,8 @@ def replicas(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[list[OperatorProcess]]:
-    """Three operators with the chart's identity, named ``<namespace>-<i>``; the policies are
-    deleted while they still run, so that kopf can take its finalizers off."""
+    """Three operators with the chart's identity, named ``<namespace>-<i>`` (the policies go
+    with the test's namespace: nothing holds them)."""
     monkeypatch.setenv("POD_NAMESPACE", RELEASE_NAMESPACE)
     with ExitStack() as stack:
         started = []
@@ -182,29 +181,7 @@ def replicas(
                     )
                 )
             )
-        try:
-            yield started
-        finally:
-            for operator in started:
-                if operator.process is None or operator.process.poll() is not None:
-                    operator.start()
-
-            def released() -> bool:
-                try:  # asked again while any is left: a busy API server may time the delete out
-                    cluster.custom.delete_collection_namespaced_custom_object(
-                        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-                    )
-                except ApiException as error:
-                    if error.status is None or error.status < 500:
-                        raise
-                return not listed(cluster, namespace)
-
-            eventually(
-                released,
-                timeout=300 + POLICIES / 10,
-                every=POLL,
-                what="the operators to release the deleted policies",
-            )
+        yield started
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -390,7 +390,7 @@ def test_a_scaling_policy_scales_a_real_deployment_ahead_of_real_http_load(
         assert ahead, f"the forecast never ran ahead of the load: {samples[-5:]}"
         for pod in kind_bed.core.list_namespaced_pod(WEB_NAMESPACE, label_selector="app=web").items:
             assert pod.spec.node_name.startswith(kind_bed.cluster.name), pod.spec.node_name
-        # The operator removes its finalizer: the policy goes away while the operator runs.
+        # Nothing holds the policy (the operator puts no finalizer on it): it goes at once.
         kind_bed.kubectl("delete", f"--filename={EXAMPLES / 'scalingpolicy-web.yaml'}", "--timeout=60s")
     finally:
         kind_bed.kubectl("delete", "namespace", WEB_NAMESPACE, "--wait=false", check=False)
@@ -436,7 +436,7 @@ def test_helm_uninstall_leaves_no_pods_webhooks_or_stuck_objects(kind_bed: KindB
     assert not names, f"left behind in {release}: {names}"
     cluster_scoped = kind_bed.kubectl("get", "clusterroles,clusterrolebindings", "--output=name").stdout
     assert OPERATOR not in cluster_scoped
-    # Nothing waits on a finalizer only the uninstalled operator would remove.
+    # Nothing waits on a finalizer only an operator would remove (ebbtide puts none there).
     custom = kind_bed.kubectl("get", "fairqueues,scalingpolicies", "--all-namespaces", "--output=json").stdout
     stuck = [i["metadata"]["name"] for i in json.loads(custom)["items"] if i["metadata"].get("finalizers")]
     assert not stuck, f"objects with finalizers after uninstall: {stuck}"

@@ -16,9 +16,6 @@ from pathlib import Path
 
 from tests.support.chart_identities import ChartIdentities
 from tests.support.cluster import E2ECluster
-from tests.support.waiting import eventually
-
-from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
 
 
 def free_port() -> int:
@@ -147,22 +144,3 @@ def namespaced_scaling_operator(
         extra_args=(f"--namespace={namespace}", *extra_args),
     ) as operator:
         yield operator
-
-
-def delete_policies_while_the_operator_runs(
-    cluster: E2ECluster, namespace: str, *, timeout: float = 120
-) -> None:
-    """Delete the namespace's ScalingPolicies and wait until the running operator has released
-    them (its finalizers go only while it runs)."""
-    cluster.custom.delete_collection_namespaced_custom_object(
-        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-    )
-    eventually(
-        lambda: (
-            not cluster.custom.list_namespaced_custom_object(
-                API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-            )["items"]
-        ),
-        timeout=timeout,
-        what="the operator to release the deleted policies",
-    )

@@ -46,8 +46,9 @@ def release_all(
 ) -> None:
     """Release everything ebbtide holds, for uninstalling it: delete the fair-queue webhook
     configuration, stop the operator, admit every queued Pod and Job still held back (recorded as
-    released, not as a queue's decision), and remove kopf's finalizer from every ScalingPolicy so
-    policies and their namespaces can be deleted without the operator."""
+    released, not as a queue's decision), and remove the finalizer an earlier ebbtide left on a
+    ScalingPolicy (kopf's, on every policy), so policies and their namespaces can be deleted
+    without the operator."""
     from ebbtide.kube.release_all import release_all as release
 
     api_client = connect(ClusterAccess(kubeconfig=kubeconfig, context=context))

@@ -31,6 +31,8 @@ from ebbtide.metrics.build_info import register_build_info
 from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
 
 ANNOTATION_PREFIX = "ebbtide.io"
+#: The finalizer kopf would put on an object a handler of ebbtide needed one for (none does).
+KOPF_FINALIZER_NOW = f"{ANNOTATION_PREFIX}/kopf"
 logger = logging.getLogger(__name__)
 
 
@@ -86,6 +88,10 @@ class OperatorContext:
 
 def configure_settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     """Apply ebbtide's kopf settings (called from the startup handler)."""
+    # No handler needs a finalizer. Not kopf's default one: earlier versions kept it on every
+    # ScalingPolicy, and kopf would take it off on every event, in every replica (see
+    # ebbtide.controllers.scaling.finalizer for how it comes off instead).
+    settings.persistence.finalizer = KOPF_FINALIZER_NOW
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"

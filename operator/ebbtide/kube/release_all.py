@@ -3,15 +3,18 @@
 While ebbtide runs it holds three things that outlive it if nobody lets go:
 
 * queued Pods and Jobs, gated or suspended until the operator admits them;
-* ScalingPolicies, each carrying kopf's finalizer until the operator's daemon for it stops,
-  so deleting one (or its namespace) without the operator never completes;
+* ScalingPolicies that still carry kopf's finalizer: an earlier ebbtide (a kopf daemon per
+  policy) kept it on every policy, and the operator takes it off only the policies it decides,
+  after a round, and those it sees deleted (see :mod:`ebbtide.controllers.scaling.finalizer`): a
+  policy outside its namespaces, or one not decided yet, keeps it; deleting such a policy (or its
+  namespace) without an operator never completes;
 * the fair-queue webhook configuration, which fails closed: with no operator answering,
   labelled Pods and Jobs cannot even be created.
 
 :func:`release_all` lets go of all three, in the order that keeps them let go: the webhook
-configuration first (nothing new is gated), then the operator is stopped (it would gate,
-admit and re-add finalizers), then every waiting workload is admitted as it stands, recorded
-as a release rather than a queue decision, and the finalizers are removed.
+configuration first (nothing new is gated), then the operator is stopped (it would gate and
+admit), then every waiting workload is admitted as it stands, recorded as a release rather than
+a queue decision, and any finalizer left is removed.
 """
 
 from __future__ import annotations
@@ -21,22 +24,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from kubernetes import client
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
 from ebbtide.api.fairqueue_vocabulary import QUEUE_LABEL
 from ebbtide.api.workloads import WorkloadRecord, WorkloadState, read_job, read_pod
-from ebbtide.kube.errors import ConflictError, NotFoundError, translated
+from ebbtide.kube.errors import NotFoundError, translated
+from ebbtide.kube.finalizers import KOPF_FINALIZER, remove_finalizer
 from ebbtide.kube.reads import list_all
-from ebbtide.kube.status import MERGE_PATCH
 from ebbtide.kube.workload_writes import AdmitResult, WorkloadWriter
 
 logger = logging.getLogger(__name__)
 
-#: kopf's finalizer (``settings.persistence.finalizer``'s default, which ebbtide keeps).
-KOPF_FINALIZER: Final = "kopf.zalando.org/KopfFinalizerMarker"
 #: What a released workload's ``ebbtide.io/admission`` annotation says instead of a decision.
 RELEASE_DECISION: Final = {"released": "ebbtide was removed from the cluster; no queue admitted this"}
 
@@ -124,34 +125,21 @@ def waiting_workloads(api_client: client.ApiClient) -> list[WorkloadRecord]:
 
 
 def remove_kopf_finalizers(api_client: client.ApiClient) -> list[str]:
-    """Take kopf's finalizer off every ScalingPolicy; returns ``namespace/name`` of each changed."""
+    """Take kopf's finalizer off every ScalingPolicy still carrying it (left by an earlier
+    ebbtide); returns ``namespace/name`` of each changed."""
     api = client.CustomObjectsApi(api_client)
     changed = []
     for obj in list_all(
         api.list_cluster_custom_object, group=API_GROUP, version=API_VERSION, plural=ScalingPolicy.PLURAL
     ):
         metadata = obj.get("metadata") or {}
-        if KOPF_FINALIZER in (metadata.get("finalizers") or ()) and _unfinalize(api, metadata):
+        if remove_finalizer(
+            api_client,
+            group=API_GROUP,
+            version=API_VERSION,
+            plural=ScalingPolicy.PLURAL,
+            metadata=metadata,
+            finalizer=KOPF_FINALIZER,
+        ):
             changed.append(f"{metadata['namespace']}/{metadata['name']}")
     return changed
-
-
-def _unfinalize(api: client.CustomObjectsApi, metadata: dict[str, Any], *, attempts: int = 3) -> bool:
-    """Remove kopf's finalizer from the policy of ``metadata``, keeping any other; the patch
-    carries the resourceVersion it was computed from, and is computed again on a conflict.
-    False if the policy is gone."""
-    key = (API_GROUP, API_VERSION, str(metadata["namespace"]), ScalingPolicy.PLURAL, str(metadata["name"]))
-    for _ in range(attempts):
-        finalizers = list(metadata.get("finalizers") or ())
-        kept = [name for name in finalizers if name != KOPF_FINALIZER]
-        body = {"metadata": {"finalizers": kept or None, "resourceVersion": metadata.get("resourceVersion")}}
-        try:
-            with translated():
-                api.patch_namespaced_custom_object(*key, body, _content_type=MERGE_PATCH)
-            return True
-        except NotFoundError:
-            return False
-        except ConflictError:
-            with translated():
-                metadata = dict(api.get_namespaced_custom_object(*key).get("metadata") or {})
-    raise RuntimeError(f"ScalingPolicy {key[2]}/{key[4]} kept changing; its finalizer is still on")

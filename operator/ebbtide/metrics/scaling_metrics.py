@@ -52,6 +52,10 @@ QUERY_SECONDS = Histogram(
     ["outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+POLICY_LOOPS = Gauge(
+    "ebbtide_scaling_policy_loops",
+    "Policy loops running in this replica: one per ScalingPolicy it watches, owned by it or not.",
+)
 ROUND_SECONDS = Histogram(
     "ebbtide_scaling_round_seconds",
     "Duration of one policy's round: read target and load, plan, scale, write status.",

@@ -2,7 +2,8 @@
 interface.
 
 A round reads the target's /scale (from a watch where it can), sets its replicas, writes the
-policy's status and posts Events; nothing else. :class:`ScalingCluster` names exactly those
+policy's status and posts Events, and the loop takes an earlier version's finalizer off the
+policy; nothing else. :class:`ScalingCluster` names exactly those
 calls (blocking; the round runs them in the services' thread pool), :class:`KubeScalingCluster`
 makes them through the API client with the scaling controller's field manager and call budget,
 and tests hand the services a cluster of their own instead.
@@ -20,6 +21,7 @@ from ebbtide.api.scalingpolicy_vocabulary import FIELD_MANAGER
 from ebbtide.kube.call_budget import CALL_ATTEMPTS, CALL_TIMEOUT
 from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.events import EventType, ObjectRef, post_event
+from ebbtide.kube.finalizers import remove_finalizer
 from ebbtide.kube.scale import ScaleReading, read_scale, write_replicas
 from ebbtide.kube.scale_cache import ScaleCache
 from ebbtide.kube.status import patch_status
@@ -55,6 +57,11 @@ class ScalingCluster(Protocol):
 
     def post_event(self, *, regarding: ObjectRef, type_: EventType, reason: str, message: str) -> bool:
         """Post one Event; False (and a log line) if that failed."""
+        ...
+
+    def remove_finalizer(self, *, metadata: Mapping[str, Any], finalizer: str) -> bool:
+        """Take ``finalizer`` off the policy of ``metadata``; False if it is gone or no longer
+        carries it."""
         ...
 
     def close(self) -> None:
@@ -108,6 +115,16 @@ class KubeScalingCluster:
 
     def post_event(self, *, regarding: ObjectRef, type_: EventType, reason: str, message: str) -> bool:
         return post_event(self.api_client, regarding=regarding, type_=type_, reason=reason, message=message)
+
+    def remove_finalizer(self, *, metadata: Mapping[str, Any], finalizer: str) -> bool:
+        return remove_finalizer(
+            self.api_client,
+            group=ScalingPolicy.API_GROUP,
+            version=ScalingPolicy.API_VERSION,
+            plural=ScalingPolicy.PLURAL,
+            metadata=metadata,
+            finalizer=finalizer,
+        )
 
     def close(self) -> None:
         self.scales.close()

@@ -1,9 +1,10 @@
 """One loop per ScalingPolicy, at the policy's own ``spec.interval``.
 
 kopf's timers fire at one fixed interval per decorator, but every policy chooses its own and may
-change it at any time. So each policy gets a kopf daemon (a task that lives as long as the
-policy) running this loop: a round, then a sleep until the next round is due, with the interval
-taken from the latest spec each time (kopf keeps the daemon's ``body`` up to date).
+change it at any time. So each policy gets a task of its own (:mod:`.supervisor`: one per UID, as
+long as the watch shows the policy) running this loop: a round, then a sleep until the next round
+is due, with the interval taken from the latest spec each time (the supervisor keeps ``body`` up
+to date with the watch).
 
 Rounds are kept on a fixed-rate schedule (due times ``t0 + k * interval``) so they do not drift
 by the round's own duration; a round that is late does not cause a burst of catch-up rounds, the
@@ -18,6 +19,11 @@ call. A loop that loses its policy forgets what it remembered (the next owner st
 status, as after a restart); one that gains it has its first round one interval after the
 previous owner's last decision (the status's ``lastDecision.time``), or later on a replica that
 just joined (see :meth:`ebbtide.sharding.ownership.Shard.first_round_at`).
+
+A loop ends when it is asked to stop, and also when a round's status write finds the policy gone
+(404): the watch does not always report a deletion (see :mod:`.supervisor`), and nothing is left
+to decide for a policy that no longer exists. After a round, the owner takes off the finalizer an
+earlier version left on the policy, if any (:mod:`.finalizer`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ebbtide.api.duration import parse_duration
+from ebbtide.api.scalingpolicy import ScalingPolicySpec
+from ebbtide.controllers.scaling.finalizer import (
+    RETRY_SECONDS,
+    carries_earlier_finalizer,
+    drop_earlier_finalizer,
+)
 from ebbtide.controllers.scaling.memory import PolicyMemory
 from ebbtide.controllers.scaling.ownership import Ownership, policy_key
 from ebbtide.controllers.scaling.round import HpaTargets, run_round
@@ -44,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 
 class Stopped(Protocol):
-    """kopf's ``stopped`` flag of a daemon: true once the daemon should exit."""
+    """True once the loop should end (:class:`.supervisor.StopFlag`)."""
 
     def __bool__(self) -> bool: ...
 
@@ -69,9 +81,9 @@ async def run_policy_loop(
     sleep: Callable[[float], Awaitable[Any]],
     clock: Callable[[], float] = time.time,
 ) -> None:
-    """Run rounds for the policy ``body`` while this replica owns it, until ``stopped``;
-    ``sleep(seconds)`` must return an awaitable that ends early when the daemon is asked to stop
-    (kopf's ``stopped.wait``)."""
+    """Run rounds for the policy ``body`` while this replica owns it, until ``stopped`` or until
+    a round finds the policy gone; ``sleep(seconds)`` must return an awaitable that ends early
+    when the loop is asked to stop (:meth:`.supervisor.StopFlag.sleep`)."""
     metadata = body["metadata"]
     memory = PolicyMemory(namespace=metadata["namespace"], name=metadata["name"], uid=metadata["uid"])
     key = policy_key(namespace=memory.namespace, name=memory.name)
@@ -80,6 +92,7 @@ async def run_policy_loop(
     interval = _interval_of(body)
     due = loop.time() + first_offset(memory.uid, interval=interval)
     owning = False
+    finalizer_tried_at = float("-inf")
     try:
         while not stopped:
             delay = due - loop.time()
@@ -101,30 +114,50 @@ async def run_policy_loop(
                 if first > loop.time():
                     due = first
                     continue
-            started = loop.time()
-            scaling_metrics.ROUND_LATENESS_SECONDS.observe(max(0.0, started - due))
-            try:
-                spec = await run_round(
-                    services=services, memory=memory, body=body, hpa_targets=hpa_targets, clock=clock
-                )
-            except Exception:  # a bug in one round must not end the policy's loop
-                scaling_metrics.ERRORS.labels(kind="round").inc()
-                scaling_metrics.POLICY_ERRORS.labels(
-                    memory.namespace, memory.name, scaling_metrics.ROUND_FAILED
-                ).inc()
-                logger.exception("round of %s/%s failed", memory.namespace, memory.name)
-                spec = None
-            scaling_metrics.ROUND_SECONDS.observe(loop.time() - started)
+            scaling_metrics.ROUND_LATENESS_SECONDS.observe(max(0.0, loop.time() - due))
+            spec = await _timed_round(services, memory, body=body, hpa_targets=hpa_targets, clock=clock)
+            if memory.gone:
+                logger.info("%s/%s is gone; its loop ends", memory.namespace, memory.name)
+                break
+            if carries_earlier_finalizer(body) and clock() - finalizer_tried_at >= RETRY_SECONDS:
+                finalizer_tried_at = clock()
+                await drop_earlier_finalizer(services, body)
             interval = FALLBACK_INTERVAL if spec is None else spec.interval.total_seconds()
             due = next_due(due, interval=interval, now=loop.time())
     finally:
         _forget(services, memory)
 
 
+async def _timed_round(
+    services: ScalingServices,
+    memory: PolicyMemory,
+    *,
+    body: Mapping[str, Any],
+    hpa_targets: HpaTargets,
+    clock: Callable[[], float],
+) -> ScalingPolicySpec | None:
+    """:func:`.round.run_round`, timed; a round that raises (a bug) counts as an invalid spec
+    rather than ending the policy's loop."""
+    started = time.perf_counter()
+    try:
+        return await run_round(
+            services=services, memory=memory, body=body, hpa_targets=hpa_targets, clock=clock
+        )
+    except Exception:
+        scaling_metrics.ERRORS.labels(kind="round").inc()
+        scaling_metrics.POLICY_ERRORS.labels(
+            memory.namespace, memory.name, scaling_metrics.ROUND_FAILED
+        ).inc()
+        logger.exception("round of %s/%s failed", memory.namespace, memory.name)
+        return None
+    finally:
+        scaling_metrics.ROUND_SECONDS.observe(time.perf_counter() - started)
+
+
 async def _sleep_or_change(
     sleep: Callable[[float], Awaitable[Any]], delay: float, ownership: Ownership
 ) -> None:
-    """Sleep ``delay`` seconds, or less if the ownership changes (or the daemon stops) first."""
+    """Sleep ``delay`` seconds, or less if the ownership changes (or the loop is stopped) first."""
     waits = [asyncio.ensure_future(sleep(delay)), asyncio.ensure_future(ownership.changed())]
     try:
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

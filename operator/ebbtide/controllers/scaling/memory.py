@@ -18,7 +18,8 @@ from ebbtide.scaling.decision import PlannerState
 class PolicyMemory:
     """What one policy's loop keeps between rounds, in memory only (see
     :mod:`.restart` for what happens when it is lost): the planner's state, the status
-    last written and when (Unix time), and the forecasts waiting to be scored."""
+    last written and when (Unix time), the forecasts waiting to be scored, and whether a status
+    write found the policy gone (its loop then ends)."""
 
     namespace: str
     name: str
@@ -27,3 +28,4 @@ class PolicyMemory:
     status: ScalingPolicyStatus | None = None
     written_at: float | None = None
     forecasts: ForecastErrors = field(default_factory=ForecastErrors)
+    gone: bool = False

@@ -124,7 +124,8 @@ class Reporter:
                 logger.warning("writing the status of %s/%s failed: %r", memory.namespace, memory.name, error)
                 return
             if not exists:
-                return  # the policy is gone; its loop is about to be stopped
+                memory.gone = True  # its loop ends: no DELETED event may ever come (a re-list)
+                return
             memory.status, memory.written_at = after, self.now
         policy = ObjectRef(GROUP_VERSION, ScalingPolicy.KIND, memory.namespace, memory.name, memory.uid)
         workload = None

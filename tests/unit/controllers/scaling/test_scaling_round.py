@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,11 +12,15 @@ from kubernetes.client.exceptions import ApiException
 from tests.unit.controllers.scaling.scaling_builders import T0, spec_dict
 
 from ebbtide.api import scalingpolicy_vocabulary as why
+from ebbtide.controllers.scaling.finalizer import RETRY_SECONDS
+from ebbtide.controllers.scaling.loop import run_policy_loop
 from ebbtide.controllers.scaling.memory import PolicyMemory
 from ebbtide.controllers.scaling.round import run_round
 from ebbtide.controllers.scaling.services import ScalingServices
+from ebbtide.controllers.scaling.supervisor import StopFlag
 from ebbtide.errors import TargetKindError
 from ebbtide.kube.discovery import ScalableResource
+from ebbtide.kube.finalizers import KOPF_FINALIZER
 from ebbtide.kube.hpa import TargetKey
 from ebbtide.kube.scale import ScaleReading
 from ebbtide.scaling.series import LoadSeries, ReadFailure
@@ -30,8 +34,10 @@ DEPLOYMENTS = ScalableResource(group="apps", version="v1", plural="deployments",
 @dataclass
 class FakeSource:
     reading: LoadSeries | ReadFailure = field(default_factory=lambda: LoadSeries.from_pairs([(NOW, 45.0)]))
+    reads: int = 0
 
     async def read(self, **_: Any) -> LoadSeries | ReadFailure:
+        self.reads += 1
         return self.reading
 
     def forget(self, key: object) -> None:
@@ -61,9 +67,13 @@ class World:
     replicas: int | None = 1
     scale_error: Exception | None = None
     status_error: Exception | None = None
+    #: False once the policy is gone: its status writes answer 404.
+    policy_exists: bool = True
     writes: list[int] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)
+    #: The finalizers taken off the policy (which an earlier version's replica puts back).
+    unfinalized: list[str] = field(default_factory=list)
     source: FakeSource = field(default_factory=FakeSource)
     resolver: FakeResolver = field(default_factory=FakeResolver)
     hpas: dict[TargetKey, list[str]] = field(default_factory=dict)
@@ -100,11 +110,17 @@ class FakeCluster:
     def patch_status(self, *, status: dict[str, Any], **_: Any) -> bool:
         if self.world.status_error is not None:
             raise self.world.status_error
+        if not self.world.policy_exists:
+            return False
         self.world.statuses.append(status)
         return True
 
     def post_event(self, *, regarding: Any, type_: str, reason: str, message: str) -> bool:
         self.world.events.append((regarding.kind, reason, message))
+        return True
+
+    def remove_finalizer(self, *, metadata: Mapping[str, Any], finalizer: str) -> bool:
+        self.world.unfinalized.append(finalizer)
         return True
 
 
@@ -121,16 +137,20 @@ def body(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
     }
 
 
-def run(
-    world: World, policy: dict[str, Any], memory: PolicyMemory | None = None, *, now: float = NOW
-) -> PolicyMemory:
-    memory = memory or PolicyMemory(namespace="ns", name="web", uid="p-1")
-    services = ScalingServices(
+def services_of(world: World) -> ScalingServices:
+    return ScalingServices(
         api_client=None,  # type: ignore[arg-type]
         source=world.source,  # type: ignore[arg-type]
         resolver=world.resolver,  # type: ignore[arg-type]
         cluster=FakeCluster(world),
     )
+
+
+def run(
+    world: World, policy: dict[str, Any], memory: PolicyMemory | None = None, *, now: float = NOW
+) -> PolicyMemory:
+    memory = memory or PolicyMemory(namespace="ns", name="web", uid="p-1")
+    services = services_of(world)
     try:
         asyncio.run(
             run_round(
@@ -285,3 +305,92 @@ def test_a_status_whose_only_change_is_the_load_is_refreshed_once_a_minute(world
     world.source.reading = LoadSeries.from_pairs([(NOW + 72, 95.0)])
     run(world, body(), memory, now=NOW + 72)
     assert world.statuses[-1]["desiredReplicas"] == 10  # a new decision is written at once
+
+
+def test_a_status_write_that_finds_the_policy_gone_marks_it_gone(world: World) -> None:
+    memory = run(world, body())
+    assert not memory.gone
+    world.policy_exists = False
+    run(world, body(), memory, now=NOW + 2)
+    assert memory.gone
+
+
+def test_a_loop_ends_by_itself_once_a_round_finds_its_policy_gone(world: World) -> None:
+    # No DELETED event may ever come (the watch listed again meanwhile): the loop must end anyway.
+    world.policy_exists = False
+    services = services_of(world)
+
+    async def no_sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        loop = run_policy_loop(
+            services=services, body=body(), stopped=StopFlag(), hpa_targets=world.hpas, sleep=no_sleep
+        )
+        await asyncio.wait_for(loop, timeout=60)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        services.kube_pool.shutdown()
+    assert world.writes == [5]  # the round ran, then the loop ended
+
+
+@dataclass
+class RoundsDone:
+    """A loop's stop flag that is set once the world has seen ``rounds`` rounds."""
+
+    world: World
+    rounds: int
+
+    def __bool__(self) -> bool:
+        return self.world.source.reads >= self.rounds
+
+
+def run_loop(world: World, policy: dict[str, Any], *, rounds: int, seconds_per_sleep: float) -> None:
+    """Run the policy's loop for ``rounds`` rounds, each sleep instant but ``seconds_per_sleep``
+    on the loop's clock."""
+    services = services_of(world)
+    now = [NOW]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds_per_sleep
+        await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        loop = run_policy_loop(
+            services=services,
+            body=policy,
+            stopped=RoundsDone(world, rounds),
+            hpa_targets=world.hpas,
+            sleep=sleep,
+            clock=lambda: now[0],
+        )
+        await asyncio.wait_for(loop, timeout=60)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        services.kube_pool.shutdown()
+
+
+def earlier_versions_policy() -> dict[str, Any]:
+    policy = body()
+    policy["metadata"]["finalizers"] = ["example.com/other", KOPF_FINALIZER]
+    return policy
+
+
+def test_the_owner_takes_an_earlier_versions_finalizer_off_after_a_round(world: World) -> None:
+    run_loop(world, earlier_versions_policy(), rounds=1, seconds_per_sleep=1)
+    assert world.unfinalized == [KOPF_FINALIZER]
+
+
+def test_a_finalizer_put_back_by_an_earlier_replica_comes_off_again_a_minute_later(world: World) -> None:
+    # The fake never drops it from the body: an earlier replica puts it back at once.
+    run_loop(world, earlier_versions_policy(), rounds=4, seconds_per_sleep=RETRY_SECONDS / 2)
+    assert world.unfinalized == [KOPF_FINALIZER] * 2
+
+
+def test_a_policy_without_that_finalizer_gets_no_write_for_it(world: World) -> None:
+    run_loop(world, body(), rounds=3, seconds_per_sleep=RETRY_SECONDS)
+    assert world.unfinalized == []
