@@ -396,7 +396,7 @@ def _measure_configuration(bed: Bed, *, model: str, count: int) -> dict[str, Any
         "started_at": started_at.isoformat(timespec="seconds"),
         "measured_seconds": per_replica[0]["measured_seconds"],
         "load_average": load,
-        "policies_owned_by_others_when_warm_up_began": not_owned,
+        "policies_not_decided_by_these_replicas_at_warm_up": not_owned,
         "per_replica": per_replica,
         "total": totals(per_replica),
     }
