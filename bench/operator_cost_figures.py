@@ -7,6 +7,7 @@ records), so that it is tested without a cluster.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -152,12 +153,13 @@ def ratios_to_single(record: Mapping[str, Any], single: Mapping[str, Any]) -> di
 
     Sharding that cost nothing would give 1/R each (``ideal_each``) and 1 together;
     ``sharding_cpu_overhead`` is what the replicas use together beyond the single replica, as a
-    fraction of it (0.1: 10 % more).
+    fraction of it (0.1: 10 % more), and ``cpu_split`` splits it per replica (:func:`cpu_split`).
     """
     base = single["per_replica"][0]
     each, total = record["per_replica"], record["total"]
     cpu_total = _ratio(_cpu_rate(total), _cpu_rate(base))
     return {
+        "cpu_split": None if record is single else cpu_split(record, single),
         "ideal_each": round(1 / len(each), 3),
         "cpu_each": [_ratio(_cpu_rate(replica), _cpu_rate(base)) for replica in each],
         "cpu_total": cpu_total,
@@ -168,6 +170,25 @@ def ratios_to_single(record: Mapping[str, Any], single: Mapping[str, Any]) -> di
         ],
         "rss_total": _ratio(total["rss_mib_peak_in_window"], base["rss_mib_peak_in_window"]),
     }
+
+
+def cpu_split(record: Mapping[str, Any], single: Mapping[str, Any]) -> dict[str, float] | None:
+    """What a replica costs whatever it owns, and what each policy it owns adds, in % of one core:
+    the least-squares line through each replica's CPU against the policies it owns, the single
+    replica (which owns them all) included. The fixed part is what sharding repeats in every
+    replica: every replica watches every policy and runs a loop for it, and holds its Lease.
+
+    An estimate (the windows differ in the machine's load); None when the replicas do not own
+    at least two different numbers of policies.
+    """
+    replicas = [*single["per_replica"], *record["per_replica"]]
+    owned = [float(replica["owned_policies"]) for replica in replicas]
+    cpu = [100 * _cpu_rate(replica) for replica in replicas]
+    try:
+        slope, intercept = statistics.linear_regression(owned, cpu)
+    except statistics.StatisticsError:  # every replica owns as many policies
+        return None
+    return {"fixed_cpu_percent": round(intercept, 2), "cpu_percent_per_owned_policy": round(slope, 4)}
 
 
 def _cpu_rate(figures: Mapping[str, Any]) -> float:
@@ -225,6 +246,16 @@ def _sharding_line(record: Mapping[str, Any]) -> str | None:
         f"{_times(ratios['cpu_per_decision'])} per decision), each {min(cpu_each):.2f}x-{max(cpu_each):.2f}x "
         f"(1/{record['replicas']} = {ratios['ideal_each']:.2f}x); RSS each "
         f"{min(rss_each):.2f}x-{max(rss_each):.2f}x, together {_times(ratios['rss_total'])}"
+        + _split_text(ratios["cpu_split"])
+    )
+
+
+def _split_text(split: Mapping[str, float] | None) -> str:
+    if split is None:
+        return ""
+    return (
+        f"; estimated {split['fixed_cpu_percent']:.2f}% of a core per replica whatever it owns, "
+        f"{split['cpu_percent_per_owned_policy']:.4f}% per policy it owns"
     )
 
 

@@ -13,6 +13,7 @@ import ebbtide.metrics.scaling_metrics  # noqa: F401  (registers the operator's 
 from operator_cost import models, replica_counts
 from operator_cost_figures import (
     Exposition,
+    cpu_split,
     print_configuration,
     print_summary,
     ratios_to_single,
@@ -200,3 +201,24 @@ def test_the_summary_shows_every_replica_the_total_and_the_load_average(
     assert any(" all " in row and "1.20x" in row for row in rows)
     assert sum("1.25/1.50" in row for row in rows) == 3  # once per configuration printed
     assert any("+20% for sharding" in line for line in lines)
+
+
+def test_cpu_splits_into_a_fixed_part_per_replica_and_a_part_per_owned_policy() -> None:
+    # 1 % of a core per replica, plus 0.01 % per policy it owns.
+    single = record("Linear", replica(owned=300, cpu_seconds=4.0, rss=200, decisions=2000))
+    sharded = record(
+        "Linear",
+        replica(owned=100, cpu_seconds=2.0, rss=150, decisions=667),
+        replica(owned=120, cpu_seconds=2.2, rss=150, decisions=800),
+        replica(owned=80, cpu_seconds=1.8, rss=150, decisions=533),
+    )
+
+    assert cpu_split(sharded, single) == {"fixed_cpu_percent": 1.0, "cpu_percent_per_owned_policy": 0.01}
+    assert ratios_to_single(single, single)["cpu_split"] is None
+
+
+def test_no_split_when_every_replica_owns_as_many_policies() -> None:
+    single = record("Linear", replica(owned=0, cpu_seconds=1, rss=100, decisions=1))
+    idle = record("Linear", *[replica(owned=0, cpu_seconds=1, rss=100, decisions=1)] * 2)
+
+    assert cpu_split(idle, single) is None
