@@ -32,6 +32,10 @@ class Exposition:
             if all(have.get(key) == wanted for key, wanted in labels.items())
         )
 
+    def series(self, name: str) -> dict[frozenset[tuple[str, str]], float]:
+        """Each sample of ``name`` by its label set."""
+        return {frozenset(labels.items()): value for labels, value in self._samples.get(name, [])}
+
     def by_label(self, name: str, label: str) -> dict[str, float]:
         """The samples of ``name`` summed by the value of their ``label``."""
         summed: dict[str, float] = defaultdict(float)
@@ -57,7 +61,7 @@ def replica_figures(
     def delta(name: str, **labels: str) -> float:
         return metrics_after.total(name, **labels) - metrics_before.total(name, **labels)
 
-    decisions = delta("ebbtide_scaling_decisions_total")
+    decisions = _counted_since(metrics_before, metrics_after, "ebbtide_scaling_decisions_total")
     rounds = delta("ebbtide_scaling_round_seconds_count")
     started = delta("ebbtide_scaling_round_lateness_seconds_count")
     late = started - delta("ebbtide_scaling_round_lateness_seconds_bucket", le="1.0")
@@ -95,6 +99,18 @@ def replica_figures(
         "replica_changes": int(delta("ebbtide_scaling_replica_changes_total")),
         "errors": int(delta("ebbtide_scaling_errors_total")),
     }
+
+
+def _counted_since(before: Exposition, after: Exposition, name: str) -> float:
+    """How much a per-policy counter rose between the two scrapes, summed over its series.
+
+    A replica removes a policy's series when the policy stops being its own (its Lease lapsed,
+    or the ring moved the policy). Each series counts only what it rose above where it stood at
+    the first scrape (a new one from zero), so the sum never falls; a series removed and made
+    anew within the window is undercounted (``rounds``, a counter never removed, is not).
+    """
+    earlier = before.series(name)
+    return sum(max(0.0, value - earlier.get(labels, 0.0)) for labels, value in after.series(name).items())
 
 
 def _policies_decided(before: Exposition, after: Exposition) -> int:

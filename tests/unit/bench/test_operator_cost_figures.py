@@ -222,3 +222,24 @@ def test_no_split_when_every_replica_owns_as_many_policies() -> None:
     idle = record("Linear", *[replica(owned=0, cpu_seconds=1, rss=100, decisions=1)] * 2)
 
     assert cpu_split(idle, single) is None
+
+
+def test_decisions_of_a_policy_the_replica_let_go_of_in_the_window_never_count_negative() -> None:
+    metrics = FakeOperatorMetrics()
+    metrics.decisions.labels("ns", "p-0", "Hold").inc(40)
+    before = metrics.scrape()
+    metrics.decisions.remove("ns", "p-0", "Hold")  # its Lease lapsed: the loop forgot the policy
+    metrics.decisions.labels("ns", "p-0", "Hold").inc(2)  # and decided it again once back
+    metrics.decisions.labels("ns", "p-1", "Hold").inc(3)
+
+    figures = replica_figures(
+        cpu_before=0.0,
+        cpu_after=1.0,
+        seconds=10.0,
+        metrics_before=before,
+        metrics_after=metrics.scrape(),
+        rss_samples=[1],
+        rss_high_water_mark=1,
+    )
+
+    assert figures["decisions"] == 3  # p-1's three; p-0's two are below where it stood before
