@@ -36,13 +36,10 @@ import argparse
 import json
 import os
 import platform
-import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -67,11 +64,11 @@ from ebbtide.devcluster.nodes import uniform_nodes
 from ebbtide.kube.answers import discard
 from ebbtide.kube.retrying import REQUEST_TIMEOUT
 from ebbtide.kube.status import MERGE_PATCH
+from process_usage import LoadSampler, cpu_seconds, high_water_mark_bytes, rss_bytes
 from result_files import result_path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = result_path("admission_throughput.json")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Seconds between scrapes of the operator's /metrics. Rendering it is not free (a histogram per
 #: queue); scraped five times a second it took a third of the operator's CPU during admission.
 #: Neither end of the measurement depends on it: both come from timestamps the operator records.
@@ -187,44 +184,6 @@ def create_pods(
     return time.monotonic() - started, refs
 
 
-class LoadSampler:
-    """The machine's 1-minute load average, sampled every second while the ``with`` block runs."""
-
-    def __init__(self) -> None:
-        self.samples: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> LoadSampler:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._stop.set()
-            self._thread.join()
-
-    def _run(self) -> None:
-        while True:
-            self.samples.append(os.getloadavg()[0])
-            if self._stop.wait(1.0):
-                return
-
-    def summary(self) -> dict[str, object]:
-        """Mean and peak of the 1-minute figure during the block, and the three figures at its end."""
-        return {
-            "mean_1m": round(statistics.fmean(self.samples), 2),
-            "max_1m": round(max(self.samples), 2),
-            "at_end": [round(value, 2) for value in os.getloadavg()],
-        }
-
-
 def writer_client(kubeconfig: Path) -> client.ApiClient:
     """A client set up as the operator's admission engine sets up its own: the same library,
     the same connection pool size."""
@@ -283,13 +242,11 @@ def scrape(url: str) -> dict[str, float]:
 
 def process_usage(pid: int) -> dict[str, float]:
     """CPU seconds (user+system) and RSS / peak RSS in MiB of a running process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    status = Path(f"/proc/{pid}/status").read_text()
-    memory = {
-        key: int(value) / 1024 for key, value in re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M)
+    return {
+        "cpu_seconds": cpu_seconds(pid),
+        "rss_mib": rss_bytes(pid) / 2**20,
+        "peak_rss_mib": high_water_mark_bytes(pid) / 2**20,
     }
-    return {"cpu_seconds": cpu, "rss_mib": memory["VmRSS"], "peak_rss_mib": memory["VmHWM"]}
 
 
 def last_admission(api: client.ApiClient, namespaces: list[str]) -> tuple[int, float]:
