@@ -5,11 +5,12 @@ its service account (whose Role grants the membership Leases in the release name
 named by ``$POD_NAME``. They share many policies (``EBBTIDE_SHARD_POLICIES``, default 60, at
 ``EBBTIDE_SHARD_INTERVAL``, default 10 s, sized for a 2-core CI machine; larger runs are
 parametrised: ``EBBTIDE_SHARD_POLICIES=300 EBBTIDE_SHARD_INTERVAL=20 pytest <this file>``, or
-``EBBTIDE_SHARD_POLICIES=3000 EBBTIDE_SHARD_INTERVAL=60 pytest --timeout=2400 <this file>``), each
-scaling a custom resource with a /scale subresource (no pods, so the test bed spends itself on the
-operators, not on KWOK). Each policy's load alternates every interval (a PromQL expression of
-``time()``), so every round patches its target: the API server's audit log then shows which
-replica acted on which policy when (each replica's identity rides in its User-Agent).
+``EBBTIDE_SHARD_POLICIES=3000 EBBTIDE_SHARD_INTERVAL=60 EBBTIDE_SHARD_CHANGE_EVERY=4 pytest
+--timeout=2400 <this file>``), each scaling a custom resource with a /scale subresource (no pods,
+so the test bed spends itself on the operators, not on KWOK). Each policy's load alternates (a
+PromQL expression of ``time()``), by default every interval, so every round patches its target:
+the API server's audit log then shows which replica acted on which policy when (each replica's
+identity rides in its User-Agent).
 
 The scenario: the replicas split the policies by the ring, about a third each; one is SIGKILLed
 and its policies are decided again by the other two after its Lease expires, within the lease
@@ -62,9 +63,19 @@ LATENESS = 2.0
 SPREAD = max(0.15 * POLICIES / REPLICAS, 3 * math.sqrt(POLICIES * (1 / REPLICAS) * (1 - 1 / REPLICAS)))
 #: How often to list every policy while waiting (a list of 3,000 is megabytes).
 POLL = max(2.0, POLICIES / 500)
+#: Intervals between changes of each policy's load (``EBBTIDE_SHARD_CHANGE_EVERY``, default 1: a
+#: patch in every round). Larger runs change each load less often, with the policies' changes
+#: spread over the intervals, so that the test bed's API server is not asked for a /scale patch and
+#: a status write per policy per round (3,000 policies at 60 s would be 100 writes/s).
+CHANGE_EVERY = int(os.environ.get("EBBTIDE_SHARD_CHANGE_EVERY", "1"))
 KIND = "ReplicaCounter"
-#: 15 and 25 in alternate intervals: 2 and 3 replicas at 10 per replica, a patch every round.
-QUERY = f"15 + 10 * (floor(vector(time()) / {INTERVAL:g}) % 2)"
+
+
+def load_query(index: int) -> str:
+    """15 and 25 in alternate spells of ``CHANGE_EVERY`` intervals (2 and 3 replicas at 10 per
+    replica), the spells of policy ``index`` shifted by ``index`` intervals."""
+    phase = index % CHANGE_EVERY
+    return f"15 + 10 * (floor((vector(time()) / {INTERVAL:g} + {phase}) / {CHANGE_EVERY}) % 2)"
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -121,7 +132,7 @@ def policy_body(index: int) -> dict[str, Any]:
             "targetRef": {"apiVersion": f"{TEST_SCALE_GROUP}/v1", "kind": KIND, "name": f"c-{index:04d}"},
             "minReplicas": 1,
             "maxReplicas": 10,
-            "metric": {"query": QUERY, "targetPerReplica": 10},
+            "metric": {"query": load_query(index), "targetPerReplica": 10},
             "interval": f"{INTERVAL:g}s",
             "prediction": {"model": "None", "horizon": "10s", "history": "2m", "seasonality": None},
             "cooldown": {"scaleUp": "0s", "scaleDown": "0s"},
