@@ -91,6 +91,7 @@ from operator_cost_figures import (
 )
 from process_usage import LoadSampler, cpu_seconds, high_water_mark_bytes, rss_bytes
 from result_files import result_path
+from scaling_operator import scaling_operator_argv
 
 REPO = Path(__file__).resolve().parents[1]
 METRIC = "ebbtide_bench_load"
@@ -408,16 +409,7 @@ def _launch(bed: Bed, *, name: str, log: Path) -> Replica:
     only one it watches too)."""
     info, namespace = bed.info, bed.namespace
     health, metrics = free_port(), free_port()
-    argv = [
-        sys.executable, "-m", "ebbtide", "operator",
-        f"--kubeconfig={info.kubeconfig}",
-        f"--prometheus-url={info.prometheus_url}",
-        "--controllers=scaling",
-        f"--namespace={namespace}",
-        "--metrics-host=127.0.0.1",
-        f"--metrics-port={metrics}",
-        f"--health-port={health}",
-    ]  # fmt: skip
+    argv = scaling_operator_argv(info, namespace=namespace, metrics_port=metrics, health_port=health)
     env = {**os.environ, "POD_NAME": name, "POD_NAMESPACE": namespace}
     with log.open("wb") as out:
         process = subprocess.Popen(
