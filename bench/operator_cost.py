@@ -24,8 +24,8 @@ from Prometheus), and ``--warmup`` seconds more: by default until every policy's
 calibrated on errors of its own (about 6 minutes at 15 s), so that the window measures the
 steady state, not the first minutes after a start, when a replay of each model stands in. Then
 each replica's CPU time (user + system, from /proc, so not inflated when the machine is busy) and
-RSS are sampled over the measured window, its own /metrics give the decisions it made and how late its rounds started, and the
-machine's load average is sampled every second.
+RSS are sampled over the measured window, its own /metrics give the decisions it made and how
+late its rounds started, and the machine's load average is sampled every second.
 
 Prints each replica's share of the policies, and its CPU and RSS and the replicas' total as
 ratios to the single replica's (ideally 1/R each and 1x in total: what the total uses beyond the
