@@ -201,31 +201,29 @@ def replicas(
 
 def listed(cluster: E2ECluster, namespace: str) -> list[dict[str, Any]]:
     """Every policy in ``namespace``, listed in pages of 500 (a list of 3,000 at once can take
-    longer than the API server's request timeout on a busy test bed); a page the API server
-    could not answer in time (5xx) is asked for again."""
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = _page(cluster, namespace, token)
-        items.extend(page["items"])
-        token = page["metadata"].get("continue")
-        if not token:
-            return items
-
-
-def _page(cluster: E2ECluster, namespace: str, token: str | None) -> dict[str, Any]:
+    longer than the API server's request timeout on a busy test bed). A list the API server could
+    not answer (5xx: a timeout, or a page its cache had not caught up with) starts again."""
     for attempt in range(5):
         try:
-            return dict(
-                cluster.custom.list_namespaced_custom_object(
-                    API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, limit=500, _continue=token
-                )
-            )
+            return _list_pages(cluster, namespace)
         except ApiException as error:
             if error.status is None or error.status < 500 or attempt == 4:
                 raise
             time.sleep(2)
     raise AssertionError("unreachable")
+
+
+def _list_pages(cluster: E2ECluster, namespace: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = cluster.custom.list_namespaced_custom_object(
+            API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, limit=500, _continue=token
+        )
+        items.extend(page["items"])
+        token = page["metadata"].get("continue")
+        if not token:
+            return items
 
 
 def owners(cluster: E2ECluster, namespace: str) -> dict[str, str | None]:
