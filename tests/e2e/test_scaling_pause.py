@@ -83,4 +83,8 @@ def test_a_paused_policy_holds_its_replicas_and_resumes_when_unpaused(
 
     set_paused(cluster, namespace, "None")
     eventually(lambda: replicas(cluster, namespace) == 3, timeout=90, what="the scale-down once resumed")
-    assert condition(status(cluster, namespace), "ScalingActive")["reason"] == "Active"
+    # The round patches /scale before it writes its status: the status may come a moment later.
+    eventually(
+        lambda: condition(status(cluster, namespace), "ScalingActive").get("reason") == "Active",
+        what="ScalingActive, reason Active, once resumed",
+    )
