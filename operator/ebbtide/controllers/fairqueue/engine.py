@@ -79,7 +79,11 @@ class QueueEngine:
         self.report_pool = ThreadPoolExecutor(
             settings.report_concurrency, thread_name_prefix="ebbtide-report"
         )
-        self.events = EventRecorder(self.api_client, on_drop=metrics.EVENTS_DROPPED.inc)
+        # Events wait while admissions are written (the cycle is made below; the lambda reads it
+        # when a worker asks).
+        self.events = EventRecorder(
+            self.api_client, hold=lambda: self.cycle.admitting, on_drop=metrics.EVENTS_DROPPED.inc
+        )
         writer = WorkloadWriter(self.api_client)
         self.cycle = AdmissionCycle(
             store=self.store,

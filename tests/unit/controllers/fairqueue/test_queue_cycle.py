@@ -241,3 +241,24 @@ def test_a_finished_workload_makes_room_for_the_queue_furthest_below_its_share(
     cluster.feed(running.store)
     running.run()
     assert [name for kind, name in cluster.writes if kind == "admit"][-1] == "light-1"
+
+
+def test_the_cycle_says_it_is_admitting_only_while_its_admission_writes_are_in_flight(
+    pool: ThreadPoolExecutor,
+) -> None:
+    cluster = backlog()
+    running = engine(cluster, pool)
+    seen: list[bool] = []
+    admit = cluster.admit
+
+    def admit_and_look(
+        workload: WorkloadRecord, *, decision: Mapping[str, Any], now: datetime
+    ) -> AdmitOutcome:
+        seen.append(running.cycle.admitting)
+        return admit(workload, decision=decision, now=now)
+
+    cluster.admit = admit_and_look  # type: ignore[method-assign]
+    assert not running.cycle.admitting
+    running.run()
+    assert seen == [True] * 4
+    assert not running.cycle.admitting
