@@ -46,13 +46,16 @@ UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 @dataclass(frozen=True)
 class EngineSettings:
     """Tuning: concurrent admissions and reporting writes, debounce and resync of cycles,
-    waiting notes per batch."""
+    waiting notes per batch, and the least seconds between two batches of reporting writes
+    (statuses and waiting notes: at most ``waiting_budget / report_interval`` notes a second
+    and a status write per queue every ``report_interval`` seconds)."""
 
     write_concurrency: int = 16
     report_concurrency: int = 4
     debounce: float = 0.2
     resync: float = 30.0
-    waiting_budget: int = 200
+    waiting_budget: int = 100
+    report_interval: float = 5.0
 
 
 class QueueEngine:
@@ -95,6 +98,7 @@ class QueueEngine:
                 pool=self.report_pool,
                 notes=WaitingNotes(budget=settings.waiting_budget),
                 wake=self.loop.poke,
+                interval=settings.report_interval,
             ),
             events=self.events,
             pool=self.pool,
