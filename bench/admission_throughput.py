@@ -24,7 +24,11 @@ answered; for ebbtide, from the moment the operator's view of the cluster was co
 cancels out of it). Also the operator's CPU seconds and peak RSS, its cycle count and conflicts,
 and the machine's load average during each variant; for each variant, the writes the API server
 answered meanwhile by kind (from its audit log, :mod:`api_writes`), the Events the backlog got,
-the CPU seconds of the control plane's processes, and for the ceiling the bench's own. The
+the CPU seconds of the control plane's processes, and for the ceiling the bench's own. From
+those, the CPU milliseconds per admitted pod (control plane plus writer) and the ceiling's as a
+ratio to ebbtide's: on a machine where CPU sets the pace this predicts the throughput ratio, and
+it moves far less than the throughput when other work loads the machine unevenly during the two
+variants (on a shared machine the throughput ratio can be off by a factor of two either way). The
 scheduler and KWOK bind and run the ungated pods meanwhile in both variants, as they would in a
 cluster, so the API server is as busy as it would be. Prints the figures and writes
 bench/results/admission_throughput.json.
@@ -304,8 +308,19 @@ def ceiling_variant(
             dev.layout.audit_log, since=started, until=time.time(), namespaces=namespaces
         ),
     }
+    result["cpu_ms_per_pod"] = cpu_ms_per_pod(result, writer="writer_cpu_seconds")
     print(f"ceiling: {result['pods_per_second']} pods/s")
     return result
+
+
+def cpu_ms_per_pod(figures: dict[str, Any], *, writer: str) -> float | None:
+    """CPU milliseconds per pod that the control plane and the writer (the bench's threads or the
+    operator) spent while a variant admitted; None when nothing was admitted."""
+    pods = float(figures.get("admitted", figures["pods"]))
+    if not pods:
+        return None
+    control_plane = sum(float(v) for v in figures["control_plane_cpu_seconds"].values())
+    return round((control_plane + float(figures[writer])) * 1000 / pods, 2)
 
 
 def operator_argv(kubeconfig: Path, *, metrics_port: int, health_port: int) -> list[str]:
@@ -402,6 +417,7 @@ def ebbtide_variant(
             if k.startswith("ebbtide_fairqueue_writes_total") and 'outcome="error"' in k
         ),
     }
+    result["cpu_ms_per_pod"] = cpu_ms_per_pod(result, writer="operator_cpu_seconds_admitting")
     print(f"ebbtide: {result['pods_per_second']} pods/s")
     return result
 
@@ -444,6 +460,9 @@ def main() -> None:
     ratio = None
     if ceiling.get("pods_per_second") and ebbtide.get("pods_per_second"):
         ratio = round(float(str(ebbtide["pods_per_second"])) / float(str(ceiling["pods_per_second"])), 3)
+    cpu_ratio = None
+    if ceiling.get("cpu_ms_per_pod") and ebbtide.get("cpu_ms_per_pod"):
+        cpu_ratio = round(float(str(ceiling["cpu_ms_per_pod"])) / float(str(ebbtide["cpu_ms_per_pod"])), 3)
     result = {
         "benchmark": "admission_throughput",
         "python": platform.python_version(),
@@ -453,13 +472,15 @@ def main() -> None:
         "queues": args.queues,
         "nodes": args.nodes,
         "ratio_to_ceiling": ratio,
+        "cpu_ratio_to_ceiling": cpu_ratio,
         **figures,
     }
     print(json.dumps(result, indent=2))
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"ceiling {ceiling.get('pods_per_second')} pods/s, ebbtide {ebbtide.get('pods_per_second')} pods/s: "
-        f"ratio {ratio}"
+        f"ratio {ratio}; CPU per pod (control plane and writer): ceiling {ceiling.get('cpu_ms_per_pod')} ms, "
+        f"ebbtide {ebbtide.get('cpu_ms_per_pod')} ms: ratio {cpu_ratio}"
     )
     api.close()
     if not args.keep:
