@@ -28,7 +28,10 @@ the CPU seconds of the control plane's processes, and for the ceiling the bench'
 those, the CPU milliseconds per admitted pod (control plane plus writer) and the ceiling's as a
 ratio to ebbtide's: on a machine where CPU sets the pace this predicts the throughput ratio, and
 it moves far less than the throughput when other work loads the machine unevenly during the two
-variants (on a shared machine the throughput ratio can be off by a factor of two either way). The
+variants (on a shared machine the throughput ratio can be off by a factor of two either way).
+The variant that runs second meets the first one's pods on the nodes: at 10,000 pods KWOK spent
+four to five times the CPU per pod then, the scheduler and the API server more too, whichever
+variant it was; ``--variants ebbtide,ceiling`` runs them the other way round. The
 scheduler and KWOK bind and run the ungated pods meanwhile in both variants, as they would in a
 cluster, so the API server is as busy as it would be. Prints the figures and writes
 bench/results/admission_throughput.json.
