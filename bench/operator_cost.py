@@ -20,10 +20,12 @@ every policy's ``spec.prediction.model`` is patched.
 
 A configuration's warm-up lasts until every policy names one of its replicas in ``status.owner``
 (every policy has had a round under it; a new owner's first round reads the whole history window
-from Prometheus), and ``--warmup`` seconds more. Then each replica's CPU time (user + system,
-from /proc, so not inflated when the machine is busy) and RSS are sampled over the measured
-window, its own /metrics give the decisions it made and how late its rounds started, and the
-machine's load average is sampled every second.
+from Prometheus), and ``--warmup`` seconds more: by default until every policy's forecast is
+calibrated on errors of its own (about 6 minutes at 15 s), so that the window measures the
+steady state, not the first minutes after a start, when a replay of each model stands in. Then
+each replica's CPU time (user + system, from /proc, so not inflated when the machine is busy) and
+RSS are sampled over the measured window, its own /metrics give the decisions it made and how
+late its rounds started, and the machine's load average is sampled every second.
 
 Prints each replica's share of the policies, and its CPU and RSS and the replicas' total as
 ratios to the single replica's (ideally 1/R each and 1x in total: what the total uses beyond the
@@ -34,7 +36,7 @@ Pods: N Deployments at up to 3 replicas need up to 3N pod slots. A missing clust
 with 3 nodes of room (and taken down at the end unless ``--keep-cluster``); a running one is used
 as it is, e.g. one started with ``ebbtide dev up --name bench --node-pods 1000``. The defaults
 measure the issue's figure (500 policies at 15 s, Linear and the default Auto, one process and
-three) in about half an hour:
+three) in about 50 minutes:
 
     .venv/bin/python bench/operator_cost.py [--cluster bench-cost] [--policies 500] [--minutes 5]
         [--model Linear,Auto] [--replicas 1,3]
@@ -81,6 +83,7 @@ from ebbtide.devcluster.probes import HttpProbe
 from ebbtide.sharding.ownership import DEFAULT_SHARD_TIMING
 from operator_cost_figures import (
     Exposition,
+    calibrated_after,
     owner_of,
     print_configuration,
     print_summary,
@@ -91,10 +94,12 @@ from operator_cost_figures import (
 )
 from process_usage import LoadSampler, cpu_seconds, high_water_mark_bytes, rss_bytes
 from result_files import result_path
+from scaling_operator import scaling_operator_argv
 
 REPO = Path(__file__).resolve().parents[1]
 METRIC = "ebbtide_bench_load"
 TARGET_PER_REPLICA = 10.0
+HORIZON = 60.0  # every policy's prediction.horizon, seconds
 LOAD_PERIOD_SECONDS = 600.0  # one sine period; each policy is out of phase with the others
 MODELS: tuple[str, ...] = get_args(PredictionModelName)
 #: Seconds an operator may take to answer its health probe once started.
@@ -208,12 +213,14 @@ def main() -> None:
     parser.add_argument(
         "--warmup",
         type=float,
-        default=90.0,
-        help="seconds before measuring, once every policy has been decided by the replicas measured",
+        help="seconds before measuring, once every policy has been decided by the replicas measured "
+        "(default: until every policy's forecast is calibrated on its own errors, see below)",
     )
     parser.add_argument("--minutes", type=float, default=5.0, help="length of each measured window")
     parser.add_argument("--output", type=Path, help="the JSON (default bench/results/operator_cost.json)")
     args = parser.parse_args()
+    if args.warmup is None:
+        args.warmup = calibrated_after(interval=_seconds(args.interval), horizon=HORIZON)
 
     dev = DevCluster(args.cluster)
     started_here = not dev.exists()
@@ -338,7 +345,7 @@ def _create_objects(bed: Bed, *, model: str) -> None:
                     "cooldown": {"scaleUp": "0s", "scaleDown": "1m"},
                     "prediction": {
                         "model": model,
-                        "horizon": "1m",
+                        "horizon": f"{HORIZON:g}s",
                         "history": args.history,
                         "seasonality": None,
                     },
@@ -408,16 +415,7 @@ def _launch(bed: Bed, *, name: str, log: Path) -> Replica:
     only one it watches too)."""
     info, namespace = bed.info, bed.namespace
     health, metrics = free_port(), free_port()
-    argv = [
-        sys.executable, "-m", "ebbtide", "operator",
-        f"--kubeconfig={info.kubeconfig}",
-        f"--prometheus-url={info.prometheus_url}",
-        "--controllers=scaling",
-        f"--namespace={namespace}",
-        "--metrics-host=127.0.0.1",
-        f"--metrics-port={metrics}",
-        f"--health-port={health}",
-    ]  # fmt: skip
+    argv = scaling_operator_argv(info, namespace=namespace, metrics_port=metrics, health_port=health)
     env = {**os.environ, "POD_NAME": name, "POD_NAMESPACE": namespace}
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -14,6 +14,16 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from ebbtide.scaling.forecasting.calibration import MIN_RESIDUALS
+
+
+def calibrated_after(*, interval: float, horizon: float) -> float:
+    """Seconds from a policy's first round until its forecast is calibrated on errors of its own
+    (``MIN_RESIDUALS`` of them, the first known a horizon after its forecast), plus a round to
+    spare. Until then a replay of the model stands in for them, which costs more: a window
+    measured after this is the policy's steady state."""
+    return (MIN_RESIDUALS + 1) * interval + horizon
+
 
 class Exposition:
     """One scrape of an operator's /metrics: every sample's value by name and labels."""

@@ -35,7 +35,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,14 +48,16 @@ from typing import Any
 from kubernetes import client, config
 
 from ebbtide.api import API_GROUP, API_VERSION, ScalingPolicy
+from ebbtide.demo.operator_process import free_port
 from ebbtide.devcluster.cluster import ClusterInfo, DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
 from ebbtide.kube.release_all import remove_kopf_finalizers
+from process_usage import cpu_seconds
 from result_files import result_path
+from scaling_operator import scaling_operator_argv
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = result_path("operator_startup.json")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DECISIONS = re.compile(r'^ebbtide_scaling_decisions_total\{[^}]*name="([^"]+)"[^}]*\} ', re.MULTILINE)
 
 
@@ -201,16 +202,7 @@ def run_operator(
     """Start the operator of ``source`` on ``namespace`` (its output to ``log``); time it until
     every policy is decided."""
     metrics = free_port()
-    argv = [
-        sys.executable, "-m", "ebbtide", "operator",
-        f"--kubeconfig={info.kubeconfig}",
-        f"--prometheus-url={info.prometheus_url}",
-        "--controllers=scaling",
-        f"--namespace={namespace}",
-        "--metrics-host=127.0.0.1",
-        f"--metrics-port={metrics}",
-        f"--health-port={free_port()}",
-    ]  # fmt: skip
+    argv = scaling_operator_argv(info, namespace=namespace, metrics_port=metrics, health_port=free_port())
     env = {**os.environ, "PYTHONPATH": str(source)}
     with log.open("wb") as out:
         launched = time.monotonic()
@@ -277,17 +269,6 @@ def stop(operator: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(operator.pid, signal.SIGKILL)
         operator.wait(timeout=10)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 from prometheus_client.parser import text_string_to_metric_families
 from tests.support.chart_identities import NAMESPACE as RELEASE_NAMESPACE
 from tests.support.chart_identities import TEST_SCALE_GROUP, TEST_SCALE_PLURAL, ChartIdentities
@@ -199,10 +200,30 @@ def replicas(
 
 
 def listed(cluster: E2ECluster, namespace: str) -> list[dict[str, Any]]:
-    found = cluster.custom.list_namespaced_custom_object(
-        API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL
-    )
-    return list(found["items"])
+    """Every policy in ``namespace``, listed in pages of 500 (a list of 3,000 at once can take
+    longer than the API server's request timeout on a busy test bed). A list the API server could
+    not answer (5xx: a timeout, or a page its cache had not caught up with) starts again."""
+    for attempt in range(5):
+        try:
+            return _list_pages(cluster, namespace)
+        except ApiException as error:
+            if error.status is None or error.status < 500 or attempt == 4:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
+def _list_pages(cluster: E2ECluster, namespace: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = cluster.custom.list_namespaced_custom_object(
+            API_GROUP, API_VERSION, namespace, ScalingPolicy.PLURAL, limit=500, _continue=token
+        )
+        items.extend(page["items"])
+        token = page["metadata"].get("continue")
+        if not token:
+            return items
 
 
 def owners(cluster: E2ECluster, namespace: str) -> dict[str, str | None]:

@@ -2,15 +2,15 @@
 other ScalingPolicies.
 
 Two autoscalers on one workload fight: each writes its own replica count and undoes the other's.
-The controller keeps indexes of HPAs and of ScalingPolicies by the workload they target (fed by
-watches, see ``ebbtide.controllers.scaling.controller``); these helpers give every side the same
-key. The key ignores the API version: ``apps/v1`` and ``apps/v1beta2`` name the same Deployment.
-An index entry names its autoscaler as ``Kind/name`` (:func:`autoscaler`).
+The controller keeps an index of HPAs and ScalingPolicies by the workload they target (fed by
+watches, see :mod:`ebbtide.kube.autoscaler_index`); these helpers give every side the same key.
+The key ignores the API version: ``apps/v1`` and ``apps/v1beta2`` name the same Deployment. An
+index entry names its autoscaler as ``Kind/name`` (:func:`autoscaler`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: ``(namespace, group, kind, name)`` of a scaled workload.
@@ -65,23 +65,3 @@ def conflict_message(others: Iterable[str], *, kind: str, name: str) -> str:
         f"{listed} also {verb} {kind} {name}: autoscalers of one workload undo each other's "
         "changes; keep one of them (or set the others' mode to DryRun)"
     )
-
-
-class AutoscalerTargets(Mapping[TargetKey, Collection[str]]):
-    """Several indexes of autoscalers by target (HPAs, ScalingPolicies) read as one: a key's
-    entries are those of every index, in index order."""
-
-    def __init__(self, *indexes: Mapping[TargetKey, Collection[str]]) -> None:
-        self._indexes = indexes
-
-    def __getitem__(self, key: TargetKey) -> Collection[str]:
-        entries = [entry for index in self._indexes for entry in index.get(key, ())]
-        if not entries:
-            raise KeyError(key)
-        return entries
-
-    def __iter__(self) -> Iterator[TargetKey]:
-        return iter(dict.fromkeys(key for index in self._indexes for key in index))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)

@@ -52,6 +52,15 @@ QUERY_SECONDS = Histogram(
     ["outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+MEMBER = Gauge(
+    "ebbtide_scaling_member",
+    "1 while this replica holds its membership Lease among the scaling replicas (it decides the "
+    "policies the ring gives it), 0 before it joins and whenever it has lost the Lease.",
+)
+MEMBERS = Gauge(
+    "ebbtide_scaling_members",
+    "Live scaling replicas, this one included, as this replica last listed their Leases.",
+)
 POLICY_LOOPS = Gauge(
     "ebbtide_scaling_policy_loops",
     "Policy loops running in this replica: one per ScalingPolicy it watches, owned by it or not.",

@@ -13,6 +13,7 @@ import ebbtide.metrics.scaling_metrics  # noqa: F401  (registers the operator's 
 from operator_cost import models, replica_counts
 from operator_cost_figures import (
     Exposition,
+    calibrated_after,
     cpu_split,
     print_configuration,
     print_summary,
@@ -243,3 +244,8 @@ def test_decisions_of_a_policy_the_replica_let_go_of_in_the_window_never_count_n
     )
 
     assert figures["decisions"] == 3  # p-1's three; p-0's two are below where it stood before
+
+
+def test_the_warm_up_lasts_until_every_forecast_is_calibrated_on_its_own_errors() -> None:
+    # 20 outcomes of its own at 15 s, the first a minute after its forecast: 6 minutes, and a round.
+    assert calibrated_after(interval=15.0, horizon=60.0) == 21 * 15.0 + 60.0

@@ -201,6 +201,9 @@ def test_prometheus_fires_the_object_alerts_naming_the_object(tmp_path: Path) ->
         ),
         (f'ebbtide_fairqueue_stopped{{{job}, queue="broken"}}', "0x40"),
         (f"up{{{job}}}", "1x40"),
+        # Replica a has held its membership Lease throughout; replica b lost it after 10 minutes.
+        (f'ebbtide_scaling_member{{{job}, pod="op-a"}}', "1x40"),
+        (f'ebbtide_scaling_member{{{job}, pod="op-b"}}', "1x10 0x30"),
     ]
     web = {"namespace": "shop", "name": "web"}
     tests = {
@@ -239,6 +242,15 @@ def test_prometheus_fires_the_object_alerts_naming_the_object(tmp_path: Path) ->
                     },
                     {"eval_time": "35m", "alertname": "EbbtideOperatorDown", "exp_alerts": []},
                     {"eval_time": "35m", "alertname": "EbbtideFairQueueNoLeader", "exp_alerts": []},
+                    {
+                        "eval_time": "35m",
+                        "alertname": "EbbtideScalingReplicaNotMember",
+                        "exp_alerts": [
+                            expected_alert(
+                                found["EbbtideScalingReplicaNotMember"], {"pod": "op-b"}, value="0"
+                            )
+                        ],
+                    },
                 ],
             }
         ],

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from kubernetes import client
+from tests.unit.kube.fake_informer import FakeInformer
 
 from ebbtide.kube.discovery import ScalableResource
 from ebbtide.kube.scale import ScaleReading
@@ -17,27 +16,6 @@ pytestmark = pytest.mark.unit
 
 DEPLOYMENTS = ScalableResource(group="apps", version="v1", plural="deployments", kind="Deployment")
 WIDGETS = ScalableResource(group="example.com", version="v1", plural="widgets", kind="Widget")
-
-
-class FakeInformer:
-    """Records how it was made; the test plays the list and the events."""
-
-    def __init__(
-        self, *, on_list: Callable[[list[Any]], None], on_event: Callable[[str, Any], None], **kw: Any
-    ):
-        self.on_list, self.on_event, self.kwargs = on_list, on_event, kw
-        self.synced = threading.Event()
-        self.started = self.stopped = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        self.stopped = True
-
-    def lists(self, *objects: dict[str, Any]) -> None:
-        self.on_list(list(objects))
-        self.synced.set()
 
 
 def deployment(

@@ -15,6 +15,7 @@ import asyncio
 from typing import Protocol
 
 from ebbtide.kube.membership import ShardMembership
+from ebbtide.metrics import scaling_metrics
 
 #: The membership group (and Lease label value) of the scaling controller's replicas.
 GROUP = "scaling"
@@ -84,6 +85,7 @@ class ShardedOwnership:
         self._event = asyncio.Event()
 
         def wake() -> None:
+            self.report_membership()
             loop.call_soon_threadsafe(self._wake)
 
         self.membership.on_change(wake)
@@ -106,6 +108,15 @@ class ShardedOwnership:
             await asyncio.Event().wait()
             return
         await self._event.wait()
+
+    def report_membership(self) -> None:
+        """Set the membership gauges from what this replica knows now: whether it holds its
+        Lease, and how many members it sees."""
+        # A replica that lost its Lease decides nothing: the gauge makes that visible (and
+        # alertable) rather than only a log line.
+        shard = self.membership.shard
+        scaling_metrics.MEMBER.set(0 if shard.member_since is None else 1)
+        scaling_metrics.MEMBERS.set(len(shard.members()))
 
     def _wake(self) -> None:
         # Every waiter holds the event it started waiting on: set it, and give later waiters a new one.

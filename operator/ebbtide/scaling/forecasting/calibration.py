@@ -15,8 +15,9 @@ calm hours, where it is pure cost.
 
 Until ``MIN_RESIDUALS`` of its own exist (a new policy, an operator restart: the memo is lost),
 a replay of the model at up to ``REPLAY_ORIGINS`` cut-offs spread over the history stands in,
-each forecast made from the history before its cut-off only; with no history to replay, the
-naive forecast's residuals, taken from the history in one vectorised pass.
+each forecast made from the history before its cut-off only, made again every ``REPLAY_EVERY``
+seconds; with no history to replay, the naive forecast's residuals, taken from the history in one
+vectorised pass.
 
 A load that changes only when its source updates (see :mod:`.cadence`) is uncertain only over
 windows an update can land in; over the others it stays where it is. Residuals are therefore kept
@@ -55,6 +56,10 @@ RESIDUAL_LIMIT = 50.0
 policy's capacity for the next six hours."""
 REPLAY_ORIGINS = 60
 """Cut-offs replayed to start the residuals of a model without a memo."""
+REPLAY_EVERY = 300.0
+"""Seconds a replay stands in before it is made again. A replay is ``REPLAY_ORIGINS`` forecasts,
+most of a round's work while it stands in, and its residuals change little from one round to
+the next (its cut-offs span the whole history)."""
 CADENCE_SEARCH_EVERY = 300.0
 """Seconds between two searches for the load's cadence (see :mod:`.cadence`)."""
 
@@ -93,10 +98,24 @@ class ResidualPool:
 
 
 @dataclass(frozen=True, eq=False)
+class Replay:
+    """Residuals and errors of a replay (:func:`replayed_residuals`), made when the history ended
+    at ``at`` for forecasts ``horizon`` seconds ahead."""
+
+    pool: ResidualPool
+    at: float
+    horizon: float
+
+    def fresh(self, *, now: float, horizon: float) -> bool:
+        """True if it may stand in for a forecast ``horizon`` ahead with the history ending at ``now``."""
+        return horizon == self.horizon and self.at <= now < self.at + REPLAY_EVERY
+
+
+@dataclass(frozen=True, eq=False)
 class CalibrationMemo:
     """The wrapped model's memo, its forecasts awaiting their outcome, the residual pools of
-    windows with an update due (``due``) and without (``quiet``), and the load's cadence with
-    when it was last searched for."""
+    windows with an update due (``due``) and without (``quiet``), the load's cadence with when it
+    was last searched for, and the last replay (None until one was needed)."""
 
     inner: object | None
     pending: tuple[PendingPeak, ...]
@@ -105,6 +124,7 @@ class CalibrationMemo:
     last_time: float
     cadence: Cadence | None = None
     cadence_searched_at: float = float("-inf")
+    replay: Replay | None = None
 
 
 def peak_between(history: LoadSeries, *, start: float, end: float) -> float | None:
@@ -178,8 +198,12 @@ class Calibrated:
         update_due = cadence is None or cadence.update_within(last, last + horizon)
         pool = due if update_due or quiet.residuals.size < MIN_RESIDUALS else quiet
         used, used_errors = pool.residuals, pool.errors
+        replay = None if previous is None else previous.replay
         if used.size < MIN_RESIDUALS:
-            used, used_errors = replayed_residuals(self.model, history, horizon=horizon, step=step)
+            if replay is None or not replay.fresh(now=last, horizon=horizon):
+                residuals, errors = replayed_residuals(self.model, history, horizon=horizon, step=step)
+                replay = Replay(ResidualPool(residuals, errors), at=last, horizon=horizon)
+            used, used_errors = replay.pool.residuals, replay.pool.errors
         if used.size < MIN_RESIDUALS:
             used, used_errors = naive_residuals(history, horizon=horizon, step=step)
         scale = error_scale(used_errors, floor=scale_floor(history))
@@ -201,6 +225,7 @@ class Calibrated:
                 last_time=last,
                 cadence=cadence,
                 cadence_searched_at=searched_at,
+                replay=replay,
             ),
             peak=PeakDistribution.of(base=base, scale=scale, residuals=used),
         )
