@@ -22,9 +22,19 @@ answered; for ebbtide, from the moment the operator's view of the cluster was co
 ``ebbtide_fairqueue_view_synced_timestamp_seconds``) to the last admission (the latest
 ``ebbtide.io/admitted-at``); ebbtide's figure as a ratio to the ceiling's (the machine's load
 cancels out of it). Also the operator's CPU seconds and peak RSS, its cycle count and conflicts,
-and the machine's load average during each variant. The scheduler and KWOK bind and run the
-ungated pods meanwhile in both variants, as they would in a cluster, so the API server is as busy
-as it would be. Prints the figures and writes bench/results/admission_throughput.json.
+and the machine's load average during each variant; for each variant, the writes the API server
+answered meanwhile by kind (from its audit log, :mod:`api_writes`), the Events the backlog got,
+the CPU seconds of the control plane's processes, and for the ceiling the bench's own. From
+those, the CPU milliseconds per admitted pod (control plane plus writer) and the ceiling's as a
+ratio to ebbtide's: on a machine where CPU sets the pace this predicts the throughput ratio, and
+it moves far less than the throughput when other work loads the machine unevenly during the two
+variants (on a shared machine the throughput ratio can be off by a factor of two either way).
+The variant that runs second meets the first one's pods on the nodes: at 10,000 pods KWOK spent
+four to five times the CPU per pod then, the scheduler and the API server more too, whichever
+variant it was; ``--variants ebbtide,ceiling`` runs them the other way round. The
+scheduler and KWOK bind and run the ungated pods meanwhile in both variants, as they would in a
+cluster, so the API server is as busy as it would be. Prints the figures and writes
+bench/results/admission_throughput.json.
 
     .venv/bin/python bench/admission_throughput.py [--pods 10000] [--queues 50] [--cluster fairqueue-bench]
         [--variants ceiling,ebbtide]
@@ -50,6 +60,7 @@ from typing import Any
 
 from kubernetes import client, config
 
+from api_writes import ControlPlaneCPU, audited_writes, events_by_reason
 from ebbtide.api import API_GROUP, API_VERSION, FairQueue
 from ebbtide.api.fairqueue_vocabulary import (
     ADMITTED_AT,
@@ -69,10 +80,14 @@ from result_files import result_path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = result_path("admission_throughput.json")
-#: Seconds between scrapes of the operator's /metrics. Rendering it is not free (a histogram per
-#: queue); scraped five times a second it took a third of the operator's CPU during admission.
-#: Neither end of the measurement depends on it: both come from timestamps the operator records.
-SCRAPE_INTERVAL = 2.0
+#: Seconds between scrapes of the operator's /metrics while it admits. Rendering it is not free (a
+#: histogram per queue); scraped five times a second it took a third of the operator's CPU during
+#: admission, every 2 s still a twentieth; Prometheus itself scrapes every 15-30 s. Neither end of
+#: the measurement depends on it: both come from timestamps the operator records.
+SCRAPE_INTERVAL = 5.0
+#: Until the view is complete /metrics holds no per-queue series: it is read often, so that the
+#: operator's CPU, the load and the control plane's CPU are taken as close to that moment as can be.
+SYNC_SCRAPE_INTERVAL = 0.2
 
 
 def free_port() -> int:
@@ -271,15 +286,18 @@ def last_admission(api: client.ApiClient, namespaces: list[str]) -> tuple[int, f
 
 
 def ceiling_variant(
-    api: client.ApiClient, *, kubeconfig: Path, run: str, args: argparse.Namespace
+    api: client.ApiClient, *, dev: DevCluster, run: str, args: argparse.Namespace
 ) -> dict[str, object]:
     """The raw-write ceiling: a backlog of its own, in no queue, every gate removed by the bench."""
     namespaces = make_namespaces(api, prefix=f"fqb-{run}-ceiling", count=args.namespaces)
     print(f"ceiling: creating {args.pods} gated pods ...")
     creation, refs = create_pods(api, run=run, namespaces=namespaces, queued=False, args=args)
     print(f"ceiling: created in {creation:.1f}s; removing their gates ...")
+    control_plane = ControlPlaneCPU(dev)
+    started, writer_cpu = time.time(), time.process_time()
+    control_plane.start()
     with LoadSampler() as load:
-        seconds = remove_gates(kubeconfig, refs)
+        seconds = remove_gates(dev.layout.kubeconfig, refs)
     result = {
         "pods": len(refs),
         "connections": EngineSettings().write_concurrency,
@@ -287,9 +305,25 @@ def ceiling_variant(
         "seconds": round(seconds, 2),
         "pods_per_second": round(len(refs) / seconds, 1),
         "load_average": load.summary(),
+        "writer_cpu_seconds": round(time.process_time() - writer_cpu, 2),
+        "control_plane_cpu_seconds": control_plane.stop(),
+        "writes": audited_writes(
+            dev.layout.audit_log, since=started, until=time.time(), namespaces=namespaces
+        ),
     }
+    result["cpu_ms_per_pod"] = cpu_ms_per_pod(result, writer="writer_cpu_seconds")
     print(f"ceiling: {result['pods_per_second']} pods/s")
     return result
+
+
+def cpu_ms_per_pod(figures: dict[str, Any], *, writer: str) -> float | None:
+    """CPU milliseconds per pod that the control plane and the writer (the bench's threads or the
+    operator) spent while a variant admitted; None when nothing was admitted."""
+    pods = float(figures.get("admitted", figures["pods"]))
+    if not pods:
+        return None
+    control_plane = sum(float(v) for v in figures["control_plane_cpu_seconds"].values())
+    return round((control_plane + float(figures[writer])) * 1000 / pods, 2)
 
 
 def operator_argv(kubeconfig: Path, *, metrics_port: int, health_port: int) -> list[str]:
@@ -309,7 +343,7 @@ def operator_argv(kubeconfig: Path, *, metrics_port: int, health_port: int) -> l
 
 
 def ebbtide_variant(
-    api: client.ApiClient, *, kubeconfig: Path, run: str, args: argparse.Namespace
+    api: client.ApiClient, *, dev: DevCluster, run: str, args: argparse.Namespace
 ) -> dict[str, object]:
     """ebbtide's throughput: a backlog of its own, admitted by the real operator."""
     namespaces = make_namespaces(api, prefix=f"fqb-{run}", count=args.namespaces)
@@ -318,12 +352,14 @@ def ebbtide_variant(
     print(f"ebbtide: created in {creation:.1f}s ({args.pods / creation:.0f} pods/s); starting the operator")
     metrics_port, health_port = free_port(), free_port()
     log = result_path("admission_throughput.operator.log")
+    kubeconfig = dev.layout.kubeconfig
     argv = operator_argv(kubeconfig, metrics_port=metrics_port, health_port=health_port)
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     with log.open("wb") as out:
         operator = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     started = time.time()
     load = LoadSampler()
+    control_plane = ControlPlaneCPU(dev)
     try:
         synced_at = 0.0
         deadline = time.monotonic() + args.timeout
@@ -340,10 +376,13 @@ def ebbtide_variant(
                 synced_at = values["ebbtide_fairqueue_view_synced_timestamp_seconds"]
                 usage_at_sync = process_usage(operator.pid)
                 load.start()
+                control_plane.start()
             if values.get("sum:ebbtide_fairqueue_admissions_total", 0.0) >= args.pods:
                 break
-            time.sleep(SCRAPE_INTERVAL)
+            time.sleep(SCRAPE_INTERVAL if synced_at else SYNC_SCRAPE_INTERVAL)
         load.stop()
+        control_plane.stop()
+        ended = time.time()
         usage_at_end = process_usage(operator.pid)
         values = scrape(metrics_url)
     finally:
@@ -370,12 +409,18 @@ def ebbtide_variant(
         "cycles": values.get("ebbtide_fairqueue_cycle_seconds_count"),
         "cycle_seconds_sum": round(values.get("ebbtide_fairqueue_cycle_seconds_sum", 0.0), 2),
         "admission_conflicts": values.get("sum:ebbtide_fairqueue_admission_conflicts_total", 0.0),
+        "control_plane_cpu_seconds": control_plane.seconds,
+        # Audited writes to the backlog's namespaces and to cluster-scoped objects (FairQueues)
+        # while admitting, and every Event the backlog got.
+        "writes": audited_writes(dev.layout.audit_log, since=synced_at, until=ended, namespaces=namespaces),
+        "events": events_by_reason(api, namespaces),
         "write_errors": sum(
             v
             for k, v in values.items()
             if k.startswith("ebbtide_fairqueue_writes_total") and 'outcome="error"' in k
         ),
     }
+    result["cpu_ms_per_pod"] = cpu_ms_per_pod(result, writer="operator_cpu_seconds_admitting")
     print(f"ebbtide: {result['pods_per_second']} pods/s")
     return result
 
@@ -413,11 +458,14 @@ def main() -> None:
     install(api=api, kubectl=info.bin_dir / "kubectl", kubeconfig=info.kubeconfig)
     make_queues(api, run=run, count=args.queues)
     runners = {"ceiling": ceiling_variant, "ebbtide": ebbtide_variant}
-    figures = {name: runners[name](api, kubeconfig=info.kubeconfig, run=run, args=args) for name in variants}
+    figures = {name: runners[name](api, dev=dev, run=run, args=args) for name in variants}
     ceiling, ebbtide = figures.get("ceiling", {}), figures.get("ebbtide", {})
     ratio = None
     if ceiling.get("pods_per_second") and ebbtide.get("pods_per_second"):
         ratio = round(float(str(ebbtide["pods_per_second"])) / float(str(ceiling["pods_per_second"])), 3)
+    cpu_ratio = None
+    if ceiling.get("cpu_ms_per_pod") and ebbtide.get("cpu_ms_per_pod"):
+        cpu_ratio = round(float(str(ceiling["cpu_ms_per_pod"])) / float(str(ebbtide["cpu_ms_per_pod"])), 3)
     result = {
         "benchmark": "admission_throughput",
         "python": platform.python_version(),
@@ -427,13 +475,15 @@ def main() -> None:
         "queues": args.queues,
         "nodes": args.nodes,
         "ratio_to_ceiling": ratio,
+        "cpu_ratio_to_ceiling": cpu_ratio,
         **figures,
     }
     print(json.dumps(result, indent=2))
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"ceiling {ceiling.get('pods_per_second')} pods/s, ebbtide {ebbtide.get('pods_per_second')} pods/s: "
-        f"ratio {ratio}"
+        f"ratio {ratio}; CPU per pod (control plane and writer): ceiling {ceiling.get('cpu_ms_per_pod')} ms, "
+        f"ebbtide {ebbtide.get('cpu_ms_per_pod')} ms: ratio {cpu_ratio}"
     )
     api.close()
     if not args.keep:

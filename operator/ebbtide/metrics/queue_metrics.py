@@ -73,7 +73,8 @@ CONFLICTS = Counter(
 )
 EVENTS_DROPPED = Counter(
     "ebbtide_fairqueue_events_dropped",
-    "Events not posted: over the Event rate limit, or the event queue was full.",
+    "Events not posted because the event queue was full (Events wait there while admissions are "
+    "written, then go out at a limited rate).",
 )
 VIEW_SYNCED = Gauge(
     "ebbtide_fairqueue_view_synced_timestamp_seconds",

@@ -1,5 +1,6 @@
 """The token bucket that keeps Events from crowding out admissions: a full bucket lets a burst
-through, then things pass at the rate; time refills it up to the burst, never beyond."""
+through, then things pass at the rate; time refills it up to the burst, never beyond. The
+recorder's queue is bounded."""
 
 from __future__ import annotations
 
@@ -58,9 +59,9 @@ def test_a_bucket_that_could_never_give_a_token_is_refused(rate: float, burst: i
         TokenBucket(rate=rate, burst=burst)
 
 
-def test_events_over_the_rate_are_dropped_and_counted() -> None:
+def test_events_beyond_the_queue_are_dropped_and_counted() -> None:
     dropped: list[None] = []
-    recorder = EventRecorder(client.ApiClient(), rate=0.001, burst=5, on_drop=lambda: dropped.append(None))
+    recorder = EventRecorder(client.ApiClient(), capacity=5, on_drop=lambda: dropped.append(None))
     pod = ObjectRef(api_version="v1", kind="Pod", namespace="ns", name="p", uid="u")
     for _ in range(8):
         recorder.record_about(pod, type_="Normal", reason="Admitted", message="admitted")

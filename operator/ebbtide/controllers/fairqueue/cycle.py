@@ -96,6 +96,14 @@ class AdmissionCycle:
         self._may_admit = may_admit
         self._cursors: dict[str, str] = {}
         self._history_stale = threading.Event()
+        self._admitting = threading.Event()
+
+    @property
+    def admitting(self) -> bool:
+        """True while a cycle's admission writes are in flight (thread-safe): writes that only
+        report (Events) wait for the end, so that they do not take the API server's capacity
+        from admissions."""
+        return self._admitting.is_set()
 
     def forget_history(self) -> None:
         """Start the next cycle from the cluster alone, not from this replica's own past cycles
@@ -141,6 +149,17 @@ class AdmissionCycle:
 
     def _admit(self, admissions: tuple[Admission, ...], cycle_input: CycleInput) -> tuple[Counter[str], bool]:
         """Carry out ``admissions``; the count that landed per queue, and whether to retry some."""
+        if not admissions:
+            return Counter(), False
+        self._admitting.set()
+        try:
+            return self._admit_all(admissions, cycle_input)
+        finally:
+            self._admitting.clear()
+
+    def _admit_all(
+        self, admissions: tuple[Admission, ...], cycle_input: CycleInput
+    ) -> tuple[Counter[str], bool]:
         cohorts = {spec.name: spec.cohort for spec in cycle_input.snapshot.queues}
         submitted: list[tuple[Admission, WorkloadRecord, Future[AdmitOutcome | None]]] = []
         for admission in admissions:

@@ -46,13 +46,16 @@ UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 @dataclass(frozen=True)
 class EngineSettings:
     """Tuning: concurrent admissions and reporting writes, debounce and resync of cycles,
-    waiting notes per batch."""
+    waiting notes per batch, and the least seconds between two batches of reporting writes
+    (statuses and waiting notes: at most ``waiting_budget / report_interval`` notes a second
+    and a status write per queue every ``report_interval`` seconds)."""
 
     write_concurrency: int = 16
     report_concurrency: int = 4
     debounce: float = 0.2
     resync: float = 30.0
-    waiting_budget: int = 200
+    waiting_budget: int = 100
+    report_interval: float = 5.0
 
 
 class QueueEngine:
@@ -79,7 +82,11 @@ class QueueEngine:
         self.report_pool = ThreadPoolExecutor(
             settings.report_concurrency, thread_name_prefix="ebbtide-report"
         )
-        self.events = EventRecorder(self.api_client, on_drop=metrics.EVENTS_DROPPED.inc)
+        # Events wait while admissions are written (the cycle is made below; the lambda reads it
+        # when a worker asks).
+        self.events = EventRecorder(
+            self.api_client, hold=lambda: self.cycle.admitting, on_drop=metrics.EVENTS_DROPPED.inc
+        )
         writer = WorkloadWriter(self.api_client)
         self.cycle = AdmissionCycle(
             store=self.store,
@@ -91,6 +98,7 @@ class QueueEngine:
                 pool=self.report_pool,
                 notes=WaitingNotes(budget=settings.waiting_budget),
                 wake=self.loop.poke,
+                interval=settings.report_interval,
             ),
             events=self.events,
             pool=self.pool,

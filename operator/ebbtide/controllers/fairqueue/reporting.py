@@ -4,10 +4,14 @@ Metrics are set at once. The writes (statuses that differ from what the queue sh
 :func:`ebbtide.controllers.fairqueue.status.desired_status`; waiting notes that changed, within a
 budget, :class:`ebbtide.controllers.fairqueue.waiting.WaitingNotes`) go out as one batch on the
 reporting pool, apart from the admission pool, and the cycle does not wait for them: on a slow
-API server the next admissions must not queue behind bookkeeping. While a batch is in flight a
-cycle writes nothing; when the batch ends it wakes the loop if a cycle skipped its report or the
-budget left notes over, so the report catches up with the latest plan. A failed write is logged
-and counted, and written again by a later batch because the difference is still there.
+API server the next admissions must not queue behind bookkeeping. They share the API server's
+write capacity with admissions all the same, so batches are paced: one starts at most every
+``interval`` seconds, carrying the latest statuses and notes then (a queue admitting
+continuously gets a status write every few seconds, not one per cycle). While a batch is in
+flight, or before the interval has passed, a cycle writes nothing; the loop is woken once the
+batch has ended and the interval has passed if a cycle skipped its report or the budget left
+notes over, so the report catches up with the latest plan. A failed write is logged and
+counted, and written again by a later batch because the difference is still there.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,10 +37,22 @@ logger = logging.getLogger(__name__)
 
 #: Writes a FairQueue's status (name, status) -> False when the queue is gone.
 StatusWriter = Callable[[str, Mapping[str, object]], bool]
+#: Calls the function after the delay in seconds, on another thread (:class:`threading.Timer`).
+Scheduler = Callable[[float, Callable[[], None]], None]
+
+
+def _timer(delay: float, function: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, function)
+    timer.daemon = True
+    timer.start()
 
 
 class Reporter:
-    """Reports each cycle's outcome; :meth:`report` is called from the loop's thread only."""
+    """Reports each cycle's outcome; :meth:`report` is called from the loop's thread only.
+
+    ``interval`` is the least time between the starts of two batches of writes; ``clock`` and
+    ``schedule`` (which wakes the loop once the interval has passed) are replaced in tests.
+    """
 
     def __init__(
         self,
@@ -46,6 +63,9 @@ class Reporter:
         pool: ThreadPoolExecutor,
         notes: WaitingNotes,
         wake: Callable[[], None] = lambda: None,
+        interval: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        schedule: Scheduler = _timer,
     ) -> None:
         self._writer = writer
         self._write_status = write_status
@@ -53,10 +73,15 @@ class Reporter:
         self._pool = pool
         self._notes = notes
         self._wake = wake
+        self._interval = interval
+        self._clock = clock
+        self._schedule = schedule
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0  # writes of the current batch not finished yet
         self._behind = False  # a report was skipped or cut short by the budget
+        self._batch_started: float | None = None  # when the last batch started
+        self._wake_scheduled = False
         self._known_queues: set[str] = set()
         # What each queue's status was last written as (transition times left out), so a cycle
         # that runs before the watch delivers the write does not send it again.
@@ -83,7 +108,7 @@ class Reporter:
         }
         self._metrics(plan=plan, counts=counts)
         with self._lock:
-            if self._in_flight:
+            if self._in_flight or self._wait_for_interval():
                 self._behind = True
                 return
         statuses = self._statuses(plan=plan, cycle_input=cycle_input, counts=counts)
@@ -91,6 +116,8 @@ class Reporter:
         with self._lock:
             self._behind = more
             self._in_flight = len(statuses) + len(notes)
+            if self._in_flight:
+                self._batch_started = self._clock()
         for name, status in statuses:
             written = self._pool.submit(self._write_status, name, status)
             written.add_done_callback(functools.partial(self._status_written, name, _comparable(status)))
@@ -205,9 +232,31 @@ class Reporter:
     def _done(self) -> None:
         with self._lock:
             self._in_flight -= 1
-            wake = self._in_flight == 0 and self._behind
+            wake = self._in_flight == 0 and self._behind and not self._wait_for_interval()
             if self._in_flight == 0:
                 self._idle.notify_all()
+        if wake:
+            self._wake()
+
+    # -- pacing -------------------------------------------------------------------------------------
+
+    def _wait_for_interval(self) -> bool:
+        """True when the next batch may not start yet; then the loop is woken when it may
+        (once). Called with the lock held."""
+        if self._batch_started is None:
+            return False
+        left = self._batch_started + self._interval - self._clock()
+        if left <= 0:
+            return False
+        if not self._wake_scheduled:
+            self._wake_scheduled = True
+            self._schedule(left, self._interval_passed)
+        return True
+
+    def _interval_passed(self) -> None:
+        with self._lock:
+            self._wake_scheduled = False
+            wake = self._behind and not self._in_flight
         if wake:
             self._wake()
 

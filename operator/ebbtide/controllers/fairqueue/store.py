@@ -13,7 +13,8 @@ or the controller would wake itself forever.
 
 Assumptions bridge the gap between an admission write and its watch event: the record the
 write returned stands in for the watched one until the watch shows the workload admitted (or
-finished, or gone), so the next cycle does not plan with a stale "pending". An assumption
+finished, or gone), so the next cycle does not plan with a stale "pending", and the watch event
+that only confirms the assumption wakes no cycle (the view already had it). An assumption
 also lapses after ``assume_ttl`` seconds: by then the watch has long delivered the write, and
 a workload still pending was suspended again by someone else and must wait again.
 """
@@ -173,6 +174,7 @@ class QueueStore:
     def _apply(self, target: dict[str, Any], key: str, value: Any) -> None:
         with self._lock:
             old = target.get(key)
+            assumed = self._assumed.get(key)
             if value is None:
                 target.pop(key, None)
                 self._assumed.pop(key, None)
@@ -182,6 +184,9 @@ class QueueStore:
             changed = (old is None) != (value is None) or (
                 old is not None and _signature(old) != _signature(value)
             )
+            if changed and assumed is not None and value is not None:
+                # The watch echoing an admission this controller wrote: the view had it already.
+                changed = _signature(value) != _workload_signature(assumed[0])
         if changed:
             self._on_change()
 

@@ -12,7 +12,8 @@ changes, and what it says is made to change rarely:
 * The message is written with the reason and position, as of then; it alone never causes a
   write (it quotes free capacity, which moves all the time).
 * At most ``budget`` notes are written per batch, reason changes first (they also post an
-  Event), then the nearest positions; the rest follow in the next batches.
+  Event), then the nearest positions; the rest follow in the next batches, which start a few
+  seconds apart (:mod:`ebbtide.controllers.fairqueue.reporting`).
 
 What is on the object is compared first, so a restarted operator writes nothing that is
 already there; what was written is remembered until the watch shows it.
@@ -88,7 +89,7 @@ class DueNote:
 class WaitingNotes:
     """Chooses which notes to write; thread-safe (writes complete on other threads)."""
 
-    def __init__(self, *, budget: int = 200) -> None:
+    def __init__(self, *, budget: int = 100) -> None:
         self.budget = budget
         self._lock = threading.Lock()
         self._written: dict[str, tuple[str, str | None]] = {}

@@ -115,6 +115,27 @@ def pool() -> Any:
         yield executor
 
 
+class Pacing:
+    """A reporter's interval on a hand-moved clock; wake-ups are recorded, not run."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.now = 1000.0
+        self.scheduled: list[tuple[float, Callable[[], None]]] = []
+        self.woken = 0
+
+    def reporter_options(self) -> dict[str, Any]:
+        return {
+            "interval": self.interval,
+            "clock": lambda: self.now,
+            "schedule": lambda delay, function: self.scheduled.append((delay, function)),
+            "wake": self.wake,
+        }
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
 class Engine:
     """The store, the cycle and its reporter over a fake cluster; :meth:`run` waits for the
     cycle's background writes too."""
@@ -131,7 +152,11 @@ class Engine:
 
 
 def engine(
-    cluster: FakeCluster, pool: ThreadPoolExecutor, *, may_admit: Callable[[], bool] = lambda: True
+    cluster: FakeCluster,
+    pool: ThreadPoolExecutor,
+    *,
+    may_admit: Callable[[], bool] = lambda: True,
+    pacing: Pacing | None = None,
 ) -> Engine:
     store = QueueStore()
     store.replace_queues(copy.deepcopy(list(cluster.queues.values())))
@@ -145,6 +170,7 @@ def engine(
         events=cluster,  # type: ignore[arg-type]
         pool=pool,
         notes=WaitingNotes(budget=100),
+        **(pacing.reporter_options() if pacing is not None else {}),
     )
     cycle = AdmissionCycle(
         store=store,
@@ -241,3 +267,53 @@ def test_a_finished_workload_makes_room_for_the_queue_furthest_below_its_share(
     cluster.feed(running.store)
     running.run()
     assert [name for kind, name in cluster.writes if kind == "admit"][-1] == "light-1"
+
+
+def test_the_cycle_says_it_is_admitting_only_while_its_admission_writes_are_in_flight(
+    pool: ThreadPoolExecutor,
+) -> None:
+    cluster = backlog()
+    running = engine(cluster, pool)
+    seen: list[bool] = []
+    admit = cluster.admit
+
+    def admit_and_look(
+        workload: WorkloadRecord, *, decision: Mapping[str, Any], now: datetime
+    ) -> AdmitOutcome:
+        seen.append(running.cycle.admitting)
+        return admit(workload, decision=decision, now=now)
+
+    cluster.admit = admit_and_look  # type: ignore[method-assign]
+    assert not running.cycle.admitting
+    running.run()
+    assert seen == [True] * 4
+    assert not running.cycle.admitting
+
+
+def test_reports_within_the_interval_wait_and_the_loop_is_woken_once_it_has_passed(
+    pool: ThreadPoolExecutor,
+) -> None:
+    cluster = backlog()
+    pacing = Pacing(interval=5.0)
+    running = engine(cluster, pool, pacing=pacing)
+    running.run()
+    first = [kind for kind, _ in cluster.writes if kind != "admit"]
+    assert first.count("status") == 2
+    # A pod finishes: the next cycle admits at once, but its statuses wait for the interval.
+    cluster.feed(running.store)
+    cluster.pods["light-0"]["status"]["phase"] = "Succeeded"
+    cluster.feed(running.store)
+    pacing.now += 1.0
+    writes = len(cluster.writes)
+    running.run()
+    assert [kind for kind, _ in cluster.writes[writes:]] == ["admit"]
+    assert [delay for delay, _ in pacing.scheduled] == [4.0]
+    running.run()  # another cycle meanwhile asks for no second wake-up
+    assert len(pacing.scheduled) == 1
+    woken = pacing.woken
+    pacing.now += 4.0
+    pacing.scheduled[0][1]()
+    assert pacing.woken == woken + 1
+    cluster.feed(running.store)
+    running.run()
+    assert ("status", "light") in cluster.writes[writes:]

@@ -121,3 +121,16 @@ def test_an_assumption_lapses_after_its_time_to_live() -> None:
     store.assume(replace(store.view().workloads[0], state=WorkloadState.ADMITTED))
     now[0] = 61.0
     assert store.view().workloads[0].state is WorkloadState.PENDING
+
+
+def test_the_watch_confirming_an_assumed_admission_wakes_no_cycle_but_anything_else_does() -> None:
+    pokes = Pokes()
+    store = listed_store(pokes, [pod("a"), pod("b")])
+    for name in ("a", "b"):
+        pending = next(w for w in store.view().workloads if w.name == name)
+        store.assume(replace(pending, state=WorkloadState.ADMITTED, admitted_at="t"))
+    before = pokes.count
+    store.apply_pod("MODIFIED", pod("a", gated=False, annotations={ADMITTED_AT: "t"}))
+    assert pokes.count == before
+    store.apply_pod("MODIFIED", pod("b", gated=False, cpu="2", annotations={ADMITTED_AT: "t"}))
+    assert pokes.count == before + 1  # admitted, but not as the assumption had it: decide again
