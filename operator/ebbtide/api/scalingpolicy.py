@@ -138,9 +138,10 @@ def _season_seconds(prediction: PredictionSpec) -> int:
 
 
 class PredictionSpec(KubeModel):
-    """How load is forecast. The policy provisions for an upper quantile of the peak load it
-    forecasts until now+horizon (never below what the observed load needs), and scales down
-    early when the forecast is confident the load stays low."""
+    """How load is forecast. The policy provisions for an upper quantile of the load it
+    forecasts at now+horizon (never below what the observed load needs), and scales down
+    early when the forecast is confident the load stays low until a removed replica could be
+    back."""
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(

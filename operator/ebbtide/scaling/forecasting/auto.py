@@ -1,11 +1,12 @@
 """``Auto``: per policy, the candidate that would have cost least for the same protection.
 
-Every candidate is calibrated (:mod:`.calibration`), so each offers the same promise, "the peak
-load over the horizon exceeds my ``quantile`` only so often"; what differs is how much capacity
-each needs to keep it. Auto scores them the way the user pays, on the policy's own recent past
-(a rolling, prequential backtest: each forecast is scored once its period is history):
+Every candidate is calibrated (:mod:`.calibration`), so each offers the same promise, "the load
+at the horizon exceeds my ``quantile`` only so often"; what differs is how much capacity each
+needs to keep it. Auto scores them the way the user pays, on the policy's own recent past (a
+rolling, prequential backtest: each forecast is scored once its period is history):
 
-* cost: the capacity a candidate asked for, ``quantile`` of its peak distribution, summed;
+* cost: the capacity a candidate asked for, ``quantile`` of its distribution of the load at the
+  horizon (what the planner sizes by), summed;
 * overload: how often the peak load then exceeded that capacity at the overload line
   (``OVERLOAD_UTILISATION``, the share of a replica's capacity the target stands for).
 
