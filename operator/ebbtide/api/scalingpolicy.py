@@ -138,9 +138,10 @@ def _season_seconds(prediction: PredictionSpec) -> int:
 
 
 class PredictionSpec(KubeModel):
-    """How load is forecast. The policy provisions for an upper quantile of the peak load it
-    forecasts until now+horizon (never below what the observed load needs), and scales down
-    early when the forecast is confident the load stays low."""
+    """How load is forecast. The policy provisions for an upper quantile of the load it
+    forecasts at now+horizon (never below what the observed load needs), and scales down
+    early when the forecast is confident the load stays low until a removed replica could be
+    back."""
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
@@ -214,15 +215,16 @@ class PredictionSpec(KubeModel):
     for a weekly one. Unset or null: found in the history (the strongest autocorrelation peak,
     if any)."""
     quantile: float = Field(default=0.9, ge=0.5, lt=1)
-    """Which quantile of the forecast peak load (until now+horizon) to provision for, carried
-    at targetPerReplica; a quantile estimated from the model's own recent errors. 0.9: the peak
+    """Which quantile of the forecast load at now+horizon to provision for, carried at
+    targetPerReplica; a quantile estimated from the model's own recent errors. 0.9: the load
     exceeds the provisioned target load in about one horizon in ten, and a replica is
     overloaded far more rarely, as targetPerReplica keeps headroom below a replica's capacity.
     Higher buys headroom where the load has been jumpy. A load that changes only when its
     source updates (a regular cadence, found in the history) is uncertain only over windows its
     next update can land in, so headroom is bought before an update, not all the time. A
-    scale-down before the stabilisation window needs the stricter quantile
-    1 - (1 - quantile) / 4. In [0.5, 1)."""
+    scale-down below what the observed load asked for within the stabilisation window needs
+    the stricter quantile 1 - (1 - quantile) / 4 of the peak load until a removed replica could
+    be back. In [0.5, 1)."""
 
 
 class FallbackSpec(KubeModel):
@@ -321,7 +323,7 @@ class ModelScore(StatusModel):
     model: str = Field(max_length=64)
     """The candidate model."""
     capacity: float
-    """Mean load it asked capacity for (prediction.quantile of its peak forecast)."""
+    """Mean load it asked capacity for (prediction.quantile of its forecast at the horizon)."""
     overload: float
     """Share of horizons in which the peak load overloaded that capacity."""
 
@@ -341,8 +343,8 @@ class ScalingPolicyStatus(StatusModel):
     predicted_load: float | None = None
     """The forecast load at now + prediction.horizon."""
     predicted_peak: float | None = None
-    """The prediction.quantile of the forecast peak load until now + prediction.horizon: what
-    the predictive part provisioned for."""
+    """The prediction.quantile of the forecast load at now + prediction.horizon: what the
+    predictive part provisioned for."""
     candidate_scores: list[ModelScore] = Field(default_factory=list, max_length=8)
     """With prediction.model Auto: each candidate's mean capacity asked for and overload share
     on the policy's recent history, the figures the choice (model) was made by."""

@@ -25,9 +25,9 @@ def describe(
     if forecast is not None:
         horizon = settings.prediction.horizon
         parts.append(f"{forecast.model} forecasts {forecast.value:.4g} in {horizon:g}s")
-        if forecast.peak is not None:
+        if forecast.at_horizon is not None:
             quantile = settings.prediction.quantile
-            parts.append(f"peak until then {forecast.peak.quantile(quantile):.4g} at quantile {quantile:g}")
+            parts.append(f"{forecast.at_horizon.quantile(quantile):.4g} at quantile {quantile:g}")
         if forecast.note:
             parts.append(forecast.note)
     if forecast_problem:

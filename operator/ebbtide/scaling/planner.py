@@ -1,19 +1,26 @@
 """The replica planner: observed load, a forecast and the policy's rules in, a decision out.
 
 ``desired = clamp(max(reactive, predictive))``: the HPA rule on the observed load (the reactive
-floor, always) and the same rule on ``prediction.quantile`` of the forecast's peak load between
-the last sample and ``now + horizon`` (see :mod:`.forecasting.peak`), where the horizon is at
-least the pods' start-up time, so replicas asked for now are ready when the load arrives.
+floor, always) and the same rule on ``prediction.quantile`` of the forecast load at ``now +
+horizon`` (see :mod:`.forecasting.calibration`), where the horizon is at least the pods'
+start-up time, so replicas asked for now are ready when the load arrives. Sizing is by the load
+at the horizon, not by the peak until then: replicas asked for now serve from then on, and the
+load before that is what earlier decisions provided for (the peak of a noisy load over a whole
+horizon sits well above any one moment of it, and sizing by it would buy that margin on every
+decision).
 
-How the quantile maps to headroom: the planner sizes for the load that the peak of the coming
-horizon stays under in ``quantile`` of the policy's recent past, carried at ``targetPerReplica``.
-With quantile 0.9 the capacity asked for is exceeded by the peak in about one period in ten *at
-the target utilisation*; a replica is only overloaded when it carries more than its target
-allows for (at a 70 % target, 1/0.7 of it), which is far rarer. Raising the quantile buys
-headroom exactly where the load has recently been jumpy, not everywhere.
+How the quantile maps to headroom: the planner sizes for the load that the load at the horizon
+stays under in ``quantile`` of the policy's recent past, carried at ``targetPerReplica``. With
+quantile 0.9 the capacity asked for is exceeded in about one period in ten *at the target
+utilisation*; a replica is only overloaded when it carries more than its target allows for (at
+a 70 % target, 1/0.7 of it), which is far rarer. Raising the quantile buys headroom exactly
+where the load has recently been jumpy, not everywhere.
 
-Scale-down: when the recommendation is below the current count, it waits out the stabilisation
-window, unless the forecast confirms it: the ``prediction.scale_down_quantile`` of the peak
+Scale-down: when the recommendation is below the current count, it goes no lower than the
+highest recommendation of the reactive rule within the stabilisation window (the HPA's rule, on
+observed load) nor than the forecast's quantile asks for now: a forecast looks ahead already,
+so a rise it no longer expects is not held for a window. It goes lower at once
+when the forecast confirms it: the ``prediction.scale_down_quantile`` of the peak
 load over the whole period a removed replica would need to come back (the metrics lag, the
 horizon - at least the start-up time - and the difference between them as margin) stays within
 what the smaller count carries at target. Then the count goes down at once
@@ -68,14 +75,19 @@ def plan(
     forecast, forecast_problem = forecast_ahead(
         settings=settings, history=reading, now=now, memo=state.forecast_memo, forecaster=forecaster
     )
-    wanted = _combined(load=load, forecast=forecast, current=current_replicas, settings=settings)
-    stabilised, kept = stabilise(
-        recommendation=wanted.replicas,
+    reactive = recommend(load=load, current=current_replicas, settings=settings)
+    wanted = _combined(reactive=reactive, forecast=forecast, current=current_replicas, settings=settings)
+    # Only the observed load's recommendations are stabilised: the forecast's look ahead already,
+    # and holding the highest of them for a window would keep headroom for a rise the forecast
+    # no longer expects.
+    held, kept = stabilise(
+        recommendation=reactive.replicas,
         current=current_replicas,
         now=now,
         window=settings.scale_down_window,
         seen=state.recommendations,
     )
+    stabilised = max(held, wanted.replicas)
     confirmed = _confirmed_scale_down(wanted, forecast=forecast, current=current_replicas, settings=settings)
     if confirmed is not None and confirmed.replicas < stabilised:
         wanted = confirmed
@@ -104,11 +116,7 @@ def plan(
         ),
         load=load,
         predicted_load=None if forecast is None else forecast.value,
-        predicted_peak=(
-            None
-            if forecast is None or forecast.peak is None
-            else forecast.peak.quantile(settings.prediction.quantile)
-        ),
+        predicted_peak=None if forecast is None else provisioned_load(forecast, settings=settings),
         model_scores=() if forecast is None else forecast.scores,
         model=None if forecast is None else forecast.model,
         forecast_warnings=() if forecast is None else forecast.warnings,
@@ -118,17 +126,15 @@ def plan(
 
 
 def _combined(
-    *, load: float, forecast: Forecast | None, current: int, settings: PlannerSettings
+    *, reactive: Recommendation, forecast: Forecast | None, current: int, settings: PlannerSettings
 ) -> Recommendation:
-    """``max(reactive, predictive)``; the predictive part is the HPA rule on the forecast's
-    ``quantile`` of the peak load (on the point forecast when the model gives no distribution)."""
-    reactive = recommend(load=load, current=current, settings=settings)
+    """``max(reactive, predictive)``; the predictive part is the HPA rule on
+    :func:`provisioned_load`."""
     if forecast is None:
         return reactive
-    expected = (
-        forecast.value if forecast.peak is None else forecast.peak.quantile(settings.prediction.quantile)
+    predictive = recommend(
+        load=provisioned_load(forecast, settings=settings), current=current, settings=settings
     )
-    predictive = recommend(load=expected, current=current, settings=settings)
     if predictive.replicas <= reactive.replicas:
         return reactive
     if predictive.replicas > current:
@@ -137,6 +143,16 @@ def _combined(
     # the forecast allows (possibly not at all).
     reason = reasons.SCALE_DOWN_ON_LOAD if predictive.replicas < current else predictive.reason
     return Recommendation(predictive.replicas, reason)
+
+
+def provisioned_load(forecast: Forecast, *, settings: PlannerSettings) -> float:
+    """The load the predictive part provisions for: ``prediction.quantile`` of the load at
+    ``now + horizon`` (of the peak until then, or the point forecast, from a model that gives
+    no such distribution)."""
+    distribution = forecast.at_horizon if forecast.at_horizon is not None else forecast.peak
+    if distribution is None:
+        return forecast.value
+    return distribution.quantile(settings.prediction.quantile)
 
 
 def _confirmed_scale_down(

@@ -1,5 +1,5 @@
-"""The planner's forecast: the load expected at ``now + horizon`` and the distribution of the
-peak load until then, or why there is none.
+"""The planner's forecast: the load expected at ``now + horizon``, the distributions of the load
+then and of the peak load until then, or why there is none.
 
 The season a seasonal model uses is the declared one, else the one found in the history
 (:mod:`~ebbtide.scaling.forecasting.seasonality`); the search runs once every

@@ -39,7 +39,7 @@ class UtilisationBand:
 
 
 DEFAULT_QUANTILE = 0.9
-"""Provision for the 90th percentile of the peak load over the horizon (see :mod:`.planner`)."""
+"""Provision for the 90th percentile of the load at the horizon (see :mod:`.planner`)."""
 SHORT_HISTORY = 6 * 3600.0
 """History a model without a season reads: enough to calibrate its uncertainty."""
 SEASON_SEARCH_HISTORY = 3 * 86400.0
@@ -50,7 +50,7 @@ SEASON_SEARCH_HISTORY = 3 * 86400.0
 class PredictionSettings:
     """Which model forecasts, how far ahead (``horizon``), from how much past (``history``),
     with which ``seasonality`` (None: found in the history, if there is one) and for which
-    ``quantile`` of the peak load over the horizon."""
+    ``quantile`` of the load at the horizon."""
 
     model: ModelName = ModelName.NONE
     horizon: float = 180.0

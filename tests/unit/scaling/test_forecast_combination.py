@@ -62,12 +62,26 @@ def test_a_scale_down_on_load_goes_no_lower_than_the_forecast() -> None:
     assert (decision.desired_replicas, decision.reason) == (4, reasons.SCALE_DOWN_ON_LOAD)
 
 
-def test_the_forecast_scale_down_still_waits_for_the_window() -> None:
+def test_a_scale_down_on_load_still_waits_for_the_window() -> None:
+    scaler = with_prediction(Fixed(0.0), scale_down_window=60.0)
+    assert scaler.tick(900).desired_replicas == 9
+    held = scaler.tick(500)
+    assert (held.desired_replicas, held.reason) == (9, reasons.STABILISING)
+
+
+def test_a_rise_the_forecast_no_longer_expects_is_not_held_for_the_window() -> None:
     scaler = with_prediction(Fixed(900.0), scale_down_window=60.0)
     assert scaler.tick(500).desired_replicas == 9
     scaler.forecaster = Fixed(500.0)
-    held = scaler.tick(500)
-    assert (held.desired_replicas, held.reason) == (9, reasons.STABILISING)
+    released = scaler.tick(500)
+    assert (released.desired_replicas, released.reason) == (5, reasons.SCALE_DOWN_ON_LOAD)
+
+
+def test_a_forecast_still_above_the_observed_load_holds_what_it_asks_for() -> None:
+    scaler = with_prediction(Fixed(900.0), scale_down_window=60.0)
+    assert scaler.tick(500).desired_replicas == 9
+    scaler.forecaster = Fixed(700.0)
+    assert scaler.tick(500).desired_replicas == 7
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """Load forecasters behind one small interface (:class:`~.base.Forecaster`).
 
 ``Naive``, ``Linear``, ``HoltWinters`` and ``SeasonalNaive`` are point models; each is wrapped by
-:class:`~.calibration.Calibrated`, which attaches the distribution of the peak load over the
-horizon (:mod:`.peak`). ``Auto`` picks among calibrated candidates per policy.
+:class:`~.calibration.Calibrated`, which attaches the distributions of the peak load over the
+horizon and of the load at its end (:mod:`.peak`). ``Auto`` picks among calibrated candidates per policy.
 :func:`forecaster_for` maps a policy's model name to a forecaster.
 """
 

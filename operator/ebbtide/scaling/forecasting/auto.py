@@ -1,11 +1,12 @@
 """``Auto``: per policy, the candidate that would have cost least for the same protection.
 
-Every candidate is calibrated (:mod:`.calibration`), so each offers the same promise, "the peak
-load over the horizon exceeds my ``quantile`` only so often"; what differs is how much capacity
-each needs to keep it. Auto scores them the way the user pays, on the policy's own recent past
-(a rolling, prequential backtest: each forecast is scored once its period is history):
+Every candidate is calibrated (:mod:`.calibration`), so each offers the same promise, "the load
+at the horizon exceeds my ``quantile`` only so often"; what differs is how much capacity each
+needs to keep it. Auto scores them the way the user pays, on the policy's own recent past (a
+rolling, prequential backtest: each forecast is scored once its period is history):
 
-* cost: the capacity a candidate asked for, ``quantile`` of its peak distribution, summed;
+* cost: the capacity a candidate asked for, ``quantile`` of its distribution of the load at the
+  horizon (what the planner sizes by), summed;
 * overload: how often the peak load then exceeded that capacity at the overload line
   (``OVERLOAD_UTILISATION``, the share of a replica's capacity the target stands for).
 
@@ -127,7 +128,7 @@ class Auto:
         choice, chosen_at = memo.choice, memo.chosen_at
         if fresh or last - chosen_at >= self.reevaluate_every:
             choice, chosen_at = _choose(scores), last
-        asked = tuple(f.value if f.peak is None else f.peak.quantile(self.quantile) for f in forecasts)
+        asked = tuple(_asked(f, quantile=self.quantile) for f in forecasts)
         pending = (*pending, PendingChoice(start=last, end=last + horizon, asked=asked))
         chosen = forecasts[choice]
         note = f"Auto chose {names[choice]} ({_describe(names, scores)})"
@@ -140,6 +141,7 @@ class Auto:
                 names, choice, chosen_at, last, scores, pending, tuple(f.memo for f in forecasts), self.season
             ),
             peak=chosen.peak,
+            at_horizon=chosen.at_horizon,
             scores=tuple(
                 (str(name), score.cost / max(score.weight, 1e-9), score.overload_share)
                 for name, score in zip(names, scores, strict=True)
@@ -165,6 +167,13 @@ class Auto:
                 old = scores[index]
                 scores[index] = CandidateScore(old.cost + asked, old.overloads + over, old.weight + 1.0)
         return tuple(scores), tuple(waiting)
+
+
+def _asked(forecast: Forecast, *, quantile: float) -> float:
+    """The load a candidate asks capacity for, as the planner sizes it: ``quantile`` of the
+    load at the horizon."""
+    distribution = forecast.at_horizon if forecast.at_horizon is not None else forecast.peak
+    return forecast.value if distribution is None else distribution.quantile(quantile)
 
 
 def _carried(memo: AutoMemo, *, names: tuple[ModelName, ...], season: float | None) -> AutoMemo:

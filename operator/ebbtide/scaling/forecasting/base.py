@@ -31,7 +31,8 @@ class Forecast:
     shown. ``memo`` is whatever the forecaster wants back on its next call (fitted parameters, a
     cached choice); callers keep it without looking inside, which keeps forecasters pure.
     ``peak`` is the distribution of the highest load over ``(last sample, last sample +
-    horizon]`` (see :mod:`.calibration`); None from a bare point model.
+    horizon]``, ``at_horizon`` that of the load at its end (see :mod:`.calibration`); None from
+    a bare point model.
     """
 
     value: float
@@ -42,6 +43,9 @@ class Forecast:
     peak: PeakDistribution | None = None
     scores: tuple[tuple[str, float, float], ...] = ()
     """Auto's candidates as ``(model, mean capacity asked, overload share)`` on recent history."""
+    at_horizon: PeakDistribution | None = None
+    """The distribution of the load at the end of the horizon (see :mod:`.calibration`); None
+    from a bare point model."""
 
 
 class Forecaster(Protocol):

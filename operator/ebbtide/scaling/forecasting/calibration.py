@@ -1,8 +1,13 @@
-"""Calibrating any point forecaster into a :class:`~.peak.PeakDistribution`.
+"""Calibrating any point forecaster into two :class:`~.peak.PeakDistribution`: of the peak load
+over the horizon, and of the load at its end.
 
 Each call, the wrapped model's point forecast is remembered with the period it speaks for and
-the model's current error scale; once the history has passed the end of that period, the peak
-load seen in it minus the point forecast is that forecast's error. Errors in units of the scale
+the model's current error scales; once the history has passed the end of that period, the peak
+load seen in it minus the point forecast is that forecast's peak error, and the load at its end
+minus the point forecast its error at the horizon. The planner sizes a scale-up by the load at
+the horizon (replicas asked for now serve from then on; what comes before, earlier decisions
+provided for) and confirms a scale-down by the peak (a removed replica is missed until one
+asked for could be back). Both are kept the same way: Errors in units of the scale
 that was current when the forecast was made join the last ``keep`` residuals; their quantiles,
 times the scale now, are the forecast's uncertainty: calibrated on this policy's load and this
 model's errors, and causal (a residual exists only once its outcome is history).
@@ -66,34 +71,48 @@ CADENCE_SEARCH_EVERY = 300.0
 
 @dataclass(frozen=True)
 class PendingPeak:
-    """A point forecast made at ``start`` for the period ``(start, end]``, the error scale then,
-    and whether an update of the load was due within the period."""
+    """A point forecast made at ``start`` for the period ``(start, end]``, the error scales then
+    (of the peak, and of the load at ``end``), and whether an update of the load was due within
+    the period."""
 
     start: float
     end: float
     base: float
     scale: float
     update_due: bool = True
+    end_scale: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)
 class ResidualPool:
     """Residuals (in scales, the last ``keep``) and recent errors (in load, the last
-    ``SCALE_ERRORS``) of one kind of forecast window."""
+    ``SCALE_ERRORS``) of one kind of forecast window: of the peak over the window, and
+    (``end_``) of the load at its end, one of each per forecast."""
 
     residuals: FloatArray
     errors: FloatArray
+    end_residuals: FloatArray
+    end_errors: FloatArray
 
     @classmethod
     def empty(cls) -> ResidualPool:
-        return cls(np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64))
+        empty = np.empty(0, dtype=np.float64)
+        return cls(empty, empty, empty, empty)
 
-    def added(self, *, residuals: list[float], errors: list[float], keep: int) -> ResidualPool:
-        if not errors:
+    @property
+    def size(self) -> int:
+        return int(self.residuals.size)
+
+    def added(self, found: ResidualPool, *, keep: int) -> ResidualPool:
+        """This pool with ``found`` appended, trimmed to ``keep`` residuals and
+        ``SCALE_ERRORS`` errors."""
+        if found.errors.size == 0:
             return self
         return ResidualPool(
-            residuals=np.concatenate((self.residuals, np.array(residuals, dtype=np.float64)))[-keep:],
-            errors=np.concatenate((self.errors, np.array(errors, dtype=np.float64)))[-SCALE_ERRORS:],
+            residuals=np.concatenate((self.residuals, found.residuals))[-keep:],
+            errors=np.concatenate((self.errors, found.errors))[-SCALE_ERRORS:],
+            end_residuals=np.concatenate((self.end_residuals, found.end_residuals))[-keep:],
+            end_errors=np.concatenate((self.end_errors, found.end_errors))[-SCALE_ERRORS:],
         )
 
 
@@ -149,23 +168,28 @@ def error_scale(errors: FloatArray, *, floor: float) -> float:
     return max(float(np.sqrt(np.mean(recent * recent))), floor)
 
 
-def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> tuple[FloatArray, FloatArray]:
+def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> ResidualPool:
     """The naive forecast's residuals and errors over ``history`` (sampled every ``step``
-    seconds): for each sample, the peak of the next horizon minus the sample, in units of the
-    error scale of the ``SCALE_ERRORS`` errors known by then (the first ones: of the earliest
-    errors); the last ``KEEP_RESIDUALS`` of them, and the errors."""
+    seconds): for each sample, the peak of the next horizon (and the load at its end) minus the
+    sample, in units of the error scale of the ``SCALE_ERRORS`` errors known by then (the first
+    ones: of the earliest errors); the last ``KEEP_RESIDUALS`` of them, and the errors."""
     values = history.values
     ahead = max(1, round(horizon / step))
     if values.size <= ahead:
-        empty = np.empty(0, dtype=np.float64)
-        return empty, empty
+        return ResidualPool.empty()
     peaks = sliding_window_view(values[1:], ahead).max(axis=1)
-    errors = peaks - values[: peaks.size]
+    residuals, errors = _scaled(peaks - values[: peaks.size], ahead=ahead, floor=scale_floor(history))
+    ends, end_errors = _scaled(values[ahead:] - values[:-ahead], ahead=ahead, floor=scale_floor(history))
+    return ResidualPool(residuals, errors, ends, end_errors)
+
+
+def _scaled(errors: FloatArray, *, ahead: int, floor: float) -> tuple[FloatArray, FloatArray]:
+    """``errors`` (one per origin, each known ``ahead`` origins later) in units of the error
+    scale known at its origin, the last ``KEEP_RESIDUALS`` of them, and the errors."""
     squares = np.concatenate(([0.0], np.cumsum(errors * errors)))
     # Origin k's errors known then: those of origins up to k - ahead, the last SCALE_ERRORS.
     ends = np.clip(np.arange(errors.size) - ahead + 1, 1, errors.size)
     begins = np.maximum(0, ends - SCALE_ERRORS)
-    floor = scale_floor(history)
     scales = np.maximum(np.sqrt((squares[ends] - squares[begins]) / (ends - begins)), floor)
     residuals = np.clip(errors / scales, -RESIDUAL_LIMIT, RESIDUAL_LIMIT)[-KEEP_RESIDUALS:]
     return np.asarray(residuals, dtype=np.float64), np.asarray(errors, dtype=np.float64)
@@ -173,7 +197,8 @@ def naive_residuals(history: LoadSeries, *, horizon: float, step: float) -> tupl
 
 @dataclass(frozen=True)
 class Calibrated:
-    """``model``'s point forecast with a calibrated :class:`PeakDistribution` attached."""
+    """``model``'s point forecast with calibrated distributions attached: of the peak load over
+    the horizon (``Forecast.peak``) and of the load at its end (``Forecast.at_horizon``)."""
 
     model: Forecaster
     keep: int = KEEP_RESIDUALS
@@ -196,21 +221,29 @@ class Calibrated:
             pending, due, quiet = _resolve(previous, history=history, keep=self.keep)
         cadence, searched_at = _cadence(previous, history=history, step=step)
         update_due = cadence is None or cadence.update_within(last, last + horizon)
-        pool = due if update_due or quiet.residuals.size < MIN_RESIDUALS else quiet
-        used, used_errors = pool.residuals, pool.errors
+        pool = due if update_due or quiet.size < MIN_RESIDUALS else quiet
         replay = None if previous is None else previous.replay
-        if used.size < MIN_RESIDUALS:
+        if pool.size < MIN_RESIDUALS:
             if replay is None or not replay.fresh(now=last, horizon=horizon):
-                residuals, errors = replayed_residuals(self.model, history, horizon=horizon, step=step)
-                replay = Replay(ResidualPool(residuals, errors), at=last, horizon=horizon)
-            used, used_errors = replay.pool.residuals, replay.pool.errors
-        if used.size < MIN_RESIDUALS:
-            used, used_errors = naive_residuals(history, horizon=horizon, step=step)
-        scale = error_scale(used_errors, floor=scale_floor(history))
+                replayed = replayed_residuals(self.model, history, horizon=horizon, step=step)
+                replay = Replay(replayed, at=last, horizon=horizon)
+            pool = replay.pool
+        if pool.size < MIN_RESIDUALS:
+            pool = naive_residuals(history, horizon=horizon, step=step)
+        floor = scale_floor(history)
+        scale = error_scale(pool.errors, floor=floor)
+        end_scale = error_scale(pool.end_errors, floor=floor)
         base = point.value
         pending = (
             *pending,
-            PendingPeak(start=last, end=last + horizon, base=base, scale=scale, update_due=update_due),
+            PendingPeak(
+                start=last,
+                end=last + horizon,
+                base=base,
+                scale=scale,
+                update_due=update_due,
+                end_scale=end_scale,
+            ),
         )
         return Forecast(
             value=point.value,
@@ -227,7 +260,8 @@ class Calibrated:
                 cadence_searched_at=searched_at,
                 replay=replay,
             ),
-            peak=PeakDistribution.of(base=base, scale=scale, residuals=used),
+            peak=PeakDistribution.of(base=base, scale=scale, residuals=pool.residuals),
+            at_horizon=PeakDistribution.of(base=base, scale=end_scale, residuals=pool.end_residuals),
         )
 
 
@@ -244,16 +278,16 @@ def _cadence(
 
 def replayed_residuals(
     model: Forecaster, history: LoadSeries, *, horizon: float, step: float
-) -> tuple[FloatArray, FloatArray]:
+) -> ResidualPool:
     """``model``'s residuals and errors at up to ``REPLAY_ORIGINS`` cut-offs evenly spread over
     the history (the last one a horizon before its end, so every outcome is known), in time
     order with the model's memo threaded through. The cut-offs are too far apart for a scale
     that follows them, so the residuals are in units of the scale of all of them."""
-    empty = np.empty(0, dtype=np.float64)
     latest = history.last_time - horizon
     if latest <= history.first_time:
-        return empty, empty
+        return ResidualPool.empty()
     errors: list[float] = []
+    end_errors: list[float] = []
     memo: object | None = None
     for cut in np.linspace(history.first_time, latest, num=REPLAY_ORIGINS).tolist():
         past = history.until(cut)
@@ -261,32 +295,54 @@ def replayed_residuals(
             continue
         forecast = model.forecast(past, horizon=horizon, step=step, memo=memo)
         memo = forecast.memo
-        peak = peak_between(history, start=past.last_time, end=past.last_time + horizon)
-        if peak is not None:
+        end = past.last_time + horizon
+        peak = peak_between(history, start=past.last_time, end=end)
+        at_end = history.value_at(end)
+        if peak is not None and at_end is not None:
             errors.append(peak - forecast.value)
+            end_errors.append(at_end - forecast.value)
+    floor = scale_floor(history)
+    return ResidualPool(*_whole_scale(errors, floor=floor), *_whole_scale(end_errors, floor=floor))
+
+
+def _whole_scale(errors: list[float], *, floor: float) -> tuple[FloatArray, FloatArray]:
+    """``errors`` in units of their own error scale (clipped), and the errors."""
     found = np.array(errors, dtype=np.float64)
-    scale = error_scale(found, floor=scale_floor(history))
+    scale = error_scale(found, floor=floor)
     return np.clip(found / scale, -RESIDUAL_LIMIT, RESIDUAL_LIMIT), found
 
 
 def _resolve(
     memo: CalibrationMemo, *, history: LoadSeries, keep: int
 ) -> tuple[tuple[PendingPeak, ...], ResidualPool, ResidualPool]:
-    """The forecasts still waiting, and both pools with every finished period's residual
+    """The forecasts still waiting, and both pools with every finished period's residuals
     added to the pool of its kind of window."""
     last = history.last_time
     waiting: list[PendingPeak] = []
-    found: dict[bool, tuple[list[float], list[float]]] = {True: ([], []), False: ([], [])}
+    found: dict[bool, list[tuple[float, float, float, float]]] = {True: [], False: []}
     for item in memo.pending:
         if item.end > last:
             waiting.append(item)
             continue
         peak = peak_between(history, start=item.start, end=item.end)
-        if peak is not None:
-            error = peak - item.base
-            residuals, errors = found[item.update_due]
-            errors.append(error)
-            residuals.append(min(max(error / item.scale, -RESIDUAL_LIMIT), RESIDUAL_LIMIT))
-    due = memo.due.added(residuals=found[True][0], errors=found[True][1], keep=keep)
-    quiet = memo.quiet.added(residuals=found[False][0], errors=found[False][1], keep=keep)
+        at_end = history.value_at(item.end)
+        if peak is not None and at_end is not None:
+            error, end_error = peak - item.base, at_end - item.base
+            found[item.update_due].append(
+                (_clipped(error / item.scale), error, _clipped(end_error / item.end_scale), end_error)
+            )
+    due = memo.due.added(_pool(found[True]), keep=keep)
+    quiet = memo.quiet.added(_pool(found[False]), keep=keep)
     return tuple(waiting), due, quiet
+
+
+def _clipped(residual: float) -> float:
+    return min(max(residual, -RESIDUAL_LIMIT), RESIDUAL_LIMIT)
+
+
+def _pool(rows: list[tuple[float, float, float, float]]) -> ResidualPool:
+    """Rows of (residual, error, end residual, end error) as a pool."""
+    if not rows:
+        return ResidualPool.empty()
+    columns = np.array(rows, dtype=np.float64).T
+    return ResidualPool(columns[0], columns[1], columns[2], columns[3])

@@ -21,7 +21,8 @@ from ebbtide.scaling.series import FloatArray
 
 @dataclass(frozen=True, eq=False)
 class PeakDistribution:
-    """The highest load over the forecast period: ``base + scale * residual`` with
+    """The highest load over the forecast period (or, as ``Forecast.at_horizon``, the load at
+    its end): ``base + scale * residual`` with
     ``residual`` drawn from ``residuals`` (never below zero). Build it with :meth:`of`, which
     sorts the residuals once so that each quantile costs an index, not a sort: the planner asks
     for several per decision."""
@@ -36,10 +37,10 @@ class PeakDistribution:
         return cls(base=base, scale=scale, residuals=np.sort(residuals))
 
     def quantile(self, q: float) -> float:
-        """The ``q``-quantile of the peak load (0 <= q <= 1; linear interpolation between
-        outcomes, as numpy's default), and for ``q >= 0.5`` never below the base: the peak of a
-        period is at least its last load, whose median the point forecast is. Without
-        residuals, the base."""
+        """The ``q``-quantile of the load (0 <= q <= 1; linear interpolation between outcomes,
+        as numpy's default), and for ``q >= 0.5`` never below the base: the point forecast is
+        the median of the load at the horizon, and the peak of a period is at least that.
+        Without residuals, the base."""
         size = self.residuals.size
         if size == 0:
             return max(0.0, self.base)
