@@ -3,33 +3,26 @@ every ``REPLAY_EVERY`` seconds (or for another horizon), not every round."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scaling_builders import series
 
-from ebbtide.scaling.forecasting import Calibrated, Forecast, ModelName
+from ebbtide.scaling.forecasting import Calibrated, Forecast, Naive
 from ebbtide.scaling.forecasting.calibration import REPLAY_EVERY, REPLAY_ORIGINS
 from ebbtide.scaling.series import LoadSeries
 
 STEP = 15.0
 
 
-@dataclass
-class CountingNaive:
-    """The latest sample, counting its calls."""
+class CountingNaive(Naive):
+    """The naive forecast, counting its calls."""
 
-    calls: int = 0
-
-    @property
-    def name(self) -> ModelName:
-        return ModelName.NAIVE
+    calls = 0
 
     def forecast(
         self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None
     ) -> Forecast:
         self.calls += 1
-        return Forecast(value=history.last_value, model=ModelName.NAIVE)
+        return super().forecast(history, horizon=horizon, step=step, memo=memo)
 
 
 def rounds(model: Calibrated, load: LoadSeries, *, start: int, count: int, horizon: float) -> object | None:
