@@ -36,9 +36,9 @@ import aiohttp
 from aiohttp import web
 
 from ebbtide.api.resources import NodeFacts, NodeName, Resources
+from ebbtide.event_loop import new_event_loop
 from ebbtide.extender.config import ExtenderConfig
 from ebbtide.extender.config_reload import ConfigHolder
-from ebbtide.extender.event_loop import new_event_loop
 from ebbtide.extender.load_board import LoadBoard
 from ebbtide.extender.protocol import decode_args
 from ebbtide.extender.runtime import Extender

@@ -16,7 +16,7 @@ import sys
 
 from aiohttp import web
 
-from ebbtide.extender.event_loop import new_event_loop
+from ebbtide.event_loop import new_event_loop
 
 
 def app(nodes: int) -> web.Application:

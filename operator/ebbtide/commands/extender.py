@@ -52,9 +52,9 @@ def extender(
     from kubernetes import client
 
     from ebbtide.errors import InvalidConfigError
+    from ebbtide.event_loop import new_event_loop
     from ebbtide.extender.config import ExtenderConfig, load_config
     from ebbtide.extender.config_reload import ConfigHolder
-    from ebbtide.extender.event_loop import new_event_loop
     from ebbtide.extender.runtime import Extender
     from ebbtide.extender.telemetry import Telemetry
     from ebbtide.kube.node_cache import NodeCache

@@ -25,6 +25,7 @@ import kopf
 from kubernetes import client
 from prometheus_client import start_http_server
 
+from ebbtide.event_loop import new_event_loop
 from ebbtide.kube.client import ClusterAccess, load_api_client
 from ebbtide.kube.leases import default_identity
 from ebbtide.metrics.build_info import register_build_info
@@ -118,19 +119,24 @@ def run(config: OperatorConfig) -> None:
     start_http_server(config.metrics_port, addr=config.metrics_host)
     registry = kopf.OperatorRegistry()
     _register(registry, context)
-    asyncio.run(
-        kopf.operator(
-            registry=registry,
-            clusterwide=not config.namespaces,
-            namespaces=config.namespaces,
-            standalone=True,
-            # kopf would otherwise name itself after the user, which a container's arbitrary uid
-            # (65532 in the chart) does not have: getpwuid() fails and the operator never starts.
-            # (kopf types the identity as a NewType of str it does not export.)
-            identity=cast(Any, default_identity()),
-            memo=kopf.Memo(context=context),
-            liveness_endpoint=f"http://{config.metrics_host}:{config.health_port}/healthz",
-        )
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(_operator(registry, config, context))
+
+
+async def _operator(
+    registry: kopf.OperatorRegistry, config: OperatorConfig, context: OperatorContext
+) -> None:
+    await kopf.operator(
+        registry=registry,
+        clusterwide=not config.namespaces,
+        namespaces=config.namespaces,
+        standalone=True,
+        # kopf would otherwise name itself after the user, which a container's arbitrary uid
+        # (65532 in the chart) does not have: getpwuid() fails and the operator never starts.
+        # (kopf types the identity as a NewType of str it does not export.)
+        identity=cast(Any, default_identity()),
+        memo=kopf.Memo(context=context),
+        liveness_endpoint=f"http://{config.metrics_host}:{config.health_port}/healthz",
     )
 
 

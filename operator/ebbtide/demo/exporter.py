@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from ebbtide.demo.pattern import LoadPattern
 from ebbtide.devcluster.configs import write_scrape_targets
 from ebbtide.devcluster.layout import LOOPBACK, Layout
-from ebbtide.metrics.prometheus_source import connect
+from ebbtide.metrics.prometheus_connection import connect
 
 LOAD_METRIC = "ebbtide_demo_requests_per_second"
 SCRAPE_JOB = "ebbtide-demo"
@@ -76,7 +76,7 @@ def unregister(layout: Layout) -> None:
 
 def wait_until_scraped(prometheus_url: str, *, query: str, timeout: float = 60.0) -> None:
     """Wait until ``query`` returns a sample; raises TimeoutError."""
-    client = connect(prometheus_url)
+    client = connect(prometheus_url, retries=2)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

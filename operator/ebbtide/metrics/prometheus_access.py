@@ -9,6 +9,8 @@ request, so a rotated token or password applies without a restart. The tenant is
 
 from __future__ import annotations
 
+import base64
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -74,6 +76,32 @@ class PrometheusCredentials:
         if self.username is not None and self.password_file is not None:
             return _BasicAuthFile(self.username, self.password_file)
         return None
+
+    def request_headers(self) -> dict[str, str]:
+        """Every header of one request, the ``Authorization`` among them, with the secret files
+        read now (for :mod:`.prometheus_queries`, whose requests have no ``auth`` hook).
+
+        Raises :class:`CredentialsError` naming a secret file that cannot be read."""
+        headers = self.all_headers()
+        try:
+            if self.bearer_token_file is not None:
+                headers["Authorization"] = f"Bearer {self.bearer_token_file.read_text().strip()}"
+            elif self.username is not None and self.password_file is not None:
+                password = self.password_file.read_text().rstrip("\n")
+                token = base64.b64encode(f"{self.username}:{password}".encode()).decode("ascii")
+                headers["Authorization"] = f"Basic {token}"
+        except OSError as error:
+            raise CredentialsError(
+                f"cannot read the Prometheus credentials file {error.filename}: {error.strerror}"
+            ) from error
+        return headers
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What an ``https://`` connection trusts: the ``ca_file`` bundle, else the system's
+        (True)."""
+        if self.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     def unreadable_file(self) -> str | None:
         """The first secret or CA file that cannot be read, as a sentence; None if all can."""

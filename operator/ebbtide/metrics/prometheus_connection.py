@@ -5,14 +5,24 @@ Network errors and 502/503/504 are retried briefly (backoff 0.2 s, 0.4 s, ...), 
 on a Prometheus that is already slow. After the last retry the error answer itself is kept, so
 its text reaches the user. Callers choose only how many retries their work is worth, and pass
 the credentials of a Prometheus behind authentication (:mod:`.prometheus_access`).
+
+The same rule holds for the operator's asynchronous client (:mod:`.prometheus_queries`), which
+takes its figures from here.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
+
+#: Answers that a moment later may be different: a proxy or Prometheus itself restarting.
+RETRIED_STATUSES: Final = (502, 503, 504)
+#: The first retry waits this long, each later one twice the one before.
+BACKOFF_SECONDS: Final = 0.2
 
 
 def connect(
@@ -25,8 +35,8 @@ def connect(
         connect=retries,
         read=False,  # a read timeout is raised as such, not retried
         status=min(1, retries),
-        backoff_factor=0.2,
-        status_forcelist=(502, 503, 504),
+        backoff_factor=BACKOFF_SECONDS,
+        status_forcelist=RETRIED_STATUSES,
         allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
     )

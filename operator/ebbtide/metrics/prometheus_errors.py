@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 from dataclasses import dataclass
 
@@ -61,15 +62,19 @@ def _describe_answer(text: str) -> QueryError:
     match = _STATUS.match(text)
     if match is None:
         return QueryError("server", f"Prometheus answered with an error: {text[:_MAX_TEXT]}")
-    status = int(match.group(1))
-    error_type, error_text = _prometheus_error(match.group(2))
+    return describe_answer(int(match.group(1)), _decoded_body(match.group(2)))
+
+
+def describe_answer(status: int, body: str) -> QueryError:
+    """A :class:`QueryError` for an error answer: its HTTP ``status`` and ``body`` (text)."""
+    error_type, error_text = _prometheus_error(body)
     if status in (400, 422) and error_text:
         # bad_data (the query does not parse or is invalid) or execution (it failed to run):
         # the query is wrong, and Prometheus's text says where.
         return QueryError("query", f"Prometheus refused the query ({error_type}): {error_text}")
     if error_type == "timeout":
         return QueryError("timeout", f"Prometheus gave up on the query: {error_text}")
-    detail = error_text or _decoded_body(match.group(2))
+    detail = error_text or body[:_MAX_TEXT]
     if status in _REFUSED_CREDENTIALS:
         # Said apart from a failing server: a wrong or revoked token, password or tenant is the
         # user's to mend, and the gateway's own reason is quoted.
@@ -79,11 +84,22 @@ def _describe_answer(text: str) -> QueryError:
     return QueryError("server", f"Prometheus answered HTTP {status}: {detail}"[:_MAX_TEXT])
 
 
-def _prometheus_error(literal: str) -> tuple[str, str]:
-    """``(errorType, error)`` from the bytes literal of a Prometheus error body; ("", "") if it
-    is not one."""
+def describe_transport_error(error: BaseException, *, url: str, timeout: float) -> QueryError:
+    """A :class:`QueryError` for a query over aiohttp that got no answer: it timed out, or the
+    connection failed (after the retries)."""
+    if isinstance(error, TimeoutError):  # aiohttp's timeouts derive from it
+        return QueryError("timeout", f"Prometheus at {url} did not answer within {timeout:g}s")
+    if isinstance(error, OSError) and error.errno:  # e.g. aiohttp's ClientConnectorError
+        reason = os.strerror(error.errno).lower()
+    else:  # e.g. "server disconnected"
+        reason = str(error).strip().lower() or type(error).__name__
+    return QueryError("unreachable", f"cannot reach Prometheus at {url}: {reason}")
+
+
+def _prometheus_error(body: str) -> tuple[str, str]:
+    """``(errorType, error)`` from a Prometheus error body; ("", "") if it is not one."""
     try:
-        document = json.loads(_decoded_body(literal))
+        document = json.loads(body)
     except ValueError:
         return "", ""
     if not isinstance(document, dict):

@@ -21,8 +21,8 @@ import requests
 
 from ebbtide.errors import PrometheusUnusableError
 from ebbtide.metrics.prometheus_access import NO_CREDENTIALS, PrometheusCredentials
+from ebbtide.metrics.prometheus_connection import connect
 from ebbtide.metrics.prometheus_errors import QueryError, describe_error, http_status
-from ebbtide.metrics.prometheus_source import connect
 
 #: How long an unanswered probe is retried, and how long each try may take (seconds).
 PROBE_PATIENCE: Final = 10.0
@@ -61,7 +61,9 @@ def probe_prometheus(
     deadline = clock() + patience
     while True:
         try:
-            connect(url, credentials).custom_query(PROBE_QUERY, timeout=int(PROBE_TIMEOUT))
+            connect(url, retries=2, credentials=credentials).custom_query(
+                PROBE_QUERY, timeout=int(PROBE_TIMEOUT)
+            )
             return None
         except Exception as error:  # every failure is described, none is expected to pass
             problem = describe_error(error, url=url, timeout=PROBE_TIMEOUT)

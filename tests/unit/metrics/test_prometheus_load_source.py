@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from ebbtide.metrics.prometheus_access import PrometheusCredentials
 from ebbtide.metrics.prometheus_source import PrometheusLoadSource
 from ebbtide.scaling.series import LoadSeries, ReadFailure
 
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.unit
 
 NOW = 1_800_000_000.4
 Answer = Callable[[dict[str, str]], tuple[int, Any]]
+T = TypeVar("T")
 
 
 def grid(params: dict[str, str], value: str = "7", labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -44,6 +47,7 @@ def error(status: int, error_type: str, text: str) -> tuple[int, Any]:
 class FakePrometheus:
     answer: Answer = field(default=lambda params: matrix(grid(params)))
     requests: list[dict[str, str]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
     in_flight: int = 0
     most_in_flight: int = 0
     delay: float = 0.0
@@ -72,8 +76,9 @@ def prometheus() -> Iterator[tuple[FakePrometheus, str]]:
         def do_GET(self) -> None:
             url = urlparse(self.path)
             params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            fake.authorizations.append(self.headers.get("Authorization"))
             status, body = fake.handle(params) if url.path == "/api/v1/query_range" else (404, {})
-            payload = json.dumps(body).encode()
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -103,14 +108,31 @@ def clock() -> list[float]:
     return [NOW]
 
 
-def source_for(url: str, clock: list[float], **options: Any) -> PrometheusLoadSource:
-    return PrometheusLoadSource(
-        url=url, concurrency=options.pop("concurrency", 2), clock=lambda: clock[0], **options
+class LoopedSource:
+    """A load source and the one event loop its reads run in, as in the operator."""
+
+    def __init__(self, source: PrometheusLoadSource) -> None:
+        self.source = source
+        self.runner = asyncio.Runner()
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        return self.runner.run(work)
+
+    def close(self) -> None:
+        self.runner.run(self.source.close())
+        self.runner.close()
+
+
+def source_for(url: str, clock: list[float], **options: Any) -> LoopedSource:
+    return LoopedSource(
+        PrometheusLoadSource(
+            url=url, concurrency=options.pop("concurrency", 2), clock=lambda: clock[0], **options
+        )
     )
 
 
-def read(source: PrometheusLoadSource, query: str = "sum(load)", key: str = "p") -> LoadSeries | ReadFailure:
-    return asyncio.run(source.read(key=key, query=query, history=60.0, interval=2.0))
+def read(looped: LoopedSource, query: str = "sum(load)", key: str = "p") -> LoadSeries | ReadFailure:
+    return looped.run(looped.source.read(key=key, query=query, history=60.0, interval=2.0))
 
 
 def test_the_history_ends_with_the_load_now(
@@ -230,13 +252,89 @@ def test_queries_in_flight_are_bounded_by_the_pool(
     source = source_for(url, clock, concurrency=2)
 
     async def many() -> list[LoadSeries | ReadFailure]:
-        reads = [source.read(key=f"p{i}", query="sum(load)", history=60.0, interval=2.0) for i in range(6)]
+        reads = [
+            source.source.read(key=f"p{i}", query="sum(load)", history=60.0, interval=2.0) for i in range(6)
+        ]
         return await asyncio.gather(*reads)
 
     try:
-        results = asyncio.run(many())
+        results = source.run(many())
     finally:
         source.close()
     assert all(isinstance(result, LoadSeries) for result in results)
     assert len(fake.requests) == 6
     assert fake.most_in_flight <= 2
+
+
+def test_an_unavailable_prometheus_is_asked_once_more(
+    prometheus: tuple[FakePrometheus, str], clock: list[float]
+) -> None:
+    fake, url = prometheus
+    answers = iter([error(503, "unavailable", "restarting")])
+    fake.answer = lambda params: next(answers, None) or matrix(grid(params))
+    source = source_for(url, clock)
+    try:
+        series = read(source)
+    finally:
+        source.close()
+    assert isinstance(series, LoadSeries)
+    assert len(fake.requests) == 2
+
+
+def test_a_refused_query_is_not_asked_again(
+    prometheus: tuple[FakePrometheus, str], clock: list[float]
+) -> None:
+    fake, url = prometheus
+    fake.answer = lambda params: error(400, "bad_data", "parse error")
+    source = source_for(url, clock)
+    try:
+        read(source)
+    finally:
+        source.close()
+    assert len(fake.requests) == 1
+
+
+def test_an_answer_that_is_not_json_is_a_failure(
+    prometheus: tuple[FakePrometheus, str], clock: list[float]
+) -> None:
+    fake, url = prometheus
+    fake.answer = lambda params: (200, b"<html>login</html>")
+    source = source_for(url, clock)
+    try:
+        failure = read(source)
+    finally:
+        source.close()
+    assert isinstance(failure, ReadFailure)
+    assert "not its query API's JSON" in failure.message
+
+
+def test_a_refused_connection_says_so(clock: list[float]) -> None:
+    source = source_for("http://127.0.0.1:1", clock)
+    try:
+        failure = read(source)
+    finally:
+        source.close()
+    assert isinstance(failure, ReadFailure)
+    assert failure.message == "cannot reach Prometheus at http://127.0.0.1:1: connection refused"
+
+
+def test_the_token_is_read_for_every_request(
+    prometheus: tuple[FakePrometheus, str], clock: list[float], tmp_path: Path
+) -> None:
+    fake, url = prometheus
+    token = tmp_path / "token"
+    token.write_text("first\n")
+    source = source_for(url, clock, credentials=PrometheusCredentials(bearer_token_file=token))
+    try:
+        read(source)
+        token.write_text("rotated")
+        clock[0] += 4.0
+        read(source)
+        token.unlink()
+        clock[0] += 4.0
+        failure = read(source)
+    finally:
+        source.close()
+    assert fake.authorizations == ["Bearer first", "Bearer rotated"]
+    assert isinstance(failure, ReadFailure)
+    assert failure.message.startswith(f"cannot read the Prometheus credentials file {token}")

@@ -99,4 +99,4 @@ def register(registry: kopf.OperatorRegistry, context: OperatorContext) -> None:
     async def close_services(**_: Any) -> None:
         await supervisor.stop_all()
         await asyncio.to_thread(autoscalers.close)
-        await asyncio.to_thread(services.close)
+        await services.close()

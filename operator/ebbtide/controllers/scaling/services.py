@@ -2,10 +2,11 @@
 Kubernetes (:class:`~ebbtide.controllers.scaling.cluster.ScalingCluster`), and a bounded thread
 pool for the blocking Kubernetes client.
 
-Both the kubernetes client and prometheus-api-client are synchronous. Their calls run in
-dedicated thread pools (Prometheus: ``prometheus_concurrency`` threads, inside the load source;
-Kubernetes: :data:`KUBE_CONCURRENCY` threads here), so the event loop that runs hundreds of
-policy loops never blocks on the network, and the number of requests in flight stays bounded.
+The load source queries Prometheus from the event loop itself (at most
+``prometheus_concurrency`` queries in flight). The kubernetes client is synchronous: its calls
+run in a dedicated thread pool (:data:`KUBE_CONCURRENCY` threads), so the event loop that runs
+hundreds of policy loops never blocks on the network, and the number of requests in flight stays
+bounded.
 
 The Kubernetes pool is sized for latency, not CPU: a round makes one or two short calls, and
 with 500 policies at 15 s that is 35-70 calls a second. Each waits on the API server far longer
@@ -116,11 +117,14 @@ class ScalingServices:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.kube_pool, functools.partial(timed))
 
-    def close(self) -> None:
-        """Leave the members, stop the pools and close the connections this controller opened."""
+    async def close(self) -> None:
+        """Leave the members, stop the pool and close the connections this controller opened."""
+        await self.source.close()
+        await asyncio.to_thread(self._close_blocking)
+
+    def _close_blocking(self) -> None:
         if isinstance(self.ownership, ShardedOwnership):
             self.ownership.membership.stop()
         self.kube_pool.shutdown(wait=True, cancel_futures=True)
         self.cluster.close()
-        self.source.close()
         self.api_client.close()

@@ -1,11 +1,11 @@
-"""The extender's event loop: uvloop's where installed, else asyncio's; either runs coroutines."""
+"""The shared event loop: uvloop's where installed, else asyncio's; either runs coroutines."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
 
-from ebbtide.extender.event_loop import new_event_loop
+from ebbtide.event_loop import new_event_loop
 
 
 def test_the_loop_is_uvloops_when_installed_and_runs_a_coroutine() -> None:
