@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from ebbtide.kube.client import ClusterAccess
 from ebbtide.metrics.prometheus_probe import check_url
 
 DEFAULT_PORT = 8888
+#: Seconds a thread holding the GIL keeps it when another thread asks for it (see below).
+REQUEST_SWITCH_INTERVAL = 0.0005
 
 
 @click.command()
@@ -72,6 +75,11 @@ def extender(
     holder = ConfigHolder(
         initial=initial, path=config_path, prometheus_url=prometheus_url, telemetry=telemetry
     )
+    # The node cache's watch threads decode every pod and node event while holding the GIL; a
+    # request waiting for the GIL gets it only when the switch interval (5 ms by default) has
+    # passed, so while pods are bound by the hundred, answers queued behind the watch by up to
+    # 5 ms. The scheduler waits for each answer; the watch can wait a fraction of a millisecond.
+    sys.setswitchinterval(REQUEST_SWITCH_INTERVAL)
     cache = NodeCache(virtual_nodes=initial.cache.virtual_nodes, assume_ttl=initial.cache.assume_seconds)
     cache.start(client.CoreV1Api(api_client))
     try:
