@@ -3,12 +3,14 @@
 Surprises in load recur at the same phase of its season: a batch job that starts at three past
 noon every day, a market that opens at half past nine. A scale that follows only the last hour's
 errors learns of such a jump when it has happened, and forgets it before the next one. The load's
-history already says how much it moved around this time a season ago: over the window of
-``max(horizon, season * WINDOW_SEASON_SHARE)`` centred one season before now (half an hour for a
-daily season, the same resolution :class:`~.seasonal_naive.SeasonalNaive` trusts a season's timing
-to), every sample's move over the next horizon, its peak (the highest load over the horizon minus
-the load at the sample) and its end (the load a horizon later minus the load then). Their root mean
-squares are what a forecast that did not see the move coming would have missed then.
+history already says how much it moved around this time a season ago: for every sample within
+half a horizon of one season before now, its move over the next horizon, the peak (the highest
+load over the horizon minus the load at the sample) and the end (the load a horizon later minus
+the load then). Their root mean squares are what a forecast that did not see the move coming would
+have missed then. The window is one horizon wide, the span a forecast speaks for: on the recorded
+traces a window of half an hour (the resolution :class:`~.seasonal_naive.SeasonalNaive` averages
+over) spread the headroom over more of the day and protected less (first eight days of the 14
+traces: overload 0.540x the stock HPA's against 0.523x, at the same cost).
 
 :class:`~.calibration.Calibrated` takes the larger of this and the recent errors' scale. The
 residuals are kept in units of the scale in use when each forecast was made, so a scale raised at
@@ -25,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ebbtide.scaling.forecasting.seasonal_naive import WINDOW_SEASON_SHARE
 from ebbtide.scaling.series import LoadSeries
 
 
@@ -41,15 +42,14 @@ class SeasonalScales:
 def seasonal_scales(
     history: LoadSeries, *, season: float, horizon: float, step: float
 ) -> SeasonalScales | None:
-    """The load's moves over ``horizon`` around ``history.last_time - season``, for a history
-    sampled every ``step`` seconds; None when the history does not reach back that far (at
-    least one full horizon of samples inside the window)."""
-    width = max(horizon, season * WINDOW_SEASON_SHARE)
+    """The load's moves over ``horizon`` from the samples within ``horizon / 2`` of
+    ``history.last_time - season``, for a history sampled every ``step`` seconds; None when the
+    history does not reach back that far."""
     then = history.last_time - season
-    if history.first_time > then - width / 2:
+    if history.first_time > then - horizon / 2:
         return None
-    first = int(np.searchsorted(history.times, then - width / 2, side="left"))
-    last = int(np.searchsorted(history.times, then + width / 2 + horizon, side="right"))
+    first = int(np.searchsorted(history.times, then - horizon / 2, side="left"))
+    last = int(np.searchsorted(history.times, then + horizon / 2 + horizon, side="right"))
     values = history.values[first:last]
     ahead = max(1, round(horizon / step))
     if values.size <= ahead:
