@@ -16,8 +16,8 @@ traces: overload 0.540x the stock HPA's against 0.523x, at the same cost).
 residuals are kept in units of the scale in use when each forecast was made, so a scale raised at
 the phases where the load jumped before does not add headroom on average: it moves headroom there
 from the phases where it did not. It is computed from the history in one vectorised pass, with no
-state, and needs a season (declared, or found by :mod:`.seasonality`) with a season and a window of
-history behind it.
+state, and needs a season (declared, or found by :mod:`.seasonality`) and a season and half a
+horizon of history.
 """
 
 from __future__ import annotations
