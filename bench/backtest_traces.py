@@ -19,14 +19,16 @@ headroom) and perfect foresight; the averages over odd- and even-indexed traces,
 later half of each trace alone (nothing is tuned per trace: these show whether the figures hold
 on load the defaults were not chosen on).
 
-    .venv/bin/python bench/backtest_traces.py [TRACES_DIR] [--jobs 2] [--nice 15] [--only NAME,...]
+    .venv/bin/python bench/backtest_traces.py [TRACES_DIR] [--jobs 2] [--nice 15] [--only NAME,...] [--days 8]
 
 It replays every 15 s step of every trace through the planner (3.2 million steps for the
 shared traces, the taxi trace alone 1.24 million), so it takes about an hour of CPU: on a shared
 machine run it in the background with ``--jobs`` 1 or 2 and ``--nice`` so it yields to others.
 The yardstick scores the load on its 15 s grid and allows no resampling, so neither does this.
+``--days N`` replays only the first N days of every trace (the peak that sizes a replica is then
+theirs): eight days take a few minutes, for trying a change before the full run.
 
-Writes bench/results/backtest_traces.json.
+Writes bench/results/backtest_traces.json (with ``--days N``: backtest_traces-Ndays.json).
 """
 
 from __future__ import annotations
@@ -79,6 +81,13 @@ def held_back(trace: LoadSeries) -> LoadSeries:
     )
 
 
+def first_days(trace: LoadSeries, days: float) -> LoadSeries:
+    """The samples of ``trace`` within ``days`` days of its first: a quick replay that scores
+    the same way (the peak, and so a replica's capacity, is then the shortened trace's)."""
+    keep = trace.times <= trace.first_time + days * 86400.0
+    return LoadSeries(times=trace.times[keep], values=trace.values[keep])
+
+
 PREDICTION = {"model": "Auto", "horizon": "3m"}
 
 
@@ -99,9 +108,11 @@ def policy_settings(target: float) -> PlannerSettings:
     return settings_from_spec(ScalingPolicy.model_validate(manifest).spec)
 
 
-def bench_trace(path: Path) -> dict[str, Any]:
+def bench_trace(path: Path, days: float | None = None) -> dict[str, Any]:
     with path.open(newline="") as stream:
         trace = parse_trace_csv(stream, source=path.name)
+    if days is not None:
+        trace = first_days(trace, days)
     target = TARGET_UTILISATION * float(np.nanmax(trace.values)) / PEAK_REPLICAS
     settings = policy_settings(target)
     trace = held_back(trace)
@@ -134,7 +145,9 @@ def bench_trace(path: Path) -> dict[str, Any]:
     return {
         "trace": path.name,
         "steps": int(load.size),
-        "yardstick": yardstick_scores(path, comparison.policy.timeline.desired_replicas[LAG_STEPS:].tolist()),
+        "yardstick": yardstick_scores(
+            path, comparison.policy.timeline.desired_replicas[LAG_STEPS:].tolist(), shortened=days is not None
+        ),
         "later_half": {run.label: _later_half(run, comparison.hpa, load, target) for run in runs},
         "target_per_replica": target,
         "policy_cpu_seconds": cpu,
@@ -155,13 +168,16 @@ def _yardstick() -> Any:
     return module
 
 
-def yardstick_scores(path: Path, desired: list[int]) -> dict[str, Any] | None:
+def yardstick_scores(path: Path, desired: list[int], *, shortened: bool = False) -> dict[str, Any] | None:
     """The yardstick's own scores of its HPA and of ``desired`` (its ``ext`` policy), whole and
     for the later half of the trace; None when the yardstick is not there."""
     if not YARDSTICK.exists():
         return None
     ys = _yardstick()
     _, load = ys.load_trace(str(path))
+    if shortened:
+        # A shortened replay (--days) is scored on the steps it covers, its capacity from their peak.
+        load = load[: len(desired)]
     cap = max(load) / PEAK_REPLICAS
     startup, lag = CONDITIONS.startup_delay, round(CONDITIONS.metrics_lag / CONDITIONS.step)
     hpa = ys.hpa(load, cap, TARGET_UTILISATION, startup, lag, 1, 200)
@@ -306,8 +322,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="traces replayed in parallel")
     parser.add_argument("--only", default="", help="comma-separated trace file names")
     parser.add_argument("--nice", type=int, default=0, help="niceness added to the replaying processes")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=None, help=f"default {RESULTS} (--days: beside it)")
+    parser.add_argument(
+        "--days", type=float, default=None, help="replay only the first DAYS days of each trace (quick)"
+    )
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = RESULTS if args.days is None else RESULTS.with_stem(f"{RESULTS.stem}-{args.days:g}days")
     paths = sorted(args.traces.glob("*.csv"))
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
@@ -321,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     ) as pool:
         # Shortest replay first; each trace is reported (and the JSON rewritten) as soon as it is
         # done, so a long run is readable while it goes.
-        futures = [pool.submit(bench_trace, p) for p in sorted(paths, key=_replay_steps)]
+        futures = [pool.submit(bench_trace, p, args.days) for p in sorted(paths, key=_replay_steps)]
         for future in as_completed(futures):
             reports.append(future.result())
             runs = reports[-1]["runs"]

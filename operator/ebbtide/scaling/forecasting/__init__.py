@@ -34,18 +34,18 @@ __all__ = [
 
 def forecaster_for(model: ModelName, *, season: float | None, quantile: float) -> Forecaster | None:
     """The forecaster for a policy's ``prediction.model``; None for ``None`` (reactive only).
-    ``season`` is the declared or detected season (None: none); ``quantile`` is what Auto
-    scores its candidates by."""
+    ``season`` is the declared or detected season (None: none), which the calibration's error
+    scale also looks back by; ``quantile`` is what Auto scores its candidates by."""
     match model:
         case ModelName.NONE:
             return None
         case ModelName.NAIVE:
-            return Calibrated(Naive())
+            return Calibrated(Naive(), season=season)
         case ModelName.LINEAR:
-            return Calibrated(Linear())
+            return Calibrated(Linear(), season=season)
         case ModelName.HOLT_WINTERS:
-            return Calibrated(HoltWinters(season=season))
+            return Calibrated(HoltWinters(season=season), season=season)
         case ModelName.SEASONAL_NAIVE:
-            return Calibrated(SeasonalNaive(season=season))
+            return Calibrated(SeasonalNaive(season=season), season=season)
         case ModelName.AUTO:
             return Auto(season=season, quantile=quantile)

@@ -98,7 +98,7 @@ class Auto:
         models: list[Forecaster] = [Naive(), Linear()]
         if self.season is not None:
             models.append(SeasonalNaive(season=self.season))
-        return tuple(Calibrated(model) for model in models)
+        return tuple(Calibrated(model, season=self.season) for model in models)
 
     def forecast(
         self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None

@@ -16,7 +16,9 @@ The scale is the root mean square of the last ``SCALE_ERRORS`` errors (an hour o
 rounds), at least ``SCALE_FLOOR`` of the history's mean load. Surprises in load come in
 clusters (a busy hour is jumpy, a quiet night is not), so a scale that follows them spends
 headroom where it is needed; a scale fixed by the load's level would buy the same headroom in
-calm hours, where it is pure cost.
+calm hours, where it is pure cost. They also recur at the same phase of a season: given one
+(``season``, as Auto gives its candidates), the scale is at least how far the load moved around
+this time one season ago (:mod:`.seasonal_scale`).
 
 Until ``MIN_RESIDUALS`` of its own exist (a new policy, an operator restart: the memo is lost),
 a replay of the model at up to ``REPLAY_ORIGINS`` cut-offs spread over the history stands in,
@@ -43,6 +45,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ebbtide.scaling.forecasting.base import Forecast, Forecaster, ModelName
 from ebbtide.scaling.forecasting.cadence import Cadence, detect_cadence
 from ebbtide.scaling.forecasting.peak import PeakDistribution
+from ebbtide.scaling.forecasting.seasonal_scale import seasonal_scales
 from ebbtide.scaling.series import FloatArray, LoadSeries
 
 KEEP_RESIDUALS = 1440
@@ -198,10 +201,12 @@ def _scaled(errors: FloatArray, *, ahead: int, floor: float) -> tuple[FloatArray
 @dataclass(frozen=True)
 class Calibrated:
     """``model``'s point forecast with calibrated distributions attached: of the peak load over
-    the horizon (``Forecast.peak``) and of the load at its end (``Forecast.at_horizon``)."""
+    the horizon (``Forecast.peak``) and of the load at its end (``Forecast.at_horizon``).
+    ``season`` (None: none known) lets the error scale look one season back."""
 
     model: Forecaster
     keep: int = KEEP_RESIDUALS
+    season: float | None = None
 
     @property
     def name(self) -> ModelName:
@@ -233,6 +238,10 @@ class Calibrated:
         floor = scale_floor(history)
         scale = error_scale(pool.errors, floor=floor)
         end_scale = error_scale(pool.end_errors, floor=floor)
+        if self.season is not None:
+            then = seasonal_scales(history, season=self.season, horizon=horizon, step=step)
+            if then is not None:
+                scale, end_scale = max(scale, then.peak), max(end_scale, then.end)
         base = point.value
         pending = (
             *pending,
