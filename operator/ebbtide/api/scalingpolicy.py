@@ -212,11 +212,13 @@ class PredictionSpec(KubeModel):
     # server-side apply refuses a null for a field whose schema does not allow one).
     seasonality: Duration | None = Field(default=None, json_schema_extra={"nullable": True})
     """Length of one season (the load's repeating cycle), e.g. 24h for a daily pattern or 168h
-    for a weekly one. Unset or null: found in the history (the strongest autocorrelation peak,
-    if any)."""
+    for a weekly one. Unset or null: found in the history (the strongest autocorrelation peak
+    that is a cycle: the load half a season apart is at most half as alike; none if no peak
+    is)."""
     quantile: float = Field(default=0.9, ge=0.5, lt=1)
     """Which quantile of the forecast load at now+horizon to provision for, carried at
-    targetPerReplica; a quantile estimated from the model's own recent errors. 0.9: the load
+    targetPerReplica; a quantile estimated from the model's own recent errors (scaled by how
+    much the load moved at this time one season ago, when a season is known). 0.9: the load
     exceeds the provisioned target load in about one horizon in ten, and a replica is
     overloaded far more rarely, as targetPerReplica keeps headroom below a replica's capacity.
     Higher buys headroom where the load has been jumpy. A load that changes only when its
