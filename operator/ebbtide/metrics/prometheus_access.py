@@ -16,31 +16,24 @@ from pathlib import Path
 from typing import Any, Final
 
 import requests
-from requests.auth import AuthBase, HTTPBasicAuth
+from requests.auth import AuthBase
 
 from ebbtide.errors import CredentialsError
 
 TENANT_HEADER: Final = "X-Scope-OrgID"
 
 
-class _BearerTokenFile(AuthBase):
-    def __init__(self, path: Path) -> None:
-        self.path = path
+class _ReadPerRequest(AuthBase):
+    """requests' hook that sets the ``Authorization`` header of each request from the files."""
+
+    def __init__(self, credentials: PrometheusCredentials) -> None:
+        self.credentials = credentials
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.path.read_text().strip()}"
+        authorization = self.credentials.authorization()
+        if authorization is not None:
+            request.headers["Authorization"] = authorization
         return request
-
-
-class _BasicAuthFile(AuthBase):
-    def __init__(self, username: str, password_file: Path) -> None:
-        self.username = username
-        self.password_file = password_file
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        password = self.password_file.read_text().rstrip("\n")
-        authenticated: requests.PreparedRequest = HTTPBasicAuth(self.username, password)(request)
-        return authenticated
 
 
 @dataclass(frozen=True)
@@ -71,29 +64,35 @@ class PrometheusCredentials:
         return headers
 
     def auth(self) -> AuthBase | None:
-        if self.bearer_token_file is not None:
-            return _BearerTokenFile(self.bearer_token_file)
-        if self.username is not None and self.password_file is not None:
-            return _BasicAuthFile(self.username, self.password_file)
-        return None
+        if self.bearer_token_file is None and self.username is None:
+            return None
+        return _ReadPerRequest(self)
 
-    def request_headers(self) -> dict[str, str]:
-        """Every header of one request, the ``Authorization`` among them, with the secret files
-        read now (for :mod:`.prometheus_queries`, whose requests have no ``auth`` hook).
+    def authorization(self) -> str | None:
+        """The ``Authorization`` header, the secret files read now; None without credentials.
 
         Raises :class:`CredentialsError` naming a secret file that cannot be read."""
-        headers = self.all_headers()
         try:
             if self.bearer_token_file is not None:
-                headers["Authorization"] = f"Bearer {self.bearer_token_file.read_text().strip()}"
-            elif self.username is not None and self.password_file is not None:
+                return f"Bearer {self.bearer_token_file.read_text().strip()}"
+            if self.username is not None and self.password_file is not None:
                 password = self.password_file.read_text().rstrip("\n")
                 token = base64.b64encode(f"{self.username}:{password}".encode()).decode("ascii")
-                headers["Authorization"] = f"Basic {token}"
+                return f"Basic {token}"
         except OSError as error:
             raise CredentialsError(
                 f"cannot read the Prometheus credentials file {error.filename}: {error.strerror}"
             ) from error
+        return None
+
+    def request_headers(self) -> dict[str, str]:
+        """Every header of one request, the ``Authorization`` among them (see
+        :meth:`authorization`), for :mod:`.prometheus_queries`, whose requests have no ``auth``
+        hook."""
+        headers = self.all_headers()
+        authorization = self.authorization()
+        if authorization is not None:
+            headers["Authorization"] = authorization
         return headers
 
     def ssl_context(self) -> ssl.SSLContext | bool:
