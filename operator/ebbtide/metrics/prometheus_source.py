@@ -45,7 +45,6 @@ class PrometheusLoadSource:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url.rstrip("/")
-        self.timeout = timeout
         self._queries = PrometheusQueries(
             self.url, timeout=timeout, concurrency=concurrency, credentials=credentials
         )
