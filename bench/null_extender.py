@@ -3,7 +3,8 @@
 It answers the same verbs as ebbtide's extender over the same HTTP/JSON protocol
 (k8s.io/kube-scheduler/extender/v1, names only) without scoring: filter passes every node, and
 prioritize gives every node score 0 (an answer as long as a real one, so the scheduler decodes
-as much). ``bench/scheduler_throughput.py --extender null`` runs the second scheduler against it,
+as much). It reads and writes JSON with the same library as ebbtide's extender, so that only the
+work differs. ``bench/scheduler_throughput.py --extender null`` runs the second scheduler against it,
 separating what the extender's own work costs the scheduler from what calling any extender costs.
 
     .venv/bin/python bench/null_extender.py PORT NODES
@@ -11,9 +12,9 @@ separating what the extender's own work costs the scheduler from what calling an
 
 from __future__ import annotations
 
-import json
 import sys
 
+import orjson
 from aiohttp import web
 
 from ebbtide.event_loop import new_event_loop
@@ -23,19 +24,19 @@ def app(nodes: int) -> web.Application:
     """The application: /filter, /prioritize, /healthz (reporting ``nodes`` cached), /metrics."""
 
     async def filter_(request: web.Request) -> web.Response:
-        names = json.loads(await request.read()).get("NodeNames") or []
+        names = orjson.loads(await request.read()).get("NodeNames") or []
         answer: dict[str, object] = {
             "NodeNames": names,
             "FailedNodes": {},
             "FailedAndUnresolvableNodes": {},
             "Error": "",
         }
-        return web.Response(body=json.dumps(answer), content_type="application/json")
+        return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
     async def prioritize(request: web.Request) -> web.Response:
-        names = json.loads(await request.read()).get("NodeNames") or []
+        names = orjson.loads(await request.read()).get("NodeNames") or []
         answer = [{"Host": name, "Score": 0} for name in names]
-        return web.Response(body=json.dumps(answer), content_type="application/json")
+        return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "nodes": nodes})

@@ -2,7 +2,10 @@
 
 The official client is synchronous, so each watch has its own thread. Objects stay the JSON the
 API server sent (``deserialize=False``): building the client's model classes for every event of
-10,000 pods would cost more than everything else the controller does with them.
+10,000 pods would cost more than everything else the controller does with them. The JSON is
+decoded with orjson, a few times faster than the standard library on the API server's objects;
+a watch thread holds the interpreter lock while it decodes, so this also shortens the time the
+process' other threads (an extender's requests) wait for it.
 
 The loop: list page by page and hand the whole list over (:attr:`Informer.on_list` replaces
 what the consumer knew), then watch from the list's resourceVersion, handing over each event
@@ -13,12 +16,12 @@ installed yet, a dropped connection) backs off and retries, so the thread never 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from kubernetes.watch.watch import iter_resp_lines
 
 from ebbtide.kube.errors import ApiError, GoneError, status_error, translated
@@ -108,7 +111,7 @@ class Informer:
                 _preload_content=False,
                 _request_timeout=(10, 120),
             )
-            page = json.loads(response.data)
+            page = orjson.loads(response.data)
             items.extend(page.get("items") or [])
             metadata = page.get("metadata") or {}
             token = metadata.get("continue")
@@ -138,7 +141,7 @@ class Informer:
                     break
                 if not line:
                     continue
-                event = json.loads(line)
+                event = orjson.loads(line)
                 event_type, obj = event.get("type"), event.get("object")
                 if not isinstance(obj, Mapping):
                     continue
