@@ -185,7 +185,7 @@ class ExtenderService:
             self._telemetry.assumptions.inc()
 
     def _encoder_for(self, table: NodeTable) -> PriorityEncoder:
-        if self._encoder is None or self._encoder.table is not table:
+        if self._encoder is None or not self._encoder.serves(table):
             self._encoder = PriorityEncoder(table)
         return self._encoder
 

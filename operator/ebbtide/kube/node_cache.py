@@ -182,16 +182,24 @@ class NodeCache:
             self._publish_locked()
 
     def rebuild(self) -> None:
-        """Rebuild the node table and ring from the current nodes (slow: runs off the lock)."""
+        """Rebuild the node table and ring from the current nodes (slow: runs off the lock).
+
+        The ring is kept when the schedulable nodes are the same, and the requested amounts when
+        every node keeps its row (the same names): then only labels, allocatable or cordons
+        changed, and recounting every pod under the lock would only repeat the same sums.
+        """
         with self._rebuild_lock:
             with self._lock:
                 generation = self._node_generation
                 nodes = list(self._nodes.values())
+                previous = (self._table, self._ring)
             table = NodeTable.build(nodes)
-            ring = ring_for(table, virtual_nodes=self.virtual_nodes)
+            ring = ring_for(table, virtual_nodes=self.virtual_nodes, previous=previous)
             with self._lock:
+                same_rows = table.names == self._table.names
                 self._table, self._ring = table, ring
-                self._recount_locked()
+                if not same_rows:
+                    self._recount_locked()
                 self._publish_locked()
                 if self._node_generation != generation:
                     self._rebuild_wanted.set()

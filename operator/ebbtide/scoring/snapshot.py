@@ -55,7 +55,23 @@ class ClusterSnapshot:
         )
 
 
-def ring_for(table: NodeTable, *, virtual_nodes: int) -> HashRing:
-    """The affinity-key ring over the table's schedulable nodes, with table rows as ids."""
+def ring_for(
+    table: NodeTable, *, virtual_nodes: int, previous: tuple[NodeTable, HashRing] | None = None
+) -> HashRing:
+    """The affinity-key ring over the table's schedulable nodes, with table rows as ids.
+
+    ``previous`` is an earlier table and its ring: when both tables have the same nodes in the
+    same rows and the same ones schedulable, that ring is the answer and is returned as it is.
+    Most node updates (labels, allocatable) change neither, and building a ring costs a hash per
+    node and a sort of ``virtual_nodes`` points per node.
+    """
+    if previous is not None:
+        earlier, ring = previous
+        if (
+            ring.virtual_nodes == virtual_nodes
+            and earlier.names == table.names
+            and np.array_equal(earlier.schedulable, table.schedulable)
+        ):
+            return ring
     rows = np.flatnonzero(table.schedulable)
     return HashRing(names=[table.names[row] for row in rows.tolist()], ids=rows, virtual_nodes=virtual_nodes)

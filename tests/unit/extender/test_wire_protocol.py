@@ -79,3 +79,18 @@ def test_the_precomputed_encoder_writes_what_json_would(all_names: list[str], da
     )
     fast = PriorityEncoder(table).encode(rows=rows, scores=scores)
     assert json.loads(fast) == json.loads(encode_priorities(hosts=chosen, scores=scores))
+
+
+def test_an_encoder_serves_every_table_with_the_same_names_in_the_same_rows() -> None:
+    def table(*nodes: tuple[str, dict[str, str]]) -> NodeTable:
+        return NodeTable.build(
+            [
+                NodeFacts(name=NodeName(name), allocatable=Resources.ZERO, labels=labels)
+                for name, labels in nodes
+            ]
+        )
+
+    encoder = PriorityEncoder(table(("a", {}), ("b", {})))
+    assert encoder.serves(table(("b", {"zone": "z"}), ("a", {"pool": "p"})))
+    assert not encoder.serves(table(("a", {}), ("c", {})))
+    assert not encoder.serves(table(("a", {}), ("b", {}), ("c", {})))

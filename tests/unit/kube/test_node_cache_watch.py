@@ -66,6 +66,36 @@ def test_status_only_node_updates_keep_the_table() -> None:
     assert table is not cache.snapshot().table
 
 
+def test_label_changes_keep_the_ring_and_what_is_requested() -> None:
+    cache = filled_cache(
+        [node_object("n1", labels={"zone": "a"}), node_object("n2")],
+        [pod_object("a", node="n1", cpu="1", memory="1Gi")],
+    )
+    cache.assume(uid="uid-p", nodes=[NodeName("n2")], requests=POD_REQUESTS)
+    ring = cache.snapshot().ring
+    cache.apply_node("MODIFIED", read_node(node_object("n1", labels={"zone": "b"}, version="2")))
+    cache.rebuild()
+    snapshot = cache.snapshot()
+    assert snapshot.table.labels.rows_by_value["zone"].keys() == {"b"}
+    assert snapshot.ring is ring
+    assert requested(cache) == {"n1": (1000.0, float(GI)), "n2": (1000.0, float(GI))}
+
+
+def test_cordoning_or_adding_a_node_builds_a_new_ring_and_recounts() -> None:
+    cache = filled_cache(
+        [node_object("n1"), node_object("n3")], [pod_object("a", node="n3", cpu="1", memory="1Gi")]
+    )
+    ring = cache.snapshot().ring
+    cache.apply_node("MODIFIED", read_node(node_object("n1", unschedulable=True, version="2")))
+    cache.rebuild()
+    cordoned = cache.snapshot().ring
+    assert cordoned is not ring and cordoned.member_ids.tolist() == [cache.snapshot().table.index["n3"]]
+    cache.apply_node("ADDED", read_node(node_object("n2")))  # sorts between the two: n3 moves a row down
+    cache.rebuild()
+    assert cache.snapshot().table.names == ("n1", "n2", "n3")
+    assert requested(cache) == {"n1": (0.0, 0.0), "n2": (0.0, 0.0), "n3": (1000.0, float(GI))}
+
+
 def test_pods_on_nodes_not_yet_known_count_once_the_node_arrives() -> None:
     cache = filled_cache([node_object("n1")])
     apply_pod(cache, "ADDED", pod_object("early", node="n2", cpu="2"))
