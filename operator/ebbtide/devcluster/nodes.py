@@ -28,10 +28,15 @@ class NodeSpec:
             "metadata": {
                 "name": self.name,
                 "annotations": {KWOK_NODE_ANNOTATION: "fake"},
+                # What a kubelet sets, the deprecated beta labels included: without them the
+                # node lifecycle controller adds them to every node, a label update per node
+                # trickling in over minutes after the cluster starts.
                 "labels": {
                     "kubernetes.io/hostname": self.name,
                     "kubernetes.io/os": "linux",
                     "kubernetes.io/arch": "amd64",
+                    "beta.kubernetes.io/os": "linux",
+                    "beta.kubernetes.io/arch": "amd64",
                     "type": "kwok",
                     DEV_NODE_LABEL: "true",
                     **self.labels,
