@@ -3,17 +3,19 @@
 A local cluster of its own (``ebbtide dev``, default name ``bench-sched``) runs both schedulers side by
 side: the cluster's default kube-scheduler, and ``ebbtide-scheduler`` (the same binary and plugins)
 which also calls an extender (names only, on loopback). KWOK plays the nodes, with room for every
-pod. One run measures four variants of the second scheduler, one after the other, each against the
-default scheduler in the same rounds:
+pod. One run measures four variants of the second scheduler, each against the default scheduler:
 
 - the null extender (bench/null_extender.py: no work, the protocol's floor) and ebbtide's extender,
 - each with the filter off (no utilisation ceiling: the scheduler names only the prioritize verb,
   one HTTP round trip per pod) and on (a ceiling: filter and prioritize, two round trips).
 
-Between variants the extender's configuration file is rewritten and the second scheduler and its
-extender start again (the scheduler's verbs follow that file, as in the Helm chart). The figure of
-merit: how far ebbtide's ratio to the default scheduler lies below the null extender's with the
-same filter setting (target: at most 0.03 with the filter off).
+Every round measures every variant once, in an order that rotates from round to round, so that
+drift and other work on the machine fall on all variants alike and each round gives a paired
+comparison. Before each variant's turn the extender's configuration file is rewritten and the
+second scheduler and its extender start again (the scheduler's verbs follow that file, as in the
+Helm chart), then warmed up. The figure of merit: how far ebbtide's ratio to the default
+scheduler lies below the null extender's with the same filter setting, as the median over rounds
+of that gap within each round (target: at most 0.03 with the filter off).
 
 Each measurement gives one scheduler a batch of identical pods (cpu and memory requests; every third
 pod carries an ``ebbtide.io/affinity-key``; only ``spec.schedulerName`` and the names differ between
@@ -30,10 +32,9 @@ nothing but queueing them as gated. Then the batch is released:
 
 Timed: from the release (the resume, or the first patch) to the moment a watch on the batch sees
 the last pod with ``spec.nodeName`` set. Pods per second is the batch size over that time. The
-batch is then deleted, and the next measurement starts on empty nodes. Within a round both
-schedulers run once, in alternating order from round to round, so that drift (other work on the
-machine, a growing etcd) falls on both alike. A variant's ratio is the median over its rounds of the
-second scheduler's pods/s divided by the default scheduler's.
+batch is then deleted, and the next measurement starts on empty nodes. In a variant's turn both
+schedulers run once, in alternating order from round to round. A variant's ratio is the median over
+rounds of the second scheduler's pods/s divided by the default scheduler's in the same turn.
 
 Also read, before and after each measurement: each scheduler's /metrics (attempts by result, mean
 scheduling-algorithm time per pod), the extender's /metrics (requests and latency by verb, as the
@@ -653,18 +654,34 @@ def print_variant(variant: Variant, summary: dict[str, Any]) -> None:
 
 
 def compare_to_floor(variants: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each ebbtide variant's ratio against the null extender's with the same filter setting."""
-    ratios = {entry["variant"]: entry["summary"]["median_ratio"] for entry in variants}
+    """Each ebbtide variant against the null extender's with the same filter setting.
+
+    ``below_floor`` is the median over rounds of the gap between the two ratios within a round
+    (paired: both measured minutes apart, under the same drift); ``below_floor_of_medians`` is the
+    gap between the two variants' median ratios.
+    """
+    by_key = {entry["variant"]: entry for entry in variants}
     comparison: dict[str, Any] = {}
     for filtering in (False, True):
-        ours, floor = Variant("ebbtide", filtering).key, Variant("null", filtering).key
-        if ours in ratios and floor in ratios:
-            comparison[ours] = {
-                "ratio": ratios[ours],
-                "null_extender_ratio": ratios[floor],
-                "below_floor": round(ratios[floor] - ratios[ours], 3),
-                "target_below_floor": TARGET_BELOW_FLOOR,
-            }
+        ours = by_key.get(Variant("ebbtide", filtering).key)
+        floor = by_key.get(Variant("null", filtering).key)
+        if ours is None or floor is None:
+            continue
+        floor_ratios = {entry["round"]: entry["ratio"] for entry in floor["rounds"]}
+        gaps = [
+            round(floor_ratios[entry["round"]] - entry["ratio"], 3)
+            for entry in ours["rounds"]
+            if entry["round"] in floor_ratios
+        ]
+        median_ratio, floor_ratio = ours["summary"]["median_ratio"], floor["summary"]["median_ratio"]
+        comparison[ours["variant"]] = {
+            "ratio": median_ratio,
+            "null_extender_ratio": floor_ratio,
+            "gaps_by_round": gaps,
+            "below_floor": round(statistics.median(gaps), 3),
+            "below_floor_of_medians": round(floor_ratio - median_ratio, 3),
+            "target_below_floor": TARGET_BELOW_FLOOR,
+        }
     return comparison
 
 
@@ -672,21 +689,22 @@ def print_summary(result: dict[str, Any]) -> None:
     print("\nsummary (medians over rounds; ratio = ebbtide-scheduler pods/s / default pods/s, same round)")
     print(
         f"  {'variant':<30} {'verbs':<18} {'default pods/s':>14} {'ebbtide pods/s':>14} {'ratio':>6}"
-        f" {'load1 from-to':>14}"
+        f" {'load1 min-max':>14}"
     )
     for entry in result["variants"]:
-        summary, load = entry["summary"], entry["load_average"]
-        rates = summary["median_pods_per_second"]
+        summary = entry["summary"]
+        rates, (low, high) = summary["median_pods_per_second"], summary["load1_range"]
         print(
             f"  {entry['title']:<30} {'+'.join(entry['verbs']):<18} {rates[DEFAULT_SCHEDULER]:>14.1f}"
             f" {rates[SCHEDULER_NAME]:>14.1f} {summary['median_ratio']:>6.3f}"
-            f" {load['start'][0]:>6.2f}-{load['end'][0]:<6.2f}"
+            f" {low:>6.2f}-{high:<6.2f}"
         )
     for key, figures in result["against_floor"].items():
+        gaps = ", ".join(f"{gap:+.3f}" for gap in figures["gaps_by_round"])
         print(
-            f"  {key}: {figures['ratio']:.3f} against the null extender's"
-            f" {figures['null_extender_ratio']:.3f},"
-            f" {figures['below_floor']:+.3f} below the floor (target: at most {TARGET_BELOW_FLOOR})"
+            f"  {key}: {figures['below_floor']:+.3f} below the null extender's ratio"
+            f" (median of the gaps within each round: {gaps}; target: at most {TARGET_BELOW_FLOOR});"
+            f" medians {figures['ratio']:.3f} against {figures['null_extender_ratio']:.3f}"
         )
     print()
     for scheduler, settings in result["scheduling"].items():
@@ -696,20 +714,24 @@ def print_summary(result: dict[str, Any]) -> None:
             f" (percentageOfNodesToScore {settings['percentage_of_nodes_to_score']})"
         )
     load = result["load_average"]
-    print(f"machine: {result['cpus']} CPUs, load average {load[0]:.2f} at the end (other work skews figures)")
+    print(
+        f"machine: {result['cpus']} CPUs, load average {load['start'][0]:.2f} at the start,"
+        f" {load['end'][0]:.2f} at the end (other work skews figures)"
+    )
 
 
-def summarise(
-    rounds: list[dict[str, Any]], extender_before: dict[str, float], extender_after: dict[str, float]
-) -> dict[str, Any]:
+def summarise(rounds: list[dict[str, Any]], extender_counts: dict[str, float]) -> dict[str, Any]:
+    """Medians over the rounds; ``extender_counts``: the extender's metrics added up over its turns."""
     rates: dict[str, list[float]] = {scheduler: [] for scheduler in COMPONENTS}
     algorithm: dict[str, list[float]] = {scheduler: [] for scheduler in COMPONENTS}
+    loads: list[float] = []
     for entry in rounds:
         for row in entry["measurements"]:
+            loads.append(row["load_average"][0])
             rates[row["scheduler"]].append(row["pods_per_second"])
             if row["scheduler_metrics"]["algorithm_ms_mean"] is not None:
                 algorithm[row["scheduler"]].append(row["scheduler_metrics"]["algorithm_ms_mean"])
-    overall = extender_figures(extender_before, extender_after)
+    overall = extender_figures({}, extender_counts)
     extender = {}
     for verb, figures in overall.items():
         codes = figures["requests_by_code"]
@@ -730,6 +752,8 @@ def summarise(
         "median_ratio": round(statistics.median(entry["ratio"] for entry in rounds), 3),
         "extender": extender,
         "algorithm_ms_added_by_extender": added,
+        # The 1-minute load average at the end of each measurement: lowest and highest.
+        "load1_range": [min(loads), max(loads)],
     }
 
 
@@ -740,8 +764,8 @@ def main() -> None:
     )
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=2000, help="pods per scheduler per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per variant")
-    parser.add_argument("--warmup", type=int, default=100, help="pods per scheduler before each variant")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (each measures every variant once)")
+    parser.add_argument("--warmup", type=int, default=100, help="pods per scheduler before each turn")
     parser.add_argument("--keys", type=int, default=20, help="distinct affinity keys (every third pod)")
     parser.add_argument("--release", choices=("pause", "live"), default="pause")
     parser.add_argument("--threads", type=int, default=16, help="threads creating and ungating pods")
@@ -784,7 +808,7 @@ def node_slots(args: argparse.Namespace) -> int:
 
 
 def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
-    """Bring the cluster up, then measure each variant in turn; returns the results."""
+    """Bring the cluster up, then measure every variant once per round; returns the results."""
     slots = node_slots(args)
     started = time.monotonic()
     info = dev.up(
@@ -795,22 +819,34 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
     print(f"{args.nodes} nodes ready in {time.monotonic() - started:.1f}s")
     configuration = config.new_client_from_config(config_file=str(info.kubeconfig)).configuration
     configuration.connection_pool_maxsize = args.threads + 4
-    variants, scheduling = [], {}
-    for variant in args.variants:
-        print(f"\n=== {variant.title}")
-        load_start = os.getloadavg()
-        with configured(dev, variant=variant, nodes=args.nodes) as endpoints:
-            measured = measure_variant(endpoints, configuration, args)
-            scheduling = scheduling_settings(endpoints, args.nodes)
-        print_variant(variant, measured["summary"])
-        [call] = scheduling[SCHEDULER_NAME]["extenders"]
+    chosen: list[Variant] = list(args.variants)
+    rounds: dict[str, list[dict[str, Any]]] = {variant.key: [] for variant in chosen}
+    counts: dict[str, dict[str, float]] = {variant.key: {} for variant in chosen}
+    verbs: dict[str, list[str]] = {}
+    load_start = os.getloadavg()
+    scheduling: dict[str, Any] = {}
+    for number in range(1, args.rounds + 1):
+        shift = (number - 1) % len(chosen)
+        for variant in chosen[shift:] + chosen[:shift]:
+            print(f"\n=== round {number}: {variant.title}")
+            with configured(dev, variant=variant, nodes=args.nodes) as endpoints:
+                entry, extender_counts = measure_turn(endpoints, configuration, args, number=number)
+                scheduling = scheduling_settings(endpoints, args.nodes)
+            rounds[variant.key].append(entry)
+            add_counts(counts[variant.key], extender_counts)
+            [call] = scheduling[SCHEDULER_NAME]["extenders"]
+            verbs[variant.key] = [call[key] for key in ("filterVerb", "prioritizeVerb") if key in call]
+    variants = []
+    for variant in chosen:
+        summary = summarise(rounds[variant.key], counts[variant.key])
+        print_variant(variant, summary)
         variants.append(
             {
                 "variant": variant.key,
                 "title": variant.title,
-                "verbs": [call[key] for key in ("filterVerb", "prioritizeVerb") if key in call],
-                "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
-                **measured,
+                "verbs": verbs[variant.key],
+                "summary": summary,
+                "rounds": rounds[variant.key],
             }
         )
     return {
@@ -818,7 +854,7 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
+        "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "cluster": args.cluster,
         "nodes": args.nodes,
         "node_size": {"cpu": NODE_CPU, "memory": NODE_MEMORY, "pods": node_slots(args)},
@@ -830,6 +866,12 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
         "against_floor": compare_to_floor(variants),
         "variants": variants,
     }
+
+
+def add_counts(total: dict[str, float], more: dict[str, float]) -> None:
+    """Add one turn's increase of every series (counters and histogram buckets add up)."""
+    for series, value in more.items():
+        total[series] = total.get(series, 0.0) + value
 
 
 @contextlib.contextmanager
@@ -868,34 +910,31 @@ def null_extender(dev: DevCluster, nodes: int) -> Iterator[int]:
         dev.start_component("ebbtide-extender")
 
 
-def measure_variant(
-    endpoints: Endpoints, configuration: client.Configuration, args: argparse.Namespace
-) -> dict[str, Any]:
-    """Warm up and run the rounds on the running cluster; returns the rounds and their summary."""
+def measure_turn(
+    endpoints: Endpoints, configuration: client.Configuration, args: argparse.Namespace, *, number: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """One variant's turn in round ``number`` on the freshly configured schedulers: warm up, then
+    both schedulers once. Returns the round's entry and the increase of the extender's metrics."""
     with client.ApiClient(configuration) as api:
         core = client.CoreV1Api(api)
         ensure_namespace(core)
         delete_batch(core, None, timeout=args.timeout)  # whatever an interrupted run left
         wait_extender_synced(endpoints, args.nodes, timeout=120)
         bench = Bench(core=core, endpoints=endpoints, args=args)
-        if args.warmup:
+        if args.warmup:  # the second scheduler and the extender have just started
             for scheduler in COMPONENTS:
                 bench.measure(scheduler=scheduler, batch=f"warmup-{SHORT[scheduler]}", pods=args.warmup)
-            print(f"warm-up: {args.warmup} pods per scheduler")
-        extender_before = scrape(endpoints.extender_url("/metrics"))
-        rounds = []
-        for number in range(1, args.rounds + 1):
-            order = list(COMPONENTS) if number % 2 else list(reversed(COMPONENTS))
-            rows = [bench.measure(scheduler=s, batch=f"r{number}-{SHORT[s]}", pods=args.pods) for s in order]
-            by_scheduler = {row["scheduler"]: row for row in rows}
-            ratio = (
-                by_scheduler[SCHEDULER_NAME]["pods_per_second"]
-                / by_scheduler[DEFAULT_SCHEDULER]["pods_per_second"]
-            )
-            rounds.append({"round": number, "order": order, "ratio": round(ratio, 3), "measurements": rows})
-            print_round(number, rows, ratio)
-        extender_after = scrape(endpoints.extender_url("/metrics"))
-    return {"summary": summarise(rounds, extender_before, extender_after), "rounds": rounds}
+        before = scrape(endpoints.extender_url("/metrics"))
+        order = list(COMPONENTS) if number % 2 else list(reversed(COMPONENTS))
+        rows = [bench.measure(scheduler=s, batch=f"r{number}-{SHORT[s]}", pods=args.pods) for s in order]
+        after = scrape(endpoints.extender_url("/metrics"))
+    by_scheduler = {row["scheduler"]: row for row in rows}
+    ratio = (
+        by_scheduler[SCHEDULER_NAME]["pods_per_second"] / by_scheduler[DEFAULT_SCHEDULER]["pods_per_second"]
+    )
+    print_round(number, rows, ratio)
+    entry = {"round": number, "order": order, "ratio": round(ratio, 3), "measurements": rows}
+    return entry, {series: value - before.get(series, 0.0) for series, value in after.items()}
 
 
 if __name__ == "__main__":
