@@ -7,7 +7,9 @@ synchronous). Watches resume from the last resourceVersion seen; a 410 Gone (his
 triggers a fresh list. Requests never wait for the watchers: every change publishes a new immutable
 :class:`~ebbtide.scoring.snapshot.ClusterSnapshot`, and :meth:`NodeCache.snapshot` is an attribute
 read. Node changes that matter (labels, allocatable, cordon) rebuild the node table and hash ring
-in a third thread, coalesced over ``rebuild_delay``; pod changes only adjust two arrays.
+in a third thread, coalesced over ``rebuild_delay`` and paced so that a stream of node changes
+keeps that thread busy at most a fifth of the time (:func:`pause_after`); pod changes only adjust
+two arrays.
 
 Assumed pods close the gap between a scheduling decision and the watch event of its binding. The
 scheduler binds asynchronously and starts the next pod's cycle at once, and the extender is never
@@ -240,15 +242,18 @@ class NodeCache:
         self._threads.clear()
 
     def _rebuild_forever(self) -> None:
+        pause = self.rebuild_delay
         while not self._stopping.is_set():
             self._rebuild_wanted.wait()
-            if self._stopping.wait(self.rebuild_delay):  # coalesce a burst of node changes
+            if self._stopping.wait(pause):  # coalesce a burst of node changes
                 return
             self._rebuild_wanted.clear()
+            started = time.thread_time()
             try:
                 self.rebuild()
             except Exception:  # keep serving the last table rather than dying
                 logger.exception("rebuilding the node table failed")
+            pause = pause_after(time.thread_time() - started, delay=self.rebuild_delay)
 
     def _apply_node_object(self, event_type: str, obj: Mapping[str, Any]) -> None:
         self.apply_node(event_type, read_node(obj))
@@ -312,6 +317,22 @@ class NodeCache:
             assumed_pods=len(self._assumed),
             synced=all(self._synced.values()),
         )
+
+
+# A rebuild is followed by a pause of at least this many times its CPU time.
+REBUILD_PAUSE_FACTOR = 4.0
+
+
+def pause_after(rebuild_seconds: float, *, delay: float) -> float:
+    """How long the rebuilder waits, after a rebuild that took ``rebuild_seconds`` of CPU, before
+    the next one: ``delay``, or four times the rebuild's cost if that is longer.
+
+    Nodes of a large cluster can change many times a second (labels from node feature discovery,
+    cordons, a fleet going Ready), and every rebuild holds the interpreter lock for most of its
+    time, which requests then wait for. So under a stream of changes rebuilding takes at most a
+    fifth of a core and of the lock; changes still land within a few rebuild times.
+    """
+    return max(delay, REBUILD_PAUSE_FACTOR * rebuild_seconds)
 
 
 def _read_all(items: list[Any], read: Callable[[Any], NodeFacts]) -> list[NodeFacts]:

@@ -10,7 +10,7 @@ import pytest
 from tests.unit.extender.extender_builders import filled_cache, node_object, pod_object
 
 from ebbtide.api.resources import NodeName, Resources, read_node
-from ebbtide.kube.node_cache import POD_FIELD_SELECTOR, NodeCache
+from ebbtide.kube.node_cache import POD_FIELD_SELECTOR, NodeCache, pause_after
 from ebbtide.scoring.kube_objects import read_bound_pod
 
 pytestmark = pytest.mark.unit
@@ -314,3 +314,8 @@ def test_list_then_watch_resumes_from_versions_and_relists_after_410_gone() -> N
     # The second list (pod "a" only) replaced the watched state that had pod "b" too.
     assert snapshot.bound_pods == 1
     assert snapshot.synced
+
+
+def test_rebuilds_pause_at_least_the_delay_and_four_times_their_own_cost() -> None:
+    assert pause_after(0.001, delay=0.1) == 0.1
+    assert pause_after(0.5, delay=0.1) == 2.0
