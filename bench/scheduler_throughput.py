@@ -30,6 +30,13 @@ nothing but queueing them as gated. Then the batch is released:
 - ``--release live``: the gates come off while the scheduler runs; the time then includes the
   ungating, which caps the figure at the rate this script patches pods.
 
+Before each release the bench waits until the control plane is quiet again: until the API
+server, etcd, KWOK and the controller manager together use no more CPU than they did idle at the
+start of the run (plus a margin). KWOK plays each pod's kubelet and falls behind during a batch of
+thousands, still patching pods of earlier batches (even deleted ones) minutes later; without the
+wait, a measurement's figure depended on how much of that backlog it overlapped, and the same
+variant ran at 60 or at 200 pods/s.
+
 Timed: from the release (the resume, or the first patch) to the moment a watch on the batch sees
 the last pod with ``spec.nodeName`` set. Pods per second is the batch size over that time. The
 batch is then deleted, and the next measurement starts on empty nodes. In a variant's turn both
@@ -102,6 +109,11 @@ PAUSE_WARNING_SECONDS = 30.0
 NODE_CPU, NODE_MEMORY = "64", "256Gi"
 CPU_SIZES = ("100m", "250m", "500m", "100m")
 MEMORY_SIZES = ("128Mi", "256Mi", "128Mi", "512Mi")
+# The components whose CPU use tells whether the control plane has caught up with earlier work.
+CONTROL_PLANE = ("kube-apiserver", "etcd", "kwok", "kube-controller-manager")
+# Quiet: at most this many cores above the idle use measured at the start.
+QUIET_MARGIN_CORES = 0.15
+QUIET_WINDOW_SECONDS = 2.0
 # Gates can only be removed after creation (KEP-3521); the bench pods carry only this one.
 UNGATE_PATCH = [{"op": "remove", "path": "/spec/schedulingGates"}]
 
@@ -425,12 +437,43 @@ def cpu_seconds(pid: int) -> float:
 
 
 @dataclass
+class Quiet:
+    """Waits until the control plane's CPU use is back to its idle level."""
+
+    endpoints: Endpoints
+    idle_cores: float = 0.0
+
+    def cores(self) -> float:
+        """Cores the control plane used over one window."""
+        pids = [self.endpoints.pid(component) for component in CONTROL_PLANE]
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(QUIET_WINDOW_SECONDS)
+        return (sum(cpu_seconds(pid) for pid in pids) - before) / QUIET_WINDOW_SECONDS
+
+    def calibrate(self) -> float:
+        """Take the idle level as the least of three windows (the cluster has just started)."""
+        self.idle_cores = min(self.cores() for _ in range(3))
+        return self.idle_cores
+
+    def wait(self, *, timeout: float) -> float:
+        """Wait until one window's use is at most the idle level plus the margin; returns the
+        seconds waited (``timeout`` at most, with a warning)."""
+        started = time.monotonic()
+        while self.cores() > self.idle_cores + QUIET_MARGIN_CORES:
+            if time.monotonic() - started > timeout:
+                print(f"warning: the control plane was still busy after {timeout:.0f}s")
+                break
+        return time.monotonic() - started
+
+
+@dataclass
 class Bench:
     """The cluster, its clients and the options shared by every measurement."""
 
     core: client.CoreV1Api
     endpoints: Endpoints
     args: argparse.Namespace
+    quiet: Quiet
 
     def measure(self, *, scheduler: str, batch: str, pods: int) -> dict[str, Any]:
         """Create a gated batch for ``scheduler``, release it, time it until bound, delete it."""
@@ -447,6 +490,7 @@ class Bench:
 
         creation = in_parallel(args.threads, create, pods)
         time.sleep(args.settle)  # every informer (both schedulers, the extender, KWOK) has the batch
+        quiet_wait = self.quiet.wait(timeout=args.quiet_timeout)
         watch = BindWatch(core=self.core, batch=batch, expected=pods)
         watch.start()
         try:
@@ -463,6 +507,7 @@ class Bench:
             "scheduler": scheduler,
             "pods": pods,
             "creation_seconds": round(creation, 3),
+            "quiet_wait_seconds": round(quiet_wait, 1),
             "ungating_seconds": round(ungating, 3),
             "first_bound_seconds": round(times[0] - released, 3),
             "all_bound_seconds": round(seconds, 3),
@@ -619,7 +664,7 @@ def print_round(number: int, rows: list[dict[str, Any]], ratio: float) -> None:
     print(
         f"{'scheduler':<18} {'pods':>5} {'ungate s':>8} {'1st bind s':>10} {'all bound s':>11}"
         f" {'pods/s':>7} {'scheduled':>9} {'failed':>6} {'algo ms':>7} {'sched cpu':>9} {'ext cpu':>7}"
-        f" {'load1':>5}"
+        f" {'load1':>5} {'quiet s':>7}"
     )
     for row in rows:
         metrics = row["scheduler_metrics"]
@@ -634,7 +679,7 @@ def print_round(number: int, rows: list[dict[str, Any]], ratio: float) -> None:
             f" {'-' if algorithm is None else f'{algorithm:.2f}':>7}"
             f" {row['cpu_ms_per_pod']['scheduler']:>9.2f}"
             f" {'-' if extender_cpu is None else f'{extender_cpu:.2f}':>7}"
-            f" {row['load_average'][0]:>5.2f}"
+            f" {row['load_average'][0]:>5.2f} {row['quiet_wait_seconds']:>7.1f}"
         )
     print(f"ratio ebbtide-scheduler / default: {ratio:.3f}")
 
@@ -770,6 +815,9 @@ def main() -> None:
     parser.add_argument("--release", choices=("pause", "live"), default="pause")
     parser.add_argument("--threads", type=int, default=16, help="threads creating and ungating pods")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds for caches to catch up")
+    parser.add_argument(
+        "--quiet-timeout", type=float, default=180.0, help="seconds to wait for a quiet control plane"
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a batch may take")
     parser.add_argument("--keep-cluster", action="store_true", help="leave the cluster running")
     parser.add_argument(
@@ -819,6 +867,8 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
     print(f"{args.nodes} nodes ready in {time.monotonic() - started:.1f}s")
     configuration = config.new_client_from_config(config_file=str(info.kubeconfig)).configuration
     configuration.connection_pool_maxsize = args.threads + 4
+    idle_cores = Quiet(Endpoints(dev)).calibrate()
+    print(f"control plane idle: {idle_cores:.2f} cores (node leases, controllers)")
     chosen: list[Variant] = list(args.variants)
     rounds: dict[str, list[dict[str, Any]]] = {variant.key: [] for variant in chosen}
     counts: dict[str, dict[str, float]] = {variant.key: {} for variant in chosen}
@@ -830,7 +880,10 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
         for variant in chosen[shift:] + chosen[:shift]:
             print(f"\n=== round {number}: {variant.title}")
             with configured(dev, variant=variant, nodes=args.nodes) as endpoints:
-                entry, extender_counts = measure_turn(endpoints, configuration, args, number=number)
+                quiet = Quiet(endpoints, idle_cores)
+                entry, extender_counts = measure_turn(
+                    endpoints, configuration, args, number=number, quiet=quiet
+                )
                 scheduling = scheduling_settings(endpoints, args.nodes)
             rounds[variant.key].append(entry)
             add_counts(counts[variant.key], extender_counts)
@@ -862,6 +915,7 @@ def run(dev: DevCluster, args: argparse.Namespace) -> dict[str, Any]:
         "affinity_keys": args.keys,
         "release": args.release,
         "warmup_pods": args.warmup,
+        "control_plane_idle_cores": round(idle_cores, 3),
         "scheduling": scheduling,
         "against_floor": compare_to_floor(variants),
         "variants": variants,
@@ -911,7 +965,12 @@ def null_extender(dev: DevCluster, nodes: int) -> Iterator[int]:
 
 
 def measure_turn(
-    endpoints: Endpoints, configuration: client.Configuration, args: argparse.Namespace, *, number: int
+    endpoints: Endpoints,
+    configuration: client.Configuration,
+    args: argparse.Namespace,
+    *,
+    number: int,
+    quiet: Quiet,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """One variant's turn in round ``number`` on the freshly configured schedulers: warm up, then
     both schedulers once. Returns the round's entry and the increase of the extender's metrics."""
@@ -920,7 +979,7 @@ def measure_turn(
         ensure_namespace(core)
         delete_batch(core, None, timeout=args.timeout)  # whatever an interrupted run left
         wait_extender_synced(endpoints, args.nodes, timeout=120)
-        bench = Bench(core=core, endpoints=endpoints, args=args)
+        bench = Bench(core=core, endpoints=endpoints, args=args, quiet=quiet)
         if args.warmup:  # the second scheduler and the extender have just started
             for scheduler in COMPONENTS:
                 bench.measure(scheduler=scheduler, batch=f"warmup-{SHORT[scheduler]}", pods=args.warmup)
