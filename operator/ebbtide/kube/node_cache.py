@@ -18,6 +18,12 @@ the nodes it scored highest (shared equally among ties; see :meth:`NodeCache.ass
 watch reports the real binding, the pod is deleted, or ``assume_ttl`` passes. The guess is wrong
 when the scheduler's own plugins outweigh the extender's preference; the error lasts only until the
 binding's watch event arrives (milliseconds to a second) and never outlives the TTL.
+
+The pod watch selects bound pods only (``spec.nodeName`` set, not finished), as the scheduler's own
+cache of assigned pods does: pending pods churn (a FairQueue backlog is created gated and
+ungated, thousands at a time) without changing what any node carries. A pod enters the selection
+with its binding and leaves it when it finishes or is deleted. The price: a pending pod deleted
+after it was scored keeps its assumption until the TTL.
 """
 
 from __future__ import annotations
@@ -42,8 +48,9 @@ from ebbtide.sharding.ring import DEFAULT_VIRTUAL_NODES, HashRing
 
 logger = logging.getLogger(__name__)
 
-# Finished pods free their node; the API server reports a pod leaving this selection as DELETED.
-POD_FIELD_SELECTOR = "status.phase!=Succeeded,status.phase!=Failed"
+# Bound pods that have not finished; the API server reports a pod leaving this selection (finished
+# or deleted) as DELETED, and a pod entering it (bound) as ADDED.
+POD_FIELD_SELECTOR = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
 
 
 class CoreApi(Protocol):
