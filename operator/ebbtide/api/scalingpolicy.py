@@ -288,7 +288,8 @@ class ScalingPolicySpec(KubeModel):
     metric: MetricSpec
     tolerance: float = Field(default=0.1, ge=0, lt=1)
     """No change while |load / (replicas x targetPerReplica) - 1| <= tolerance, like the HPA's
-    tolerance. In [0, 1)."""
+    tolerance. In [0, 1). The forecast's quantile is held to it only on the way up: a count
+    within the tolerance above what the quantile asks for comes down to it."""
     thresholds: Thresholds | None = None
     cooldown: Cooldown = Field(default_factory=Cooldown)
     rate_limits: RateLimits = Field(default_factory=RateLimits)

@@ -16,6 +16,13 @@ utilisation*; a replica is only overloaded when it carries more than its target 
 a 70 % target, 1/0.7 of it), which is far rarer. Raising the quantile buys headroom exactly
 where the load has recently been jumpy, not everywhere.
 
+The tolerance (``tolerance``, the HPA's 10 %) holds the count while the observed load is within
+it, so a noisy metric does not flap the count. The quantile is held to it only on the way up: it
+moves smoothly already (its scale follows an hour of errors), and a count kept up to 10 % above
+what the quantile asks for (a whole replica from ten replicas on) is paid for all the time the
+load is steady. On the first eight days of the recorded traces, letting it go saved 0.5 % of the
+replica-hours on average (up to 1.4 %) at the same overload.
+
 Scale-down: when the recommendation is below the current count, it goes no lower than the
 highest recommendation of the reactive rule within the stabilisation window (the HPA's rule, on
 observed load) nor than the forecast's quantile asks for now: a forecast looks ahead already,
@@ -132,9 +139,16 @@ def _combined(
     :func:`provisioned_load`."""
     if forecast is None:
         return reactive
-    predictive = recommend(
-        load=provisioned_load(forecast, settings=settings), current=current, settings=settings
-    )
+    load = provisioned_load(forecast, settings=settings)
+    predictive = recommend(load=load, current=current, settings=settings)
+    if predictive.replicas == current and predictive.reason == reasons.WITHIN_TOLERANCE:
+        # The tolerance keeps a noisy observed load from flapping the count; the quantile moves
+        # smoothly, and holding it within 10 % above what it asks for would keep a replica it no
+        # longer wants. A rise still needs to clear the tolerance.
+        predictive = Recommendation(
+            min(current, replicas_for_load(load, target_per_replica=settings.target_per_replica)),
+            predictive.reason,
+        )
     if predictive.replicas <= reactive.replicas:
         return reactive
     if predictive.replicas > current:

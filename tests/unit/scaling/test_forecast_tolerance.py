@@ -1,0 +1,54 @@
+"""The tolerance holds the count against a noisy observed load; the forecast's quantile is held to
+it only on the way up, so a replica the quantile no longer asks for is not kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from scaling_builders import Scaler, predictive, settings
+
+from ebbtide.api import scalingpolicy_vocabulary as reasons
+from ebbtide.scaling.forecasting import Forecast, ModelName, PeakDistribution
+from ebbtide.scaling.series import LoadSeries
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass(frozen=True)
+class Certain:
+    """A forecaster sure of the load at the horizon (and of the peak until then)."""
+
+    load: float
+
+    @property
+    def name(self) -> ModelName:
+        return ModelName.NAIVE
+
+    def forecast(
+        self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None
+    ) -> Forecast:
+        sure = PeakDistribution.of(base=self.load, scale=1.0, residuals=np.zeros(1))
+        return Forecast(value=self.load, model=ModelName.NAIVE, peak=sure, at_horizon=sure)
+
+
+def scaler(forecast: float) -> Scaler:
+    """20 replicas at 100 per replica, a 10 % tolerance, a stabilisation window longer than the
+    test: only the forecast can take the count down."""
+    policy = settings(scale_down_window=3600.0, prediction=predictive(ModelName.NAIVE))
+    return Scaler(policy, replicas=20, forecaster=Certain(forecast))
+
+
+def test_the_quantile_within_the_tolerance_below_the_count_lets_a_replica_go() -> None:
+    # 1850 at 100 per replica needs 19; the count of 20 is within 10 % of it, which holds the
+    # count against observed load, not against the forecast.
+    busy = scaler(forecast=1850.0)
+    assert busy.tick(1000.0).desired_replicas == 19
+
+
+def test_the_quantile_within_the_tolerance_above_the_count_does_not_add_one() -> None:
+    steady = scaler(forecast=2050.0)
+    decision = steady.tick(1000.0)
+    assert decision.desired_replicas == 20
+    assert decision.reason == reasons.WITHIN_TOLERANCE
