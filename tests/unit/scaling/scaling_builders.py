@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from ebbtide.scaling.decision import Decision, PlannerState
-from ebbtide.scaling.forecasting.base import Forecaster, ModelName
+from ebbtide.scaling.forecasting.base import Forecast, Forecaster, ModelName
+from ebbtide.scaling.forecasting.peak import PeakDistribution
 from ebbtide.scaling.planner import plan
 from ebbtide.scaling.series import LoadSeries, ReadFailure
 from ebbtide.scaling.settings import PlannerSettings, PredictionSettings
@@ -77,3 +78,23 @@ class Scaler:
         self.replicas = decision.desired_replicas
         self.decisions.append(decision)
         return decision
+
+
+@dataclass(frozen=True)
+class FixedPeak:
+    """A forecaster whose peak distribution is given."""
+
+    peak: PeakDistribution
+
+    @property
+    def name(self) -> ModelName:
+        return ModelName.NAIVE
+
+    at_horizon: PeakDistribution | None = None
+
+    def forecast(
+        self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None
+    ) -> Forecast:
+        return Forecast(
+            value=self.peak.base, model=ModelName.NAIVE, peak=self.peak, at_horizon=self.at_horizon
+        )

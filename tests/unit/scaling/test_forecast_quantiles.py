@@ -3,17 +3,17 @@ the forecast that only fires when the upper quantile stays within the smaller ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from scaling_builders import DAY, HOUR, T0, Scaler, predictive, series, settings
+from scaling_builders import DAY, HOUR, T0, FixedPeak, Scaler, predictive, series, settings
 
 from ebbtide.api import scalingpolicy_vocabulary as reasons
-from ebbtide.scaling.forecasting import Auto, Calibrated, Forecast, ModelName, Naive
+from ebbtide.scaling.forecasting import Auto, Calibrated, ModelName, Naive
 from ebbtide.scaling.forecasting.peak import PeakDistribution
 from ebbtide.scaling.forecasting.seasonality import detect_season
 from ebbtide.scaling.hpa import replicas_for_load
@@ -89,26 +89,6 @@ def test_a_daily_season_is_found_in_the_history_and_noise_has_none() -> None:
     assert season is not None and abs(season - DAY) < HOUR
     noise = LoadSeries(times=T0 + times, values=100 + rng.normal(0, 5, times.size))
     assert detect_season(noise, step=60.0) is None
-
-
-@dataclass(frozen=True)
-class FixedPeak:
-    """A forecaster whose peak distribution is given."""
-
-    peak: PeakDistribution
-
-    @property
-    def name(self) -> ModelName:
-        return ModelName.NAIVE
-
-    at_horizon: PeakDistribution | None = None
-
-    def forecast(
-        self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None
-    ) -> Forecast:
-        return Forecast(
-            value=self.peak.base, model=ModelName.NAIVE, peak=self.peak, at_horizon=self.at_horizon
-        )
 
 
 @hypothesis_settings(max_examples=200, deadline=None)

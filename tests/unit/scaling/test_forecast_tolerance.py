@@ -3,41 +3,22 @@ it only on the way up, so a replica the quantile no longer asks for is not kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
-from scaling_builders import Scaler, predictive, settings
+from scaling_builders import FixedPeak, Scaler, predictive, settings
 
 from ebbtide.api import scalingpolicy_vocabulary as reasons
-from ebbtide.scaling.forecasting import Forecast, ModelName, PeakDistribution
-from ebbtide.scaling.series import LoadSeries
+from ebbtide.scaling.forecasting import ModelName, PeakDistribution
 
 pytestmark = pytest.mark.unit
-
-
-@dataclass(frozen=True)
-class Certain:
-    """A forecaster sure of the load at the horizon (and of the peak until then)."""
-
-    load: float
-
-    @property
-    def name(self) -> ModelName:
-        return ModelName.NAIVE
-
-    def forecast(
-        self, history: LoadSeries, *, horizon: float, step: float, memo: object | None = None
-    ) -> Forecast:
-        sure = PeakDistribution.of(base=self.load, scale=1.0, residuals=np.zeros(1))
-        return Forecast(value=self.load, model=ModelName.NAIVE, peak=sure, at_horizon=sure)
 
 
 def scaler(forecast: float) -> Scaler:
     """20 replicas at 100 per replica, a 10 % tolerance, a stabilisation window longer than the
     test: only the forecast can take the count down."""
     policy = settings(scale_down_window=3600.0, prediction=predictive(ModelName.NAIVE))
-    return Scaler(policy, replicas=20, forecaster=Certain(forecast))
+    sure = PeakDistribution.of(base=forecast, scale=1.0, residuals=np.zeros(1))
+    return Scaler(policy, replicas=20, forecaster=FixedPeak(sure, at_horizon=sure))
 
 
 def test_the_quantile_within_the_tolerance_below_the_count_lets_a_replica_go() -> None:
