@@ -35,19 +35,23 @@ def replicas_for_load(load: float, *, target_per_replica: float) -> int:
     return max(0, math.ceil(ratio - _RATIO_SLACK * max(1.0, ratio)))
 
 
-def recommend(*, load: float, current: int, settings: PlannerSettings) -> Recommendation:
+def recommend(
+    *, load: float, current: int, settings: PlannerSettings, tolerate_excess: bool = True
+) -> Recommendation:
     """What the HPA rule wants for ``load`` with ``current`` replicas, before stabilisation,
     cooldowns, rate limits and the min/max clamp.
 
     With no replicas the load per replica is undefined, so tolerance and band do not apply:
-    any load asks for ``ceil(load / target)``.
+    any load asks for ``ceil(load / target)``. With ``tolerate_excess=False`` the tolerance only
+    holds back a rise: a count above what the load needs comes down even within the tolerance
+    (the planner's rule for a forecast's quantile, which does not flap as observed load does).
     """
     target = settings.target_per_replica
     wanted = replicas_for_load(load, target_per_replica=target)
     if current == 0:
         return Recommendation(wanted, reasons.SCALE_FROM_ZERO if wanted else reasons.STEADY)
     utilisation = load / (current * target)
-    if abs(utilisation - 1.0) <= settings.tolerance + _RATIO_SLACK:
+    if abs(utilisation - 1.0) <= settings.tolerance + _RATIO_SLACK and (tolerate_excess or wanted >= current):
         return Recommendation(current, reasons.WITHIN_TOLERANCE)
     band = settings.band
     if wanted > current:

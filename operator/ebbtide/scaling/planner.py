@@ -139,16 +139,14 @@ def _combined(
     :func:`provisioned_load`."""
     if forecast is None:
         return reactive
-    load = provisioned_load(forecast, settings=settings)
-    predictive = recommend(load=load, current=current, settings=settings)
-    if predictive.replicas == current and predictive.reason == reasons.WITHIN_TOLERANCE:
-        # The tolerance keeps a noisy observed load from flapping the count; the quantile moves
-        # smoothly, and holding it within 10 % above what it asks for would keep a replica it no
-        # longer wants. A rise still needs to clear the tolerance.
-        predictive = Recommendation(
-            min(current, replicas_for_load(load, target_per_replica=settings.target_per_replica)),
-            predictive.reason,
-        )
+    # The quantile moves smoothly, so the tolerance holds it back only on the way up (see the
+    # module docstring): holding it on the way down would keep a replica it no longer wants.
+    predictive = recommend(
+        load=provisioned_load(forecast, settings=settings),
+        current=current,
+        settings=settings,
+        tolerate_excess=False,
+    )
     if predictive.replicas <= reactive.replicas:
         return reactive
     if predictive.replicas > current:
