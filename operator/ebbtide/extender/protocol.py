@@ -14,6 +14,7 @@ message instead of exhausting the stack.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,6 +133,13 @@ class PriorityEncoder:
         """Whether this encoder writes correct bodies for ``table``: entries depend only on the
         names in each row, which most node updates (labels, allocatable, cordons) leave alone."""
         return table is self.table or table.names == self.table.names
+
+    def for_table(self, table: NodeTable) -> PriorityEncoder:
+        """This encoder for ``table``, which it :meth:`serves`: the entries are shared, and later
+        checks against ``table`` are an identity test instead of a comparison of every name."""
+        encoder = copy.copy(self)
+        encoder.table = table
+        return encoder
 
     def encode(self, *, rows: IntArray, scores: ScoreArray) -> bytes:
         entries: list[str] = self._entries.take(scores * len(self.table) + rows).tolist()

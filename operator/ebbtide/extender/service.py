@@ -185,9 +185,15 @@ class ExtenderService:
             self._telemetry.assumptions.inc()
 
     def _encoder_for(self, table: NodeTable) -> PriorityEncoder:
-        if self._encoder is None or not self._encoder.serves(table):
-            self._encoder = PriorityEncoder(table)
-        return self._encoder
+        encoder = self._encoder
+        if encoder is not None and encoder.table is table:
+            return encoder
+        if encoder is not None and encoder.serves(table):
+            encoder = encoder.for_table(table)  # the same names in the same rows: entries stay
+        else:
+            encoder = PriorityEncoder(table)
+        self._encoder = encoder  # usually in warm(), ahead of the requests
+        return encoder
 
     def _count_filtered(self, *, overloaded_count: int, unknown_count: int) -> None:
         if overloaded_count:

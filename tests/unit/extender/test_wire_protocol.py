@@ -94,3 +94,8 @@ def test_an_encoder_serves_every_table_with_the_same_names_in_the_same_rows() ->
     assert encoder.serves(table(("b", {"zone": "z"}), ("a", {"pool": "p"})))
     assert not encoder.serves(table(("a", {}), ("c", {})))
     assert not encoder.serves(table(("a", {}), ("b", {}), ("c", {})))
+    relabelled = table(("a", {"zone": "y"}), ("b", {}))
+    moved = encoder.for_table(relabelled)
+    assert moved.table is relabelled and encoder.table is not relabelled
+    rows, scores = np.array([1, 0]), np.array([3, 7])
+    assert moved.encode(rows=rows, scores=scores) == encoder.encode(rows=rows, scores=scores)
