@@ -33,9 +33,11 @@ nothing but queueing them as gated. Then the batch is released:
 Before each release the bench waits until the control plane is quiet again: until the API
 server, etcd, KWOK and the controller manager together use no more CPU than they did idle at the
 start of the run (plus a margin). KWOK plays each pod's kubelet and falls behind during a batch of
-thousands, still patching pods of earlier batches (even deleted ones) minutes later; without the
-wait, a measurement's figure depended on how much of that backlog it overlapped, and the same
-variant ran at 60 or at 200 pods/s.
+thousands, still patching pods of earlier batches (even deleted ones) minutes later, so no
+measurement should start on top of that backlog. The wait does not make a busy control plane
+quiet: on two shared cores the default scheduler alone still moved between 51 and 223 pods/s from
+turn to turn (its bindings throttled by its client rate limit, the API server at its handler
+timeouts), so read the per-round gaps, not only their median.
 
 Timed: from the release (the resume, or the first patch) to the moment a watch on the batch sees
 the last pod with ``spec.nodeName`` set. Pods per second is the batch size over that time. The
@@ -993,7 +995,7 @@ def measure_turn(
     )
     print_round(number, rows, ratio)
     entry = {"round": number, "order": order, "ratio": round(ratio, 3), "measurements": rows}
-    return entry, {series: value - before.get(series, 0.0) for series, value in after.items()}
+    return entry, {series: delta(after, before, series) for series in after}
 
 
 if __name__ == "__main__":
