@@ -14,6 +14,12 @@ SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+# KWOK renews each node's lease every quarter of its duration. At the kubelet's 40 s, a thousand
+# fake nodes write 100 leases a second, most of a core of API server and etcd time on a 2-core
+# test machine, before any test runs. The node lifecycle controller must then allow a node
+# longer than a renewal before it calls it unreachable.
+NODE_LEASE_SECONDS = 160
+NODE_MONITOR_GRACE_SECONDS = 200
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,7 @@ def control_plane(layout: Layout, ports: Ports, bins: Path, prometheus: str) -> 
                     "use-service-account-credentials": True,
                     "service-cluster-ip-range": SERVICE_CIDR,
                     "leader-elect": False,
+                    "node-monitor-grace-period": f"{NODE_MONITOR_GRACE_SECONDS}s",
                 }
             ),
         ],
@@ -212,7 +219,7 @@ def kwok(layout: Layout, ports: Ports, bins: Path) -> Component:
                     "config": str(layout.config_file("kwok.yaml")),
                     "manage-nodes-with-annotation-selector": f"{KWOK_NODE_ANNOTATION}=fake",
                     "server-address": f"{LOOPBACK}:{ports.kwok}",
-                    "node-lease-duration-seconds": 40,
+                    "node-lease-duration-seconds": NODE_LEASE_SECONDS,
                     "cidr": POD_CIDR,
                     "node-ip": LOOPBACK,
                 }

@@ -48,6 +48,11 @@ from ebbtide.sharding.ring import DEFAULT_VIRTUAL_NODES, HashRing
 
 logger = logging.getLogger(__name__)
 
+# The watches are read in batches (see ebbtide.kube.informer): a binding, a deletion or a node
+# change reaches the cache up to this much later, while the thread wakes once per batch rather than
+# once per event. Scores meanwhile still see a pod the extender placed: its assumption stands in.
+WATCH_BATCH_SECONDS = 0.1
+
 # Bound pods that have not finished; the API server reports a pod leaving this selection (finished
 # or deleted) as DELETED, and a pod entering it (bound) as ADDED.
 POD_FIELD_SELECTOR = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
@@ -223,6 +228,7 @@ class NodeCache:
                 list_func=api.list_node,
                 on_list=lambda items: self.replace_nodes(_read_all(items, read_node)),
                 on_event=self._apply_node_object,
+                batch_interval=WATCH_BATCH_SECONDS,
             ),
             Informer(
                 kind="pods",
@@ -230,6 +236,7 @@ class NodeCache:
                 list_kwargs={"field_selector": POD_FIELD_SELECTOR},
                 on_list=lambda items: self.replace_pods(_bound_pods(items)),
                 on_event=self._apply_pod_object,
+                batch_interval=WATCH_BATCH_SECONDS,
             ),
         ]
         for informer in self._informers:
