@@ -83,11 +83,13 @@ class NodeCache:
         virtual_nodes: int = DEFAULT_VIRTUAL_NODES,
         assume_ttl: float = 30.0,
         rebuild_delay: float = 0.1,
+        watch_batch_seconds: float = WATCH_BATCH_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.virtual_nodes = virtual_nodes
         self.assume_ttl = assume_ttl
         self.rebuild_delay = rebuild_delay
+        self.watch_batch_seconds = watch_batch_seconds
         self._clock = clock
         self._lock = threading.Lock()  # guards everything below but the published snapshot
         self._rebuild_lock = threading.Lock()  # one table rebuild at a time
@@ -228,7 +230,7 @@ class NodeCache:
                 list_func=api.list_node,
                 on_list=lambda items: self.replace_nodes(_read_all(items, read_node)),
                 on_event=self._apply_node_object,
-                batch_interval=WATCH_BATCH_SECONDS,
+                batch_interval=self.watch_batch_seconds,
             ),
             Informer(
                 kind="pods",
@@ -236,7 +238,7 @@ class NodeCache:
                 list_kwargs={"field_selector": POD_FIELD_SELECTOR},
                 on_list=lambda items: self.replace_pods(_bound_pods(items)),
                 on_event=self._apply_pod_object,
-                batch_interval=WATCH_BATCH_SECONDS,
+                batch_interval=self.watch_batch_seconds,
             ),
         ]
         for informer in self._informers:
