@@ -59,7 +59,7 @@ crds: bootstrap
 # Every benchmark in bench/, one after the other; each prints its figures and writes JSON to
 # bench/results/ (created when missing). The cluster benchmarks start a local cluster of their own.
 # One or a few: make bench BENCH="queue_policies queue_planner_speed" BENCH_ARGS="--repeats 3".
-BENCH ?= queue_planner_speed queue_policies backtest_traces extender_latency admission_throughput \
+BENCH ?= queue_planner_speed queue_policies backtest_traces extender_latency extender_watch admission_throughput \
 	operator_cost operator_startup scheduler_throughput planner_cost
 BENCH_ARGS ?=
 bench: bootstrap
