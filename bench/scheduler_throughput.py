@@ -18,8 +18,9 @@ limit as high as upstream's performance tests use, one run that kept the default
 saw it fall from 350 to 56 pods/s over the run while the restarted second scheduler kept 300, its
 requests waiting 142 ms on average in the API server's priority-and-fairness queue (the likely
 cause: a backlog of earlier turns' Events, sent by the same client as its bindings). The figure of
-merit: how far ebbtide's ratio to the default scheduler lies below the null extender's with the same filter setting, as the median over rounds
-of that gap within each round (target: at most 0.03 with the filter off).
+merit: how far ebbtide's ratio to the default scheduler lies below the null extender's with the
+same filter setting, as the median over rounds of that gap within each round (target: at most
+0.03 with the filter off).
 
 Each measurement gives one scheduler a batch of identical pods (cpu and memory requests; every third
 pod carries an ``ebbtide.io/affinity-key``; only ``spec.schedulerName`` and the names differ between
@@ -947,7 +948,7 @@ def configured(dev: DevCluster, *, variant: Variant, nodes: int) -> Iterator[End
     path.write_text(yaml.safe_dump({"filter": {"ceilings": ceilings}}))
     dev.restart_second_scheduler()
     # The default scheduler starts afresh too, so that both begin each turn alike: a long-lived one
-    # carries earlier turns' unsent Events, which queue its bindings behind them in the API server.
+    # slowed down from turn to turn (see the module's docstring).
     dev.stop_component(COMPONENTS[DEFAULT_SCHEDULER])
     dev.start_component(COMPONENTS[DEFAULT_SCHEDULER])
     if variant.extender == "ebbtide":
