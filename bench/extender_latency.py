@@ -29,7 +29,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -47,6 +46,7 @@ from ebbtide.extender.telemetry import Telemetry
 from ebbtide.kube.node_cache import NodeCache
 from ebbtide.metrics.node_load import LoadSample, NodeLoadReport
 from ebbtide.scoring.values import BoundPod, Utilisation
+from process_usage import cpu_seconds
 from result_files import result_path
 
 RESULTS = result_path("extender_latency.json")
@@ -174,12 +174,6 @@ def server_process(size: int) -> Iterator[tuple[int, int]]:
     finally:
         process.terminate()
         process.wait(10)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux), immune to waiting for a CPU."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def request_bodies(names: list[str], pattern: str, count: int = 50) -> list[bytes]:

@@ -45,7 +45,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -64,6 +63,7 @@ from ebbtide.kube.node_cache import WATCH_BATCH_SECONDS, NodeCache
 from ebbtide.metrics.node_load import LoadSample, NodeLoadReport
 from ebbtide.scoring.kube_objects import pod_uid, read_bound_pod
 from ebbtide.scoring.values import Utilisation
+from process_usage import cpu_seconds
 from result_files import result_path
 
 RESULTS = result_path("extender_watch.json")
@@ -436,12 +436,6 @@ def serve_extender(stream_port: int, batch: float) -> None:
         await asyncio.Event().wait()
 
     new_event_loop().run_until_complete(run())
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def request_body(index: int) -> bytes:

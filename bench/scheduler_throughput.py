@@ -96,6 +96,7 @@ from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
 from ebbtide.devcluster.scheduling import EXTENDER_CONFIG, SCHEDULER_NAME
 from ebbtide.scoring.values import AFFINITY_KEY
+from process_usage import cpu_seconds
 from result_files import result_path
 
 RESULTS = result_path("scheduler_throughput.json")
@@ -432,12 +433,6 @@ def extender_figures(before: dict[str, float], after: dict[str, float]) -> dict[
             "p99_ms": None if p99 is None else round(1000 * p99, 3),
         }
     return figures
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux); not inflated by waiting for a CPU."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------------- one measurement
