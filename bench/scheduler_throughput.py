@@ -39,7 +39,9 @@ Before each release the bench waits until the control plane is quiet again: unti
 server, etcd, KWOK and the controller manager together use no more CPU than they did idle at the
 start of the run (plus a margin). KWOK plays each pod's kubelet and falls behind during a batch of
 thousands, still patching pods of earlier batches (even deleted ones) minutes later, so no
-measurement should start on top of that backlog. The wait does not make a busy control plane
+measurement should start on top of that backlog. Nor on top of the extender's: the wait also
+lasts until the extender (ebbtide's or the null one) uses almost no CPU, so that it is not still
+reading the previous batch's deletions. The wait does not make a busy control plane
 quiet: on two shared cores the default scheduler alone still moved between 51 and 223 pods/s from
 turn to turn (its bindings then throttled by a client rate limit of 200/s, since raised; the API
 server at its handler timeouts), so read the per-round gaps, not only their median.
@@ -122,6 +124,9 @@ CONTROL_PLANE = ("kube-apiserver", "etcd", "kwok", "kube-controller-manager")
 # Quiet: at most this many cores above the idle use measured at the start.
 QUIET_MARGIN_CORES = 0.15
 QUIET_WINDOW_SECONDS = 2.0
+# ... and the extender (ebbtide's or the null one) at most this many cores: no turn should start
+# while it still reads the previous batch's deletions.
+EXTENDER_QUIET_CORES = 0.05
 # Gates can only be removed after creation (KEP-3521); the bench pods carry only this one.
 UNGATE_PATCH = [{"op": "remove", "path": "/spec/schedulingGates"}]
 
@@ -440,30 +445,39 @@ def extender_figures(before: dict[str, float], after: dict[str, float]) -> dict[
 
 @dataclass
 class Quiet:
-    """Waits until the control plane's CPU use is back to its idle level."""
+    """Waits until the control plane's CPU use is back to its idle level, and the extender's to
+    almost nothing."""
 
     endpoints: Endpoints
     idle_cores: float = 0.0
 
-    def cores(self) -> float:
-        """Cores the control plane used over one window."""
-        pids = [self.endpoints.pid(component) for component in CONTROL_PLANE]
-        before = sum(cpu_seconds(pid) for pid in pids)
+    def cores(self) -> tuple[float, float]:
+        """Cores the control plane and the extender used over one window."""
+        control = [self.endpoints.pid(component) for component in CONTROL_PLANE]
+        extender = self.endpoints.pid("ebbtide-extender")
+        control_before, extender_before = sum(cpu_seconds(pid) for pid in control), cpu_seconds(extender)
         time.sleep(QUIET_WINDOW_SECONDS)
-        return (sum(cpu_seconds(pid) for pid in pids) - before) / QUIET_WINDOW_SECONDS
+        control_used = sum(cpu_seconds(pid) for pid in control) - control_before
+        extender_used = cpu_seconds(extender) - extender_before
+        return control_used / QUIET_WINDOW_SECONDS, extender_used / QUIET_WINDOW_SECONDS
 
     def calibrate(self) -> float:
-        """Take the idle level as the least of three windows (the cluster has just started)."""
-        self.idle_cores = min(self.cores() for _ in range(3))
+        """Take the control plane's idle level as the least of three windows (the cluster has just
+        started)."""
+        self.idle_cores = min(self.cores()[0] for _ in range(3))
         return self.idle_cores
 
     def wait(self, *, timeout: float) -> float:
-        """Wait until one window's use is at most the idle level plus the margin; returns the
-        seconds waited (``timeout`` at most, with a warning)."""
+        """Wait until, over one window, the control plane uses at most its idle level plus the
+        margin and the extender at most ``EXTENDER_QUIET_CORES``; returns the seconds waited
+        (``timeout`` at most, with a warning)."""
         started = time.monotonic()
-        while self.cores() > self.idle_cores + QUIET_MARGIN_CORES:
+        while True:
+            control, extender = self.cores()
+            if control <= self.idle_cores + QUIET_MARGIN_CORES and extender <= EXTENDER_QUIET_CORES:
+                break
             if time.monotonic() - started > timeout:
-                print(f"warning: the control plane was still busy after {timeout:.0f}s")
+                print(f"warning: the control plane or the extender was still busy after {timeout:.0f}s")
                 break
         return time.monotonic() - started
 
