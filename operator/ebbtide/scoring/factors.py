@@ -9,6 +9,7 @@ as a zero score. Node affinity lives in :mod:`ebbtide.scoring.node_affinity`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -18,7 +19,11 @@ from ebbtide.sharding.ring import HashRing
 
 @dataclass(frozen=True, eq=False)
 class Allocation:
-    """What is allocated on each candidate (arrays) and what the pod asks for (scalars)."""
+    """What is allocated on each candidate (arrays) and what the pod asks for (scalars).
+
+    Amounts are never negative (the node cache clamps requested amounts, and pod requests are
+    read as non-negative quantities).
+    """
 
     allocatable_cpu: FloatArray
     allocatable_memory: FloatArray
@@ -27,6 +32,18 @@ class Allocation:
     pod_cpu: float
     pod_memory: float
 
+    @cached_property
+    def used_fractions(self) -> tuple[FloatArray, FloatArray]:
+        """The CPU and memory fractions of each candidate in use once the pod is placed, in 0..1.
+
+        A node that reports no allocatable amount of a resource (less than one unit) counts as
+        full of it. Both resource factors read these, so they are computed once per request.
+        """
+        return (
+            _used_fraction(self.allocatable_cpu, self.requested_cpu, self.pod_cpu),
+            _used_fraction(self.allocatable_memory, self.requested_memory, self.pod_memory),
+        )
+
 
 def least_allocated(allocation: Allocation) -> FloatArray:
     """Resource match: the mean free fraction of CPU and memory once the pod is placed.
@@ -34,11 +51,9 @@ def least_allocated(allocation: Allocation) -> FloatArray:
     The scheduler's LeastAllocated rule. A resource the pod would overcommit, or a node that
     reports no allocatable amount of it, contributes 0.
     """
-    a = allocation
-    return (
-        _free_fraction(a.allocatable_cpu, a.requested_cpu + a.pod_cpu)
-        + _free_fraction(a.allocatable_memory, a.requested_memory + a.pod_memory)
-    ) / 2.0
+    cpu, memory = allocation.used_fractions
+    result: FloatArray = 1.0 - (cpu + memory) * 0.5
+    return result
 
 
 def balanced_allocation(allocation: Allocation) -> FloatArray:
@@ -48,9 +63,7 @@ def balanced_allocation(allocation: Allocation) -> FloatArray:
     counted as full), stretched to span the whole 0..1 range: the scheduler's ``1 - std`` of two
     fractions never falls below 0.5.
     """
-    a = allocation
-    cpu = _used_fraction(a.allocatable_cpu, a.requested_cpu + a.pod_cpu)
-    memory = _used_fraction(a.allocatable_memory, a.requested_memory + a.pod_memory)
+    cpu, memory = allocation.used_fractions
     result: FloatArray = 1.0 - np.abs(cpu - memory)
     return result
 
@@ -63,11 +76,11 @@ def target_load(*, predicted: FloatArray, target: float) -> FloatArray:
     falls linearly from ``t`` to 0 at full utilisation, and stays 0 beyond. So a node below the
     target (score >= t) never loses to a node above it (score < t). NaN (unknown) stays NaN.
     """
-    below = (1.0 - target) * predicted / target + target
-    above = target * (1.0 - predicted) / (1.0 - target)
-    score = np.where(predicted <= target, below, np.where(predicted > 1.0, 0.0, above))
-    # (1 - t) * t / t + t can round to just above 1 at the target; NaN passes through np.clip.
-    result: FloatArray = np.clip(score, 0.0, 1.0)
+    below = predicted * ((1.0 - target) / target) + target
+    # Past full utilisation "above" turns negative; np.maximum (not fmax) keeps NaN as NaN.
+    above = np.maximum((1.0 - predicted) * (target / (1.0 - target)), 0.0)
+    # (1 - t) / t * t + t can round to just above 1 at the target; NaN compares False: "above".
+    result: FloatArray = np.minimum(np.where(predicted <= target, below, above), 1.0)
     return result
 
 
@@ -83,13 +96,15 @@ def load_aware(
 
     The pod's own CPU request is added to the measured utilisation as the prediction, as in
     TargetLoadPacking. A node whose utilisation is unknown (no sample, or too old) gets the
-    neutral ``unknown_score`` instead of being avoided or favoured.
+    neutral ``unknown_score`` instead of being avoided or favoured. A node without allocatable
+    CPU (less than a millicore) is taken as full once the pod is placed.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        pod_share = np.where(allocatable_cpu > 0, pod_cpu / allocatable_cpu, 1.0)
+    pod_share = np.divide(
+        pod_cpu, allocatable_cpu, out=np.ones(len(allocatable_cpu)), where=allocatable_cpu >= 1.0
+    )
     scores = target_load(predicted=np.maximum(cpu_utilisation, 0.0) + pod_share, target=target)
-    result: FloatArray = np.where(np.isnan(scores), unknown_score, scores)
-    return result
+    np.copyto(scores, unknown_score, where=np.isnan(scores))
+    return scores
 
 
 def key_affinity(*, ring: HashRing, key: str | None, candidate_ids: IntArray) -> FloatArray | None:
@@ -116,15 +131,10 @@ def key_affinity(*, ring: HashRing, key: str | None, candidate_ids: IntArray) ->
     return scores
 
 
-def _free_fraction(allocatable: FloatArray, requested: FloatArray) -> FloatArray:
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        free = np.where(allocatable > 0, (allocatable - requested) / allocatable, 0.0)
-    result: FloatArray = np.clip(free, 0.0, 1.0)
-    return result
-
-
-def _used_fraction(allocatable: FloatArray, requested: FloatArray) -> FloatArray:
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        used = np.where(allocatable > 0, requested / allocatable, 1.0)
-    result: FloatArray = np.clip(used, 0.0, 1.0)
+def _used_fraction(allocatable: FloatArray, requested: FloatArray, pod: float) -> FloatArray:
+    # Less than one unit (a millicore, a byte) counts as none: the API server rounds amounts up
+    # to whole units, and dividing by a tinier amount would overflow. ``where`` rather than an
+    # error-state context, which would cost more per request than the division itself.
+    used = np.divide(requested + pod, allocatable, out=np.ones(len(allocatable)), where=allocatable >= 1.0)
+    result: FloatArray = np.minimum(used, 1.0, out=used)
     return result

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ebbtide.api.resources import NodeFacts, NodeName
+from ebbtide.scoring.name_hashes import NameHashes
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -40,6 +41,7 @@ class NodeTable:
     allocatable_memory: FloatArray
     schedulable: BoolArray
     labels: LabelIndex
+    name_hashes: NameHashes
 
     @classmethod
     def build(cls, nodes: Iterable[NodeFacts]) -> NodeTable:
@@ -57,6 +59,7 @@ class NodeTable:
             ),
             schedulable=frozen(np.array([node.schedulable for node in ordered], dtype=np.bool_)),
             labels=_index_labels(ordered),
+            name_hashes=NameHashes([node.name for node in ordered]),
         )
 
     def __len__(self) -> int:
@@ -68,9 +71,12 @@ class NodeTable:
         Items that are not strings are never known; the caller decides whether that is an error.
         Unhashable items raise ``TypeError``.
         """
+        hashed = self.name_hashes.rows_of(names)
+        if hashed is not None:  # the common case: every candidate is known
+            return hashed, []
         index = cast(Mapping[object, int], self.index)
         rows = list(map(index.get, names))
-        if None not in rows:  # the common case: every candidate is known
+        if None not in rows:  # a table whose names share a hash cannot use the index
             return np.fromiter(rows, dtype=np.intp, count=len(rows)), []
         known = [row for row in rows if row is not None]
         unknown = [name for name, row in zip(names, rows, strict=True) if row is None]

@@ -104,18 +104,23 @@ def factor_scores(
 
 def combine(scores: dict[Factor, FloatArray | None], *, profile: ScoringProfile, count: int) -> ScoreArray:
     """Weighted mean of the applicable factors, scaled to integers 0..10 (halves round up)."""
-    total = np.zeros(count, dtype=np.float64)
+    total: FloatArray | None = None
     weight_sum = 0.0
     for factor, values in scores.items():
         weight = profile.weight(factor)
         if values is None or weight <= 0:
             continue
-        total += weight * values
+        weighted = values * weight  # a new array, so adding to it in place leaves ``scores`` intact
+        total = weighted if total is None else np.add(total, weighted, out=total)
         weight_sum += weight
-    if weight_sum == 0:
+    if total is None or weight_sum == 0:
         return np.zeros(count, dtype=np.int64)
-    scaled = np.floor(total / weight_sum * MAX_SCORE + 0.5)
-    return np.clip(scaled, 0, MAX_SCORE).astype(np.int64)
+    # In place: this runs for every request, and each temporary array costs as much as the sum.
+    total *= MAX_SCORE / weight_sum
+    total += 0.5
+    np.floor(total, out=total)
+    np.clip(total, 0, MAX_SCORE, out=total)
+    return total.astype(np.int64)
 
 
 def score(
