@@ -23,6 +23,17 @@ what the quantile asks for (a whole replica from ten replicas on) is paid for al
 load is steady. On the first eight days of the recorded traces, letting it go saved 0.5 % of the
 replica-hours on average (up to 1.4 %) at the same overload.
 
+While the load's history is younger than ``YOUNG_HISTORY`` (a new workload, or one whose
+metrics only just appeared), the forecast's part scales up to at most ``YOUNG_HISTORY_MULTIPLE``
+times what the reactive rule asks for. Its headroom is calibrated on its own past errors, and a
+young history has minutes of them, often of a flat start: the first step of the load then counts
+as a surprise of dozens of error scales and sizes the capacity for hours (on one recorded trace,
+200 replicas in the first 20 minutes where the load needed a few). A cap of 1.5 or 2 times made
+no difference on the recorded traces, so it holds back only such bursts. Over the 14 recorded
+traces it saved 0.13 % of the stock HPA's replica-hours on average (1.3 % on one), with the same
+overload on every trace; over their first eight days, where the first hour weighs more, 0.5 %
+(2.9 % on one).
+
 Scale-down: when the recommendation is below the current count, it goes no lower than the
 highest recommendation of the reactive rule within the stabilisation window (the HPA's rule, on
 observed load) nor than the forecast's quantile asks for now: a forecast looks ahead already,
@@ -38,6 +49,7 @@ remember comes back in a new :class:`~ebbtide.scaling.decision.PlannerState`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from ebbtide.api import scalingpolicy_vocabulary as reasons
@@ -51,6 +63,12 @@ from ebbtide.scaling.prediction import forecast_ahead
 from ebbtide.scaling.series import LoadSeries, ReadFailure
 from ebbtide.scaling.settings import PlannerSettings
 from ebbtide.scaling.stabilisation import stabilise
+
+YOUNG_HISTORY = 3600.0
+"""Seconds of load history under which the forecast's part is capped (see the module docstring)."""
+YOUNG_HISTORY_MULTIPLE = 2.0
+"""With a younger history, the forecast's part asks for at most this many times the reactive
+rule's count (and at least one replica)."""
 
 
 def plan(
@@ -83,7 +101,10 @@ def plan(
         settings=settings, history=reading, now=now, memo=state.forecast_memo, forecaster=forecaster
     )
     reactive = recommend(load=load, current=current_replicas, settings=settings)
-    wanted = _combined(reactive=reactive, forecast=forecast, current=current_replicas, settings=settings)
+    young = reading.last_time - reading.first_time < YOUNG_HISTORY
+    wanted = _combined(
+        reactive=reactive, forecast=forecast, current=current_replicas, settings=settings, young=young
+    )
     # Only the observed load's recommendations are stabilised: the forecast's look ahead already,
     # and holding the highest of them for a window would keep headroom for a rise the forecast
     # no longer expects.
@@ -133,10 +154,15 @@ def plan(
 
 
 def _combined(
-    *, reactive: Recommendation, forecast: Forecast | None, current: int, settings: PlannerSettings
+    *,
+    reactive: Recommendation,
+    forecast: Forecast | None,
+    current: int,
+    settings: PlannerSettings,
+    young: bool = False,
 ) -> Recommendation:
     """``max(reactive, predictive)``; the predictive part is the HPA rule on
-    :func:`provisioned_load`."""
+    :func:`provisioned_load`, capped by :func:`_young_history_cap` when the history is ``young``."""
     if forecast is None:
         return reactive
     # The quantile moves smoothly, so the tolerance holds it back only on the way up (see the
@@ -147,6 +173,11 @@ def _combined(
         settings=settings,
         tolerate_excess=False,
     )
+    if young:
+        # The cap bounds how far the forecast scales up; like any forecast, it never takes
+        # replicas away on its own.
+        ceiling = max(current, _young_history_cap(reactive))
+        predictive = replace(predictive, replicas=min(predictive.replicas, ceiling))
     if predictive.replicas <= reactive.replicas:
         return reactive
     if predictive.replicas > current:
@@ -155,6 +186,12 @@ def _combined(
     # the forecast allows (possibly not at all).
     reason = reasons.SCALE_DOWN_ON_LOAD if predictive.replicas < current else predictive.reason
     return Recommendation(predictive.replicas, reason)
+
+
+def _young_history_cap(reactive: Recommendation) -> int:
+    """The most the forecast's part may ask for while the history is young:
+    ``YOUNG_HISTORY_MULTIPLE`` times the reactive rule's count, at least one replica."""
+    return max(1, math.floor(YOUNG_HISTORY_MULTIPLE * reactive.replicas))
 
 
 def provisioned_load(forecast: Forecast, *, settings: PlannerSettings) -> float:
