@@ -23,16 +23,17 @@ what the quantile asks for (a whole replica from ten replicas on) is paid for al
 load is steady. On the first eight days of the recorded traces, letting it go saved 0.5 % of the
 replica-hours on average (up to 1.4 %) at the same overload.
 
-While the load's history is younger than ``YOUNG_HISTORY`` (a new workload, or one whose
-metrics only just appeared), the forecast's part scales up to at most ``YOUNG_HISTORY_MULTIPLE``
-times what the reactive rule asks for. Its headroom is calibrated on its own past errors, and a
-young history has minutes of them, often of a flat start: the first step of the load then counts
-as a surprise of dozens of error scales and sizes the capacity for hours (on one recorded trace,
-200 replicas in the first 20 minutes where the load needed a few). A cap of 1.5 or 2 times made
-no difference on the recorded traces, so it holds back only such bursts. Over the 14 recorded
-traces it saved 0.13 % of the stock HPA's replica-hours on average (1.3 % on one), with the same
-overload on every trace; over their first eight days, where the first hour weighs more, 0.5 %
-(2.9 % on one).
+While the load's history is young (a new workload, or one whose metrics only just appeared;
+younger than ``YOUNG_HISTORY``, or than the policy's whole history window if that is shorter: see
+:func:`_young_history`), the forecast's part scales up to at most ``YOUNG_HISTORY_MULTIPLE`` times
+what the reactive rule asks for. Its headroom is calibrated on its own past errors, and a young
+history has minutes of them, often of a flat start: the first step of the load then counts as a
+surprise of dozens of error scales and sizes the capacity for hours (on one recorded trace, 200
+replicas in the first 20 minutes where the load needed a few). A cap of 1.5 or 2 times made no
+difference on the recorded traces, so it holds back only such bursts. Over the 14 recorded traces
+it saved 0.13 % of the stock HPA's replica-hours on average (1.3 % on one), with the same overload
+on every trace; over their first eight days, where the first hour weighs more, 0.5 % (2.9 % on
+one).
 
 Scale-down: when the recommendation is below the current count, it goes no lower than the
 highest recommendation of the reactive rule within the stabilisation window (the HPA's rule, on
@@ -65,7 +66,8 @@ from ebbtide.scaling.settings import PlannerSettings
 from ebbtide.scaling.stabilisation import stabilise
 
 YOUNG_HISTORY = 3600.0
-"""Seconds of load history under which the forecast's part is capped (see the module docstring)."""
+"""Seconds of load history under which the forecast's part is capped, unless the policy's
+``prediction.history`` is shorter (see :func:`_young_history`)."""
 YOUNG_HISTORY_MULTIPLE = 2.0
 """With a younger history, the forecast's part asks for at most this many times the reactive
 rule's count (and at least one replica)."""
@@ -101,7 +103,7 @@ def plan(
         settings=settings, history=reading, now=now, memo=state.forecast_memo, forecaster=forecaster
     )
     reactive = recommend(load=load, current=current_replicas, settings=settings)
-    young = reading.last_time - reading.first_time < YOUNG_HISTORY
+    young = _young_history(reading, settings=settings, now=now)
     wanted = _combined(
         reactive=reactive, forecast=forecast, current=current_replicas, settings=settings, young=young
     )
@@ -186,6 +188,20 @@ def _combined(
     # the forecast allows (possibly not at all).
     reason = reasons.SCALE_DOWN_ON_LOAD if predictive.replicas < current else predictive.reason
     return Recommendation(predictive.replicas, reason)
+
+
+def _young_history(reading: LoadSeries, *, settings: PlannerSettings, now: float) -> bool:
+    """Whether ``reading`` reaches back from ``now`` less far than a full history:
+    ``YOUNG_HISTORY``, or the policy's ``prediction.history`` (the window it reads) if that is
+    shorter, less two intervals. Once full, a history stays full while samples keep coming: the
+    window slides, its reach does not shrink."""
+    # Against what the policy's window can ever hold, not an hour alone: a policy that reads half
+    # an hour would otherwise stay young, and capped, for good. Measured from ``now`` like the
+    # window itself (the metrics lag shortens what a read spans, not how far back it reaches);
+    # the slack is for the window's first sample, which sits up to a sampling step (the interval,
+    # rounded to whole seconds for Prometheus) after the window's start.
+    full = min(YOUNG_HISTORY, settings.prediction.history)
+    return now - reading.first_time < full - 2 * settings.interval
 
 
 def _young_history_cap(reactive: Recommendation) -> int:
