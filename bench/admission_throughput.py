@@ -47,7 +47,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -70,6 +69,7 @@ from ebbtide.api.fairqueue_vocabulary import (
     WEBHOOK_CONFIGURATION,
 )
 from ebbtide.controllers.fairqueue.engine import EngineSettings
+from ebbtide.demo.operator_process import free_port
 from ebbtide.devcluster.cluster import DevCluster
 from ebbtide.devcluster.nodes import uniform_nodes
 from ebbtide.kube.answers import discard
@@ -88,12 +88,6 @@ SCRAPE_INTERVAL = 5.0
 #: Until the view is complete /metrics holds no per-queue series: it is read often, so that the
 #: operator's CPU, the load and the control plane's CPU are taken as close to that moment as can be.
 SYNC_SCRAPE_INTERVAL = 0.2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pod_manifest(name: str, queue: str | None) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from ebbtide.extender.telemetry import Telemetry
 from ebbtide.kube.node_cache import NodeCache
 from ebbtide.metrics.node_load import LoadSample, NodeLoadReport
 from ebbtide.scoring.values import BoundPod, Utilisation
+from percentiles import percentile
 from process_usage import cpu_seconds
 from result_files import result_path
 
@@ -231,11 +232,6 @@ async def measure(port: int, bodies: list[bytes], requests: int) -> list[float]:
             if index >= WARM_UP:
                 timings.append(elapsed * 1000)
     return timings
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def summary(timings: list[float]) -> dict[str, float]:

@@ -54,6 +54,7 @@ from kubernetes import client
 
 from ebbtide.api.resources import read_node
 from ebbtide.commands.extender import REQUEST_SWITCH_INTERVAL
+from ebbtide.demo.operator_process import free_port
 from ebbtide.event_loop import new_event_loop
 from ebbtide.extender.config import ExtenderConfig
 from ebbtide.extender.config_reload import ConfigHolder
@@ -63,6 +64,7 @@ from ebbtide.kube.node_cache import WATCH_BATCH_SECONDS, NodeCache
 from ebbtide.metrics.node_load import LoadSample, NodeLoadReport
 from ebbtide.scoring.kube_objects import pod_uid, read_bound_pod
 from ebbtide.scoring.values import Utilisation
+from percentiles import percentile
 from process_usage import cpu_seconds
 from result_files import result_path
 
@@ -312,12 +314,6 @@ def stream(port: int, rate: float, count: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, shutdown_timeout=1.0)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for_port(port: int) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -387,13 +383,12 @@ def watch_alone(*, batch: float, rate: float, count: int) -> dict[str, Any]:
         informer.stop()
     if not finished:
         raise SystemExit(f"only {len(delays)} of {count} events arrived")
-    ordered = sorted(delays)
     return {
         "cpu_us_per_event": round(1e6 * cpu / count, 1),
         "delay_ms": {
-            "p50": round(1e3 * ordered[len(ordered) // 2], 2),
-            "p99": round(1e3 * ordered[int(len(ordered) * 0.99)], 2),
-            "max": round(1e3 * ordered[-1], 2),
+            "p50": round(1e3 * percentile(delays, 0.5), 2),
+            "p99": round(1e3 * percentile(delays, 0.99), 2),
+            "max": round(1e3 * max(delays), 2),
         },
     }
 
@@ -487,8 +482,8 @@ def requests_under_stream(*, batch: float, rate: float, per_second: float, secon
         "requests": len(timings),
         "round_trip_ms": {
             "p50": round(statistics.median(ordered), 3),
-            "p90": round(ordered[int(len(ordered) * 0.9)], 3),
-            "p99": round(ordered[int(len(ordered) * 0.99)], 3),
+            "p90": round(percentile(ordered, 0.9), 3),
+            "p99": round(percentile(ordered, 0.99), 3),
             "mean": round(statistics.fmean(ordered), 3),
         },
         "extender_cpu_ms_per_request": round(1e3 * cpu / len(timings), 3),
