@@ -113,21 +113,38 @@ def encode_priorities(*, hosts: Sequence[str], scores: ScoreArray) -> bytes:
     )
 
 
+# Entries are padded to a common width only while that adds at most this share to a body: a few
+# node names far longer than the rest would otherwise make every answer several times longer.
+MAX_PADDING = 0.25
+
+
 class PriorityEncoder:
     """Writes ``HostPriorityList`` bodies for rows of one node table from precomputed entries.
 
     Entries ``{"Host":"<name>","Score":<s>}`` are built once per table for every score 0..10, so
-    encoding a request is a gather and a join instead of thousands of JSON encodings.
+    encoding a request is a gather instead of hundreds of JSON encodings. Where names are of
+    similar length, every entry is written with a leading comma and padded with spaces (JSON
+    whitespace) to one width, in one byte matrix: a body is then a single gather of rows from it.
+    Gathering hundreds of string objects scattered in memory costs several times as much when the
+    CPU's caches are cold, as they are on a busy node (420 entries: 32 against 63 µs).
     """
 
     def __init__(self, table: NodeTable) -> None:
         self.table = table
-        hosts = np.empty(len(table), dtype=object)
-        hosts[:] = [orjson.dumps(name).decode() for name in table.names]
+        hosts = [orjson.dumps(name) for name in table.names]
         # Row-major by score: the entry for (score, row) sits at score * len(table) + row.
-        self._entries: npt.NDArray[np.object_] = np.concatenate(
-            ['{"Host":' + hosts + f',"Score":{score}}}' for score in range(MAX_SCORE + 1)]
-        )
+        entries = [
+            b',{"Host":' + host + b',"Score":%d}' % score for score in range(MAX_SCORE + 1) for host in hosts
+        ]
+        width = max(map(len, entries), default=0)
+        self._padded: npt.NDArray[np.uint8] | None = None
+        self._entries: npt.NDArray[np.object_] | None = None
+        if width * len(entries) <= (1 + MAX_PADDING) * sum(map(len, entries)):
+            self._padded = np.frombuffer(b"".join(entry.ljust(width) for entry in entries), dtype=np.uint8)
+            self._padded = self._padded.reshape(len(entries), width)
+        else:
+            self._entries = np.empty(len(entries), dtype=object)
+            self._entries[:] = entries
 
     def serves(self, table: NodeTable) -> bool:
         """Whether this encoder writes correct bodies for ``table``: entries depend only on the
@@ -142,8 +159,13 @@ class PriorityEncoder:
         return encoder
 
     def encode(self, *, rows: IntArray, scores: ScoreArray) -> bytes:
-        entries: list[str] = self._entries.take(scores * len(self.table) + rows).tolist()
-        return ("[" + ",".join(entries) + "]").encode()
+        positions = scores * len(self.table) + rows
+        if self._padded is not None:
+            joined = self._padded.take(positions, axis=0).tobytes()
+        else:
+            assert self._entries is not None
+            joined = b"".join(self._entries.take(positions).tolist())
+        return b"[" + joined[1:] + b"]"  # the first entry's leading comma dropped
 
 
 def _encode(document: object) -> bytes:

@@ -99,3 +99,33 @@ def test_an_encoder_serves_every_table_with_the_same_names_in_the_same_rows() ->
     assert moved.table is relabelled and encoder.table is not relabelled
     rows, scores = np.array([1, 0]), np.array([3, 7])
     assert moved.encode(rows=rows, scores=scores) == encoder.encode(rows=rows, scores=scores)
+
+
+def _named_table(names: list[str]) -> NodeTable:
+    return NodeTable.build([NodeFacts(name=NodeName(name), allocatable=Resources.ZERO) for name in names])
+
+
+def test_names_of_similar_length_give_padded_bodies_that_decode_as_json_would() -> None:
+    names = [f"node-{index}" for index in range(120)]
+    table = _named_table(names)
+    rows, _ = table.rows_of(names[::-1])
+    scores = np.arange(len(rows), dtype=np.int64) % 11
+    body = PriorityEncoder(table).encode(rows=rows, scores=scores)
+    expected = encode_priorities(hosts=names[::-1], scores=scores)
+    assert json.loads(body) == json.loads(expected)
+    assert len(expected) < len(body) <= 1.25 * len(expected) + 2
+
+
+def test_a_few_far_longer_names_do_not_pad_every_entry() -> None:
+    names = [f"n{index}" for index in range(50)] + ["x" * 253]
+    table = _named_table(names)
+    rows, _ = table.rows_of(names)
+    scores = np.full(len(rows), 10, dtype=np.int64)
+    body = PriorityEncoder(table).encode(rows=rows, scores=scores)
+    assert body == encode_priorities(hosts=names, scores=scores)
+
+
+def test_an_empty_candidate_list_is_an_empty_json_list() -> None:
+    for names in (["a", "b"], ["a", "b" * 200]):  # padded and unpadded entries
+        encoder = PriorityEncoder(_named_table(names))
+        assert encoder.encode(rows=np.zeros(0, dtype=np.intp), scores=np.zeros(0, dtype=np.int64)) == b"[]"
