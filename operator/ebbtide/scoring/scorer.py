@@ -116,7 +116,9 @@ def combine(scores: dict[Factor, FloatArray | None], *, profile: ScoringProfile,
     if total is None or weight_sum == 0:
         return np.zeros(count, dtype=np.int64)
     # In place: this runs for every request, and each temporary array costs as much as the sum.
-    total *= MAX_SCORE / weight_sum
+    # Dividing first keeps a tiny weight sum from overflowing: the mean itself lies in 0..1.
+    total /= weight_sum
+    total *= MAX_SCORE
     total += 0.5
     np.floor(total, out=total)
     np.clip(total, 0, MAX_SCORE, out=total)
