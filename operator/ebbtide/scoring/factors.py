@@ -76,7 +76,8 @@ def target_load(*, predicted: FloatArray, target: float) -> FloatArray:
     falls linearly from ``t`` to 0 at full utilisation, and stays 0 beyond. So a node below the
     target (score >= t) never loses to a node above it (score < t). NaN (unknown) stays NaN.
     """
-    below = predicted * ((1.0 - target) / target) + target
+    # Divided last: (1 - t) / t alone overflows for a tiny target, and 0 times that is NaN.
+    below = predicted * (1.0 - target) / target + target
     # Past full utilisation "above" turns negative; np.maximum (not fmax) keeps NaN as NaN.
     above = np.maximum((1.0 - predicted) * (target / (1.0 - target)), 0.0)
     # (1 - t) / t * t + t can round to just above 1 at the target; NaN compares False: "above".
