@@ -80,7 +80,7 @@ def target_load(*, predicted: FloatArray, target: float) -> FloatArray:
     below = predicted * (1.0 - target) / target + target
     # Past full utilisation "above" turns negative; np.maximum (not fmax) keeps NaN as NaN.
     above = np.maximum((1.0 - predicted) * (target / (1.0 - target)), 0.0)
-    # (1 - t) / t * t + t can round to just above 1 at the target; NaN compares False: "above".
+    # At the target t * (1 - t) / t + t can round to just above 1; NaN compares False: "above".
     result: FloatArray = np.minimum(np.where(predicted <= target, below, above), 1.0)
     return result
 
