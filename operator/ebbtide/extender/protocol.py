@@ -140,8 +140,8 @@ class PriorityEncoder:
         self._padded: npt.NDArray[np.uint8] | None = None
         self._entries: npt.NDArray[np.object_] | None = None
         if width * len(entries) <= (1 + MAX_PADDING) * sum(map(len, entries)):
-            self._padded = np.frombuffer(b"".join(entry.ljust(width) for entry in entries), dtype=np.uint8)
-            self._padded = self._padded.reshape(len(entries), width)
+            padded = b"".join(entry.ljust(width) for entry in entries)
+            self._padded = np.frombuffer(padded, dtype=np.uint8).reshape(len(entries), width)
         else:
             self._entries = np.empty(len(entries), dtype=object)
             self._entries[:] = entries

@@ -2,10 +2,10 @@
 
 A request names hundreds or thousands of nodes, each a string freshly decoded from JSON. A dict
 lookup per name reads a hash-table slot, an entry, the stored key and the row object: four places
-in memory that, on a node busy with other work, are rarely still in the CPU's caches (420 names:
-18 µs with warm caches, 98 µs with cold ones). Here each name's hash, computed from the new string
-(which is in cache), is found by binary search in one sorted array of the table's name hashes,
-8 bytes per node (420 names: about 35 µs with cold caches).
+in memory that, on a node busy with other work, are rarely still in the CPU's caches (420 fresh
+names: 18 µs with warm caches, 132-139 µs with cold ones). Here each name's hash, computed from the
+new string (which is in cache), is found by binary search in one sorted array of the table's name
+hashes, 8 bytes per node (420 fresh names: 83-85 µs with cold caches).
 
 A hash match is taken as a name match. A str hash is a 64-bit SipHash value salted per process, so
 a name outside the table passes for one inside with a probability of about (table size) / 2^64;
