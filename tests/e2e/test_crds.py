@@ -291,6 +291,7 @@ def test_a_nullable_default_can_be_switched_off(objects: _Objects) -> None:
     assert stored["spec"]["rateLimits"]["scaleUp"]["maxPods"] is None
     parsed = ScalingPolicy.model_validate(stored).spec
     assert parsed.prediction.seasonality is None
+    assert parsed.rate_limits.scale_up is not None
     assert parsed.rate_limits.scale_up.max_pods is None
 
 

@@ -123,8 +123,12 @@ class ScaleDownRateLimit(_RateLimit):
 class RateLimits(KubeModel):
     """Limits on how fast the replica count may change, per direction."""
 
-    scale_up: ScaleUpRateLimit = Field(default_factory=ScaleUpRateLimit)
-    """Limits on adding replicas (default: 4 pods or 100% per 15s, whichever is more)."""
+    scale_up: ScaleUpRateLimit | None = None
+    """Limits on adding replicas. Unset: none (maxReplicas bounds the count); an empty object
+    paces scale-ups as the HPA does by default (4 pods or 100% per 15s, whichever is more). The HPA
+    paces itself because it reads a per-pod average that moves as new pods start; ebbtide sizes
+    by the workload's total load, so a limit only delays the replicas a ramp or a forecast asks
+    for (a ramp from 1 to 30 replicas waits three periods more under the HPA's)."""
     scale_down: ScaleDownRateLimit = Field(default_factory=ScaleDownRateLimit)
     """Limits on removing replicas (default: 100% per 15s)."""
 

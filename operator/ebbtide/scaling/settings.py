@@ -142,7 +142,7 @@ def settings_from_spec(spec: ScalingPolicySpec) -> PlannerSettings:
         ),
         scale_up_cooldown=cooldown.scale_up.total_seconds(),
         scale_down_window=cooldown.scale_down.total_seconds(),
-        scale_up_limit=_rate_limit(limits.scale_up),
+        scale_up_limit=None if limits.scale_up is None else _rate_limit(limits.scale_up),
         scale_down_limit=_rate_limit(limits.scale_down),
         prediction=_prediction(prediction),
         fallback=FallbackSettings(

@@ -14,6 +14,7 @@ from ebbtide.api import (
     ScalingPolicySpec,
     TransitionError,
 )
+from ebbtide.api.scalingpolicy import ScaleUpRateLimit
 
 
 def test_kinds_expose_their_api_names_for_controllers() -> None:
@@ -42,7 +43,9 @@ def test_scaling_policy_defaults_are_the_documented_ones() -> None:
         timedelta(minutes=5),
     )
     up, down = spec.rate_limits.scale_up, spec.rate_limits.scale_down
-    assert (up.max_pods, up.max_percent, up.period) == (4, 100, timedelta(seconds=15))
+    assert up is None
+    hpa_pace = ScaleUpRateLimit()
+    assert (hpa_pace.max_pods, hpa_pace.max_percent, hpa_pace.period) == (4, 100, timedelta(seconds=15))
     assert (down.max_pods, down.max_percent, down.period) == (None, 100, timedelta(seconds=15))
     prediction = spec.prediction
     assert prediction.model == "Auto"

@@ -78,7 +78,7 @@ def test_defaults_of_the_api_become_the_planner_defaults() -> None:
     settings = settings_from_spec(ScalingPolicy.model_validate(manifest()).spec)
     assert settings.band is None
     assert (settings.scale_up_cooldown, settings.scale_down_window) == (0.0, 300.0)
-    assert settings.scale_up_limit == RateLimit(max_pods=4, max_percent=100.0, period=15.0)
+    assert settings.scale_up_limit is None
     assert settings.scale_down_limit == RateLimit(max_pods=None, max_percent=100.0, period=15.0)
     assert settings.fallback == FallbackSettings()
     assert settings.interval == 15.0
@@ -122,3 +122,8 @@ def test_the_scale_down_quantile_is_stricter_than_the_provisioning_one() -> None
     prediction = settings_from_spec(spec).prediction
     assert prediction.quantile == 0.8
     assert prediction.scale_down_quantile == pytest.approx(0.95)
+
+
+def test_an_empty_scale_up_limit_paces_scale_ups_as_the_hpa_does() -> None:
+    spec = ScalingPolicy.model_validate(manifest(rateLimits={"scaleUp": {}})).spec
+    assert settings_from_spec(spec).scale_up_limit == RateLimit(max_pods=4, max_percent=100.0, period=15.0)
