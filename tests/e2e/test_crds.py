@@ -295,6 +295,13 @@ def test_a_nullable_default_can_be_switched_off(objects: _Objects) -> None:
     assert parsed.rate_limits.scale_up.max_pods is None
 
 
+def test_scale_ups_are_unpaced_unless_asked_and_an_empty_limit_is_the_hpas_pace(objects: _Objects) -> None:
+    unpaced = objects.create(scaling_policy(_unique("unpaced")))
+    assert "scaleUp" not in unpaced["spec"]["rateLimits"]
+    paced = objects.create(scaling_policy(_unique("paced"), spec__rateLimits={"scaleUp": {}}))
+    assert paced["spec"]["rateLimits"]["scaleUp"] == {"maxPods": 4, "maxPercent": 100, "period": "15s"}
+
+
 def test_a_server_side_apply_may_leave_the_season_to_be_found_with_null(objects: _Objects) -> None:
     # A server-side apply checks the applied object against the schema's types, so a null is
     # accepted only where the schema says the field is nullable.
