@@ -22,8 +22,8 @@ on load the defaults were not chosen on).
     .venv/bin/python bench/backtest_traces.py [TRACES_DIR] [--jobs 2] [--nice 15] [--only NAME,...] [--days 8]
 
 It replays every 15 s step of every trace through the planner (3.2 million steps for the
-shared traces, the taxi trace alone 1.24 million), so it takes about 15 minutes of CPU (about
-eight of wall time with ``--jobs 2``): on a shared machine run it in the background
+shared traces, the taxi trace alone 1.24 million), so it takes about 15 minutes of CPU (seven
+minutes of wall time with ``--jobs 2``): on a shared machine run it in the background
 with ``--nice`` so it yields to others.
 The yardstick scores the load on its 15 s grid and allows no resampling, so neither does this.
 ``--days N`` replays only the first N days of every trace (the peak that sizes a replica is then
