@@ -193,6 +193,13 @@ CASES: tuple[InvalidCase, ...] = (
         "Input should be 'Active' or 'DryRun'",
     ),
     InvalidCase(
+        "negative overload weight",
+        scaling_policy(spec__prediction={"overloadWeight": -1}),
+        "spec.prediction.overloadWeight",
+        "should be greater than or equal to 0",
+        "Input should be greater than or equal to 0",
+    ),
+    InvalidCase(
         "unknown prediction model",
         scaling_policy(spec__prediction={"model": "ARIMA"}),
         "spec.prediction.model",

@@ -302,6 +302,16 @@ def test_scale_ups_are_unpaced_unless_asked_and_an_empty_limit_is_the_hpas_pace(
     assert paced["spec"]["rateLimits"]["scaleUp"] == {"maxPods": 4, "maxPercent": 100, "period": "15s"}
 
 
+def test_a_new_policy_weighs_overload_by_default_and_zero_sizes_by_the_quantile_alone(
+    objects: _Objects,
+) -> None:
+    weighed = objects.create(scaling_policy(_unique("weighed")))
+    assert weighed["spec"]["prediction"]["overloadWeight"] == 2.5
+    assert weighed["spec"]["prediction"]["quantile"] == 0.9
+    alone = objects.create(scaling_policy(_unique("quantile"), spec__prediction={"overloadWeight": 0}))
+    assert ScalingPolicy.model_validate(alone).spec.prediction.overload_weight == 0
+
+
 def test_a_server_side_apply_may_leave_the_season_to_be_found_with_null(objects: _Objects) -> None:
     # A server-side apply checks the applied object against the schema's types, so a null is
     # accepted only where the schema says the field is nullable.

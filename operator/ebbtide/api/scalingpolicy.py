@@ -220,17 +220,27 @@ class PredictionSpec(KubeModel):
     that is a cycle: the load half a season apart is at most half as alike; none if no peak
     is)."""
     quantile: float = Field(default=0.9, ge=0.5, lt=1)
-    """Which quantile of the forecast load at now+horizon to provision for, carried at
+    """The most to provision for: this quantile of the forecast load at now+horizon, carried at
     targetPerReplica; a quantile estimated from the model's own recent errors (scaled by how
     much the load moved at this time one season ago, when a season is known). 0.9: the load
-    exceeds the provisioned target load in about one horizon in ten, and a replica is
-    overloaded far more rarely, as targetPerReplica keeps headroom below a replica's capacity.
-    Higher buys headroom where the load has been jumpy. A load that changes only when its
+    exceeds it in about one horizon in ten, and a replica is overloaded far more rarely, as
+    targetPerReplica keeps headroom below a replica's capacity. Higher buys headroom where the
+    load has been jumpy. The forecast itself is always provisioned for; between it and this
+    quantile, overloadWeight decides how much headroom is worth buying. A load that changes only when its
     source updates (a regular cadence, found in the history) is uncertain only over windows its
     next update can land in, so headroom is bought before an update, not all the time. A
     scale-down below what the observed load asked for within the stabilisation window needs
     the stricter quantile 1 - (1 - quantile) / 4 of the peak load until a removed replica could
     be back. In [0.5, 1)."""
+    overload_weight: float = Field(default=2.5, ge=0, le=1000)
+    """How much overload weighs against replica-hours, each measured against what the HPA rule
+    alone would suffer and pay on this load (its overloaded share of the time, estimated from
+    the load's history, and its replicas). Between the forecast and its quantile, the policy
+    buys the replica count that minimises replicas plus weighted overload, counting a replica
+    overloaded above targetPerReplica / 0.7: 2.5 means cutting the HPA rule's overload by a
+    tenth is worth a quarter more replica-hours. Headroom that would not stop an overload (the
+    load moves too little to need it, or jumps too far for it) is not bought. 0: always the
+    full quantile. In [0, 1000]."""
 
 
 class FallbackSpec(KubeModel):
@@ -330,7 +340,8 @@ class ModelScore(StatusModel):
     model: str = Field(max_length=64)
     """The candidate model."""
     capacity: float
-    """Mean load it asked capacity for (prediction.quantile of its forecast at the horizon)."""
+    """Mean load it asked capacity for (its forecast at the horizon, sized as the policy sizes
+    it: see prediction.quantile and prediction.overloadWeight)."""
     overload: float
     """Share of horizons in which the peak load overloaded that capacity."""
 
@@ -350,8 +361,8 @@ class ScalingPolicyStatus(StatusModel):
     predicted_load: float | None = None
     """The forecast load at now + prediction.horizon."""
     predicted_peak: float | None = None
-    """The prediction.quantile of the forecast load at now + prediction.horizon: what the
-    predictive part provisioned for."""
+    """The load the predictive part provisioned for at now + prediction.horizon: the forecast,
+    and above it at most its prediction.quantile (see prediction.overloadWeight)."""
     candidate_scores: list[ModelScore] = Field(default_factory=list, max_length=8)
     """With prediction.model Auto: each candidate's mean capacity asked for and overload share
     on the policy's recent history, the figures the choice (model) was made by."""

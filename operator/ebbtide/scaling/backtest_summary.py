@@ -7,11 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+# A step is overloaded when load > ready x targetPerReplica / 0.7 (OVERLOAD_UTILISATION, which
+# the planner's sizing shares): the ready replicas would each carry more than 1 / 0.7 (about
+# 143 %) of the load they are sized for.
+from ebbtide.scaling.forecasting.sizing import OVERLOAD_UTILISATION
 from ebbtide.scaling.series import FloatArray
 
-# A step is overloaded when load > ready x targetPerReplica / 0.7: the ready replicas would
-# each carry more than 1 / 0.7 (about 143 %) of the load they are sized for.
-OVERLOAD_UTILISATION = 0.7
+__all__ = ["OVERLOAD_UTILISATION", "Summary", "summarise"]
 
 
 @dataclass(frozen=True)

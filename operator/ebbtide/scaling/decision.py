@@ -18,8 +18,9 @@ class Decision:
     the observed load used (None when it could not be read); ``predicted_load`` and ``model`` are
     the forecast for ``now + horizon`` and the model that made it (None without one).
     ``forecast_warnings`` are warnings the model's fitting raised, recorded for status.
-    ``predicted_peak`` is the ``prediction.quantile`` of the load at ``now + horizon`` (what
-    the predictive part sized for; the point forecast from a model without a distribution);
+    ``predicted_peak`` is the load the predictive part sized for at ``now + horizon`` (at most
+    ``prediction.quantile`` of it, see :mod:`~ebbtide.scaling.forecasting.sizing`; the point
+    forecast from a model without a distribution);
     ``model_scores`` are Auto's candidates as ``(model, mean capacity asked, overload share)``
     on the policy's recent history. ``wanted_replicas`` is
     the count before the scale-up cooldown, the rate limits and the min/max clamp (None when the

@@ -28,6 +28,8 @@ def describe(
         if forecast.at_horizon is not None:
             quantile = settings.prediction.quantile
             parts.append(f"{forecast.at_horizon.quantile(quantile):.4g} at quantile {quantile:g}")
+        if forecast.provisioned is not None:
+            parts.append(f"provisions for {forecast.provisioned:.4g}")
         if forecast.note:
             parts.append(forecast.note)
     if forecast_problem:

@@ -1,20 +1,24 @@
 """The replica planner: observed load, a forecast and the policy's rules in, a decision out.
 
 ``desired = clamp(max(reactive, predictive))``: the HPA rule on the observed load (the reactive
-floor, always) and the same rule on ``prediction.quantile`` of the forecast load at ``now +
-horizon`` (see :mod:`.forecasting.calibration`), where the horizon is at least the pods'
-start-up time, so replicas asked for now are ready when the load arrives. Sizing is by the load
-at the horizon, not by the peak until then: replicas asked for now serve from then on, and the
-load before that is what earlier decisions provided for (the peak of a noisy load over a whole
-horizon sits well above any one moment of it, and sizing by it would buy that margin on every
-decision).
+floor, always) and the same rule on the load the forecast provisions for at ``now + horizon``
+(see :mod:`.forecasting.sizing`), where the horizon is at least the pods' start-up time, so
+replicas asked for now are ready when the load arrives. Sizing is by the load at the horizon,
+not by the peak until then: replicas asked for now serve from then on, and the load before that
+is what earlier decisions provided for (the peak of a noisy load over a whole horizon sits well
+above any one moment of it, and sizing by it would buy that margin on every decision).
 
-How the quantile maps to headroom: the planner sizes for the load that the load at the horizon
-stays under in ``quantile`` of the policy's recent past, carried at ``targetPerReplica``. With
-quantile 0.9 the capacity asked for is exceeded in about one period in ten *at the target
-utilisation*; a replica is only overloaded when it carries more than its target allows for (at
-a 70 % target, 1/0.7 of it), which is far rarer. Raising the quantile buys headroom exactly
-where the load has recently been jumpy, not everywhere.
+How the quantile maps to headroom: the point forecast is always carried at
+``targetPerReplica``; above it the planner provisions for at most ``prediction.quantile`` of
+the load at the horizon, the load that stays under it in that share of the policy's recent
+past (see :mod:`.forecasting.calibration`). With quantile 0.9 that capacity is exceeded in
+about one period in ten *at the target utilisation*; a replica is only overloaded when it
+carries more than its target allows for (at a 70 % target, 1/0.7 of it), which is far rarer.
+Between the two, ``prediction.overload_weight`` decides: headroom is bought only where the
+overload it prevents, weighed against the overload the HPA rule alone would suffer on this
+load, is worth its replicas (0: always the full quantile). On the recorded traces this gave
+back 3 % of the stock HPA's replica-hours for 0.015 of its overload, a better trade than a
+lower quantile makes (see ``bench/backtest_traces.py``).
 
 The tolerance (``tolerance``, the HPA's 10 %) holds the count while the observed load is within
 it, so a noisy metric does not flap the count. The quantile is held to it only on the way up: it
@@ -57,7 +61,7 @@ from ebbtide.api import scalingpolicy_vocabulary as reasons
 from ebbtide.scaling.decision import Decision, PlannerState
 from ebbtide.scaling.decision_message import describe
 from ebbtide.scaling.fallback import on_failure, unusable
-from ebbtide.scaling.forecasting import Forecast, Forecaster
+from ebbtide.scaling.forecasting import Forecast, Forecaster, Sizing
 from ebbtide.scaling.hpa import Recommendation, recommend, replicas_for_load
 from ebbtide.scaling.limits import ScaleEvent, limited, recent_events
 from ebbtide.scaling.prediction import forecast_ahead
@@ -211,13 +215,12 @@ def _young_history_cap(reactive: Recommendation) -> int:
 
 
 def provisioned_load(forecast: Forecast, *, settings: PlannerSettings) -> float:
-    """The load the predictive part provisions for: ``prediction.quantile`` of the load at
-    ``now + horizon`` (of the peak until then, or the point forecast, from a model that gives
-    no such distribution)."""
-    distribution = forecast.at_horizon if forecast.at_horizon is not None else forecast.peak
-    if distribution is None:
-        return forecast.value
-    return distribution.quantile(settings.prediction.quantile)
+    """The load the predictive part provisions for: what the prediction step sized it at
+    (:mod:`~ebbtide.scaling.forecasting.sizing`), else (a forecast made elsewhere) the
+    quantile rule alone."""
+    if forecast.provisioned is not None:
+        return forecast.provisioned
+    return Sizing(quantile=settings.prediction.quantile).provisioned(forecast)
 
 
 def _confirmed_scale_down(

@@ -1,32 +1,42 @@
 """The planner's forecast: the load expected at ``now + horizon``, the distributions of the load
-then and of the peak load until then, or why there is none.
+then and of the peak load until then, and the load the predictive part provisions for (priced
+on the same history, see :mod:`~ebbtide.scaling.forecasting.sizing`), or why there is none.
 
 The season a seasonal model uses is the declared one, else the one found in the history
 (:mod:`~ebbtide.scaling.forecasting.seasonality`); the search runs once every
-``SEASON_SEARCH_EVERY`` seconds, its answer kept in the memo.
+``SEASON_SEARCH_EVERY`` seconds, its answer kept in the memo. The price of an overload is
+measured on the whole history window, which moves little from one round to the next, so it too
+is measured once every ``PRICE_EVERY`` seconds and kept.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ebbtide.scaling.forecasting import Forecast, Forecaster, ModelName, forecaster_for
+from ebbtide.scaling.forecasting import Forecast, Forecaster, ModelName, Sizing, forecaster_for
 from ebbtide.scaling.forecasting.seasonality import detect_season
+from ebbtide.scaling.forecasting.sizing import overload_value
 from ebbtide.scaling.series import LoadSeries
 from ebbtide.scaling.settings import PlannerSettings
 
 SEASON_SEARCH_EVERY = 3600.0
+PRICE_EVERY = 900.0
 _SEASONAL = (ModelName.AUTO, ModelName.HOLT_WINTERS, ModelName.SEASONAL_NAIVE)
 
 
 @dataclass(frozen=True)
 class PredictionMemo:
-    """The season in use and when it was found, and the forecaster's own memo."""
+    """The season in use and when it was found, the price of an overload and when it was
+    measured, and the forecaster's own memo."""
 
     season: float | None
     searched_at: float
     inner: object | None
+    price: float = 0.0
+    priced_at: float = float("-inf")
+    priced_for: tuple[float, float] | None = None
+    """The overload weight and target per replica the price was measured for."""
 
 
 def forecast_ahead(
@@ -50,8 +60,12 @@ def forecast_ahead(
         return None, "no finite samples within the history window"
     previous = memo if isinstance(memo, PredictionMemo) and memo.searched_at <= window.last_time else None
     season, searched_at = _season(settings, window=window, previous=previous)
+    price, priced_at = _price(settings, window=window, previous=previous)
+    sizing = Sizing(
+        quantile=prediction.quantile, target_per_replica=settings.target_per_replica, overload_value=price
+    )
     if forecaster is None:
-        forecaster = forecaster_for(prediction.model, season=season, quantile=prediction.quantile)
+        forecaster = forecaster_for(prediction.model, season=season, sizing=sizing)
     if forecaster is None:
         return None, ""
     # Measured from the last sample, so the metrics lag is forecast across too.
@@ -65,8 +79,15 @@ def forecast_ahead(
         return None, f"forecast failed: {type(error).__name__}: {error}"
     if not math.isfinite(forecast.value):
         return None, f"forecast is {forecast.value}"
-    wrapped = PredictionMemo(season=season, searched_at=searched_at, inner=forecast.memo)
-    return _with_memo(forecast, wrapped), ""
+    wrapped = PredictionMemo(
+        season=season,
+        searched_at=searched_at,
+        inner=forecast.memo,
+        price=price,
+        priced_at=priced_at,
+        priced_for=(prediction.overload_weight, settings.target_per_replica),
+    )
+    return replace(forecast, memo=wrapped, provisioned=sizing.provisioned(forecast)), ""
 
 
 def _season(
@@ -80,7 +101,23 @@ def _season(
     return detect_season(window, step=settings.interval), window.last_time
 
 
-def _with_memo(forecast: Forecast, memo: PredictionMemo) -> Forecast:
-    from dataclasses import replace
-
-    return replace(forecast, memo=memo)
+def _price(
+    settings: PlannerSettings, *, window: LoadSeries, previous: PredictionMemo | None
+) -> tuple[float, float]:
+    """The price of an overload on ``window`` (see :func:`overload_value`) and when it was
+    measured: the memo's, unless that is ``PRICE_EVERY`` old (or from the future) or for another
+    weight or target."""
+    prediction = settings.prediction
+    if (
+        previous is not None
+        and previous.priced_for == (prediction.overload_weight, settings.target_per_replica)
+        and 0.0 <= window.last_time - previous.priced_at < PRICE_EVERY
+    ):
+        return previous.price, previous.priced_at
+    price = overload_value(
+        window,
+        weight=prediction.overload_weight,
+        target_per_replica=settings.target_per_replica,
+        horizon=prediction.horizon,
+    )
+    return price, window.last_time

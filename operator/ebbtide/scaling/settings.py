@@ -39,7 +39,10 @@ class UtilisationBand:
 
 
 DEFAULT_QUANTILE = 0.9
-"""Provision for the 90th percentile of the load at the horizon (see :mod:`.planner`)."""
+"""Provision for at most the 90th percentile of the load at the horizon (see :mod:`.planner`)."""
+DEFAULT_OVERLOAD_WEIGHT = 2.5
+"""Below that quantile, buy what pays at this weight of overload against replica-hours (see
+:mod:`~ebbtide.scaling.forecasting.sizing`)."""
 SHORT_HISTORY = 6 * 3600.0
 """History a model without a season reads: enough to calibrate its uncertainty."""
 SEASON_SEARCH_HISTORY = 3 * 86400.0
@@ -49,14 +52,16 @@ SEASON_SEARCH_HISTORY = 3 * 86400.0
 @dataclass(frozen=True)
 class PredictionSettings:
     """Which model forecasts, how far ahead (``horizon``), from how much past (``history``),
-    with which ``seasonality`` (None: found in the history, if there is one) and for which
-    ``quantile`` of the load at the horizon."""
+    with which ``seasonality`` (None: found in the history, if there is one), for at most which
+    ``quantile`` of the load at the horizon, and weighing overload against replica-hours by
+    ``overload_weight`` below it (0: the quantile alone)."""
 
     model: ModelName = ModelName.NONE
     horizon: float = 180.0
     history: float = SHORT_HISTORY
     seasonality: float | None = None
     quantile: float = DEFAULT_QUANTILE
+    overload_weight: float = DEFAULT_OVERLOAD_WEIGHT
 
     @property
     def scale_down_quantile(self) -> float:
@@ -164,7 +169,12 @@ def _prediction(prediction: PredictionSpec) -> PredictionSettings:
         else prediction.history.total_seconds()
     )
     return PredictionSettings(
-        model=model, horizon=horizon, history=history, seasonality=season, quantile=prediction.quantile
+        model=model,
+        horizon=horizon,
+        history=history,
+        seasonality=season,
+        quantile=prediction.quantile,
+        overload_weight=prediction.overload_weight,
     )
 
 

@@ -165,7 +165,7 @@ def test_auto_reports_every_candidates_scores_and_picks_one() -> None:
     times = np.arange(0, 4 * HOUR, STEP)
     values = 400 + 100 * np.sin(2 * np.pi * times / HOUR) + rng.normal(0, 10, times.size)
     history = LoadSeries(times=T0 + times, values=values)
-    auto = Auto(season=None, quantile=0.9, reevaluate_every=0.0)
+    auto = Auto(season=None, reevaluate_every=0.0)
     memo: object | None = None
     forecast = None
     for end in range(600, times.size, 4):
@@ -210,9 +210,9 @@ def test_auto_keeps_its_candidates_scores_when_the_season_found_changes() -> Non
     history = LoadSeries(times=T0 + times, values=values)
     memo: object | None = None
     for end in range(300, 500, 2):
-        without = Auto(season=None, quantile=0.9)
+        without = Auto(season=None)
         memo = without.forecast(history.until(T0 + STEP * end), horizon=HORIZON, step=STEP, memo=memo).memo
-    seasonal = Auto(season=HOUR, quantile=0.9)
+    seasonal = Auto(season=HOUR)
     forecast = seasonal.forecast(history.until(T0 + STEP * 502), horizon=HORIZON, step=STEP, memo=memo)
     scores = {name: capacity for name, capacity, _ in forecast.scores}
     assert list(scores) == ["Naive", "Linear", "SeasonalNaive"]

@@ -9,6 +9,7 @@ import pytest
 from ebbtide.api import ScalingPolicy
 from ebbtide.scaling.forecasting.base import ModelName
 from ebbtide.scaling.settings import (
+    DEFAULT_OVERLOAD_WEIGHT,
     FallbackAction,
     FallbackSettings,
     PlannerSettings,
@@ -122,6 +123,13 @@ def test_the_scale_down_quantile_is_stricter_than_the_provisioning_one() -> None
     prediction = settings_from_spec(spec).prediction
     assert prediction.quantile == 0.8
     assert prediction.scale_down_quantile == pytest.approx(0.95)
+
+
+def test_the_overload_weight_reaches_the_planner_and_defaults_to_the_documented_one() -> None:
+    spec = ScalingPolicy.model_validate(manifest(prediction={"model": "Auto", "overloadWeight": 0})).spec
+    assert settings_from_spec(spec).prediction.overload_weight == 0.0
+    default = ScalingPolicy.model_validate(manifest(prediction={"model": "Auto"})).spec
+    assert settings_from_spec(default).prediction.overload_weight == DEFAULT_OVERLOAD_WEIGHT == 2.5
 
 
 def test_an_empty_scale_up_limit_paces_scale_ups_as_the_hpa_does() -> None:

@@ -16,6 +16,7 @@ from ebbtide.scaling.forecasting.linear import Linear
 from ebbtide.scaling.forecasting.naive import Naive
 from ebbtide.scaling.forecasting.peak import PeakDistribution
 from ebbtide.scaling.forecasting.seasonal_naive import SeasonalNaive
+from ebbtide.scaling.forecasting.sizing import Sizing
 
 __all__ = [
     "Auto",
@@ -28,14 +29,15 @@ __all__ = [
     "Naive",
     "PeakDistribution",
     "SeasonalNaive",
+    "Sizing",
     "forecaster_for",
 ]
 
 
-def forecaster_for(model: ModelName, *, season: float | None, quantile: float) -> Forecaster | None:
+def forecaster_for(model: ModelName, *, season: float | None, sizing: Sizing) -> Forecaster | None:
     """The forecaster for a policy's ``prediction.model``; None for ``None`` (reactive only).
     ``season`` is the declared or detected season (None: none), which the calibration's error
-    scale also looks back by; ``quantile`` is what Auto scores its candidates by."""
+    scale also looks back by; ``sizing`` is the rule Auto prices its candidates' capacity by."""
     match model:
         case ModelName.NONE:
             return None
@@ -48,4 +50,4 @@ def forecaster_for(model: ModelName, *, season: float | None, quantile: float) -
         case ModelName.SEASONAL_NAIVE:
             return Calibrated(SeasonalNaive(season=season), season=season)
         case ModelName.AUTO:
-            return Auto(season=season, quantile=quantile)
+            return Auto(season=season, sizing=sizing)

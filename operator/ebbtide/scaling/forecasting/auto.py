@@ -5,8 +5,8 @@ at the horizon exceeds my ``quantile`` only so often"; what differs is how much 
 needs to keep it. Auto scores them the way the user pays, on the policy's own recent past (a
 rolling, prequential backtest: each forecast is scored once its period is history):
 
-* cost: the capacity a candidate asked for, ``quantile`` of its distribution of the load at the
-  horizon (what the planner sizes by), summed;
+* cost: the capacity a candidate asked for, by the planner's sizing rule (:mod:`.sizing`: at most
+  ``quantile`` of its distribution of the load at the horizon), summed;
 * overload: how often the peak load then exceeded that capacity at the overload line
   (``OVERLOAD_UTILISATION``, the share of a replica's capacity the target stands for).
 
@@ -25,13 +25,14 @@ policy costs more operator CPU than its forecasts earned on recorded traces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ebbtide.scaling.forecasting.base import Forecast, Forecaster, ModelName
 from ebbtide.scaling.forecasting.calibration import Calibrated, peak_between
 from ebbtide.scaling.forecasting.linear import Linear
 from ebbtide.scaling.forecasting.naive import Naive
 from ebbtide.scaling.forecasting.seasonal_naive import SeasonalNaive
+from ebbtide.scaling.forecasting.sizing import OVERLOAD_UTILISATION, Sizing
 from ebbtide.scaling.series import LoadSeries
 
 REEVALUATE_EVERY = 900.0
@@ -39,7 +40,6 @@ HALF_LIFE = 3 * 3600.0
 MIN_SCORED = 20.0
 OVERLOAD_SLACK = 1.25
 OVERLOAD_FLOOR = 0.002
-OVERLOAD_UTILISATION = 0.7
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,10 @@ class AutoMemo:
 @dataclass(frozen=True)
 class Auto:
     """Forecasts with the candidate that has recently needed least capacity for the protection
-    ``quantile`` asks for."""
+    ``sizing`` buys."""
 
     season: float | None
-    quantile: float = 0.9
+    sizing: Sizing = field(default_factory=lambda: Sizing(quantile=0.9))
     reevaluate_every: float = REEVALUATE_EVERY
 
     @property
@@ -128,7 +128,7 @@ class Auto:
         choice, chosen_at = memo.choice, memo.chosen_at
         if fresh or last - chosen_at >= self.reevaluate_every:
             choice, chosen_at = _choose(scores), last
-        asked = tuple(_asked(f, quantile=self.quantile) for f in forecasts)
+        asked = tuple(self.sizing.provisioned(f) for f in forecasts)
         pending = (*pending, PendingChoice(start=last, end=last + horizon, asked=asked))
         chosen = forecasts[choice]
         note = f"Auto chose {names[choice]} ({_describe(names, scores)})"
@@ -167,13 +167,6 @@ class Auto:
                 old = scores[index]
                 scores[index] = CandidateScore(old.cost + asked, old.overloads + over, old.weight + 1.0)
         return tuple(scores), tuple(waiting)
-
-
-def _asked(forecast: Forecast, *, quantile: float) -> float:
-    """The load a candidate asks capacity for, as the planner sizes it: ``quantile`` of the
-    load at the horizon."""
-    distribution = forecast.at_horizon if forecast.at_horizon is not None else forecast.peak
-    return forecast.value if distribution is None else distribution.quantile(quantile)
 
 
 def _carried(memo: AutoMemo, *, names: tuple[ModelName, ...], season: float | None) -> AutoMemo:

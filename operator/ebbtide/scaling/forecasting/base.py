@@ -46,6 +46,9 @@ class Forecast:
     at_horizon: PeakDistribution | None = None
     """The distribution of the load at the end of the horizon (see :mod:`.calibration`); None
     from a bare point model."""
+    provisioned: float | None = None
+    """The load the planner's predictive part provisions for (see :mod:`.sizing`); set by the
+    planner's prediction step, None from a forecaster."""
 
 
 class Forecaster(Protocol):
