@@ -44,8 +44,9 @@ class Sizing:
 
     ``quantile`` of the load at the horizon is the most; with a ``target_per_replica`` and a
     positive ``overload_value`` (in load units: what one overloaded period is worth), the
-    count that minimises capacity plus priced overload is taken when it is lower. Build it for
-    a history with :meth:`for_history`; ``Sizing(quantile=q)`` alone is the quantile rule."""
+    count that minimises capacity plus priced overload is taken when it is lower, but never
+    less than the point forecast. Build it for a history with :meth:`for_history`;
+    ``Sizing(quantile=q)`` alone is the quantile rule."""
 
     quantile: float
     target_per_replica: float | None = None
