@@ -226,12 +226,12 @@ class PredictionSpec(KubeModel):
     exceeds it in about one horizon in ten, and a replica is overloaded far more rarely, as
     targetPerReplica keeps headroom below a replica's capacity. Higher buys headroom where the
     load has been jumpy. The forecast itself is always provisioned for; between it and this
-    quantile, overloadWeight decides how much headroom is worth buying. A load that changes only when its
-    source updates (a regular cadence, found in the history) is uncertain only over windows its
-    next update can land in, so headroom is bought before an update, not all the time. A
-    scale-down below what the observed load asked for within the stabilisation window needs
-    the stricter quantile 1 - (1 - quantile) / 4 of the peak load until a removed replica could
-    be back. In [0.5, 1)."""
+    quantile, overloadWeight decides how much headroom is worth buying. A load that changes
+    only when its source updates (a regular cadence, found in the history) is uncertain only
+    over windows its next update can land in, so headroom is bought before an update, not all
+    the time. A scale-down below what the observed load asked for within the stabilisation
+    window needs the stricter quantile 1 - (1 - quantile) / 4 of the peak load until a removed
+    replica could be back. In [0.5, 1)."""
     overload_weight: float = Field(default=2.5, ge=0, le=1000)
     """How much overload weighs against replica-hours, each measured against what the HPA rule
     alone would suffer and pay on this load (its overloaded share of the time, estimated from
