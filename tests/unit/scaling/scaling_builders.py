@@ -54,7 +54,9 @@ def constant(load: float, *, at: float = T0) -> LoadSeries:
 class Scaler:
     """Drives the planner like the controller does: one call per tick of a fake clock, the
     replicas following every decision at once (ready = current). ``forecaster`` stands in for
-    the model the settings name."""
+    the model the settings name. A number read is one sample at the current time, or with
+    ``reach`` seconds, that load held over the ``reach`` seconds before it (a history that is
+    no longer young, see :mod:`ebbtide.scaling.planner`)."""
 
     settings: PlannerSettings
     replicas: int
@@ -62,13 +64,14 @@ class Scaler:
     state: PlannerState = field(default_factory=PlannerState)
     decisions: list[Decision] = field(default_factory=list)
     forecaster: Forecaster | None = None
+    reach: float = 0.0
 
     def tick(self, reading: LoadSeries | ReadFailure | float, *, after: float = 15.0) -> Decision:
-        """Advance the clock by ``after`` seconds and plan with ``reading`` (a number is a
-        one-sample reading at the current time)."""
+        """Advance the clock by ``after`` seconds and plan with ``reading``."""
         self.now += after
         if isinstance(reading, int | float):
-            reading = constant(float(reading), at=self.now)
+            samples = 1 + int(self.reach // 15.0)
+            reading = series(np.full(samples, float(reading)), start=self.now - 15.0 * (samples - 1))
         decision, self.state = plan(
             settings=self.settings,
             reading=reading,

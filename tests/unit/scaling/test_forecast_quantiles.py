@@ -107,7 +107,7 @@ def test_a_scale_down_on_the_forecast_never_leaves_less_than_the_upper_quantile_
         scale_down_window=600.0,
         prediction=predictive(ModelName.NAIVE, quantile=quantile),
     )
-    scaler = Scaler(policy, replicas=current, forecaster=FixedPeak(peak))
+    scaler = Scaler(policy, replicas=current, forecaster=FixedPeak(peak), reach=HOUR)
     decision = scaler.tick(load)
     upper = peak.quantile(policy.prediction.scale_down_quantile)
     needed = replicas_for_load(upper, target_per_replica=policy.target_per_replica)
@@ -128,7 +128,7 @@ def test_a_scale_up_is_sized_by_the_load_at_the_horizon_and_a_scale_down_confirm
     assert decision.predicted_peak == pytest.approx(700.0)
     # The observed load held 10 within the window; the load at the horizon would allow 7, but
     # the peak until a removed replica could be back needs 9, so the forecast confirms only 9.
-    busy = Scaler(policy, replicas=10, forecaster=FixedPeak(peak, at_horizon=at_horizon))
+    busy = Scaler(policy, replicas=10, forecaster=FixedPeak(peak, at_horizon=at_horizon), reach=HOUR)
     assert busy.tick(1000.0).desired_replicas == 10
     confirmed = busy.tick(500.0)
     assert (confirmed.desired_replicas, confirmed.reason) == (9, reasons.SCALE_DOWN_ON_FORECAST)
@@ -138,12 +138,24 @@ def test_a_falling_load_scales_down_on_the_forecast_before_the_window_ends() -> 
     busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
     calm = PeakDistribution.of(base=300.0, scale=300.0, residuals=np.full(50, 0.05))
     policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE))
-    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy))
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy), reach=HOUR)
     assert scaler.tick(1000.0).desired_replicas == 10
     scaler.forecaster = FixedPeak(calm)
     decision = scaler.tick(300.0)
     assert decision.reason == reasons.SCALE_DOWN_ON_FORECAST
     assert decision.desired_replicas == replicas_for_load(calm.quantile(0.975), target_per_replica=100.0)
+
+
+def test_a_young_history_leaves_the_scale_down_to_stabilisation() -> None:
+    """Minutes of a flat load are no evidence that it stays low, however sure the forecast."""
+    busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
+    calm = PeakDistribution.of(base=300.0, scale=300.0, residuals=np.full(50, 0.05))
+    policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE))
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy), reach=10 * 60.0)
+    scaler.tick(1000.0)
+    scaler.forecaster = FixedPeak(calm)
+    decision = scaler.tick(300.0)
+    assert (decision.desired_replicas, decision.reason) == (10, reasons.STABILISING)
 
 
 def test_an_uncertain_forecast_leaves_the_scale_down_to_stabilisation() -> None:
@@ -152,7 +164,7 @@ def test_an_uncertain_forecast_leaves_the_scale_down_to_stabilisation() -> None:
     )
     busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
     policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE, quantile=0.5))
-    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy))
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy), reach=HOUR)
     scaler.tick(1000.0)
     scaler.forecaster = FixedPeak(jumpy)
     decision = scaler.tick(300.0)
