@@ -306,8 +306,8 @@ def test_a_new_policy_weighs_overload_by_default_and_zero_sizes_by_the_quantile_
     objects: _Objects,
 ) -> None:
     weighed = objects.create(scaling_policy(_unique("weighed")))
-    assert weighed["spec"]["prediction"]["overloadWeight"] == 2.5
-    assert weighed["spec"]["prediction"]["quantile"] == 0.9
+    assert weighed["spec"]["prediction"]["overloadWeight"] == 1.0
+    assert weighed["spec"]["prediction"]["quantile"] == 0.95
     alone = objects.create(scaling_policy(_unique("quantile"), spec__prediction={"overloadWeight": 0}))
     assert ScalingPolicy.model_validate(alone).spec.prediction.overload_weight == 0
 

@@ -219,11 +219,11 @@ class PredictionSpec(KubeModel):
     for a weekly one. Unset or null: found in the history (the strongest autocorrelation peak
     that is a cycle: the load half a season apart is at most half as alike; none if no peak
     is)."""
-    quantile: float = Field(default=0.9, ge=0.5, lt=1)
+    quantile: float = Field(default=0.95, ge=0.5, lt=1)
     """The most to provision for: this quantile of the forecast load at now+horizon, carried at
     targetPerReplica; a quantile estimated from the model's own recent errors (scaled by how
-    much the load moved at this time one season ago, when a season is known). 0.9: the load
-    exceeds it in about one horizon in ten, and a replica is overloaded far more rarely, as
+    much the load moved at this time one season ago, when a season is known). 0.95: the load
+    exceeds it in about one horizon in twenty, and a replica is overloaded far more rarely, as
     targetPerReplica keeps headroom below a replica's capacity. Higher buys headroom where the
     load has been jumpy. The forecast itself is always provisioned for; between it and this
     quantile, overloadWeight decides how much headroom is worth buying. A load that changes
@@ -232,13 +232,13 @@ class PredictionSpec(KubeModel):
     the time. A scale-down below what the observed load asked for within the stabilisation
     window needs the stricter quantile 1 - (1 - quantile) / 4 of the peak load until a removed
     replica could be back. In [0.5, 1)."""
-    overload_weight: float = Field(default=2.5, ge=0, le=1000)
+    overload_weight: float = Field(default=1.0, ge=0, le=1000)
     """How much overload weighs against replica-hours, each measured against what the HPA rule
     alone would suffer and pay on this load (its overloaded share of the time, estimated from
     the load's history, and its replicas). Between the forecast and its quantile, the policy
     buys the replica count that minimises replicas plus weighted overload, counting a replica
-    overloaded above targetPerReplica / 0.7: 2.5 means cutting the HPA rule's overload by a
-    tenth is worth a quarter more replica-hours. Headroom that would not stop an overload (the
+    overloaded above targetPerReplica / 0.7: 1 weighs the two alike, cutting the HPA rule's
+    overload by a tenth is worth a tenth more replica-hours. Headroom that would not stop an overload (the
     load moves too little to need it, or jumps too far for it) is not bought. 0: always the
     full quantile. In [0, 1000]."""
 

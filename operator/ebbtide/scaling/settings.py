@@ -38,9 +38,9 @@ class UtilisationBand:
     scale_down: float
 
 
-DEFAULT_QUANTILE = 0.9
-"""Provision for at most the 90th percentile of the load at the horizon (see :mod:`.planner`)."""
-DEFAULT_OVERLOAD_WEIGHT = 2.5
+DEFAULT_QUANTILE = 0.95
+"""Provision for at most the 95th percentile of the load at the horizon (see :mod:`.planner`)."""
+DEFAULT_OVERLOAD_WEIGHT = 1.0
 """Below that quantile, buy what pays at this weight of overload against replica-hours (see
 :mod:`~ebbtide.scaling.forecasting.sizing`)."""
 SHORT_HISTORY = 6 * 3600.0

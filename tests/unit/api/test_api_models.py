@@ -51,7 +51,7 @@ def test_scaling_policy_defaults_are_the_documented_ones() -> None:
     assert prediction.model == "Auto"
     assert (prediction.horizon, prediction.history) == (timedelta(minutes=3), None)
     assert prediction.seasonality is None
-    assert (prediction.quantile, prediction.overload_weight) == (0.9, 2.5)
+    assert (prediction.quantile, prediction.overload_weight) == (0.95, 1.0)
     assert (spec.fallback.failure_threshold, spec.fallback.action) == (3, "Hold")
     assert spec.fallback.replicas is None
     assert spec.mode == "Active"

@@ -129,7 +129,7 @@ def test_the_overload_weight_reaches_the_planner_and_defaults_to_the_documented_
     spec = ScalingPolicy.model_validate(manifest(prediction={"model": "Auto", "overloadWeight": 0})).spec
     assert settings_from_spec(spec).prediction.overload_weight == 0.0
     default = ScalingPolicy.model_validate(manifest(prediction={"model": "Auto"})).spec
-    assert settings_from_spec(default).prediction.overload_weight == DEFAULT_OVERLOAD_WEIGHT == 2.5
+    assert settings_from_spec(default).prediction.overload_weight == DEFAULT_OVERLOAD_WEIGHT == 1.0
 
 
 def test_an_empty_scale_up_limit_paces_scale_ups_as_the_hpa_does() -> None:

@@ -11,8 +11,8 @@ workload from its own history (:func:`overload_value`): the policy's weight time
 mean, divided by the share of the time the reactive rule alone would have been overloaded
 (:func:`reactive_overload_share`). So overload and replicas are weighed each relative to what
 the HPA rule would suffer and pay on this load: the trade a platform team compares autoscalers
-by. At a weight of 2.5 (``prediction.overloadWeight``'s default), cutting the overload the HPA
-rule would suffer by a tenth is worth a quarter more replica-hours.
+by. At a weight of 1 (``prediction.overloadWeight``'s default) the two weigh alike: cutting the
+overload the HPA rule would suffer by a tenth is worth a tenth more replica-hours.
 
 Why not the quantile alone: a quantile buys the same share of the tail on every load, and on
 many loads that headroom never prevents an overload. Where the load moves in small steps, the
