@@ -238,9 +238,9 @@ class PredictionSpec(KubeModel):
     the load's history, and its replicas). Between the forecast and its quantile, the policy
     buys the replica count that minimises replicas plus weighted overload, counting a replica
     overloaded above targetPerReplica / 0.7: 1 weighs the two alike, cutting the HPA rule's
-    overload by a tenth is worth a tenth more replica-hours. Headroom that would not stop an overload (the
-    load moves too little to need it, or jumps too far for it) is not bought. 0: always the
-    full quantile. In [0, 1000]."""
+    overload by a tenth is worth a tenth more replica-hours. Headroom that would not stop an
+    overload (the load moves too little to need it, or jumps too far for it) is not bought. 0:
+    always the full quantile. In [0, 1000]."""
 
 
 class FallbackSpec(KubeModel):

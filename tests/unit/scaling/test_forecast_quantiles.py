@@ -143,7 +143,8 @@ def test_a_falling_load_scales_down_on_the_forecast_before_the_window_ends() -> 
     scaler.forecaster = FixedPeak(calm)
     decision = scaler.tick(300.0)
     assert decision.reason == reasons.SCALE_DOWN_ON_FORECAST
-    assert decision.desired_replicas == replicas_for_load(calm.quantile(0.975), target_per_replica=100.0)
+    upper = calm.quantile(policy.prediction.scale_down_quantile)
+    assert decision.desired_replicas == replicas_for_load(upper, target_per_replica=100.0)
 
 
 def test_a_young_history_leaves_the_scale_down_to_stabilisation() -> None:
