@@ -134,27 +134,29 @@ def test_a_scale_up_is_sized_by_the_load_at_the_horizon_and_a_scale_down_confirm
     assert (confirmed.desired_replicas, confirmed.reason) == (9, reasons.SCALE_DOWN_ON_FORECAST)
 
 
+BUSY = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
+"""A busy period's forecast: the load stays at 1,000."""
+CALM = PeakDistribution.of(base=300.0, scale=300.0, residuals=np.full(50, 0.05))
+"""A calm one's, sure that the load stays near 300."""
+
+
 def test_a_falling_load_scales_down_on_the_forecast_before_the_window_ends() -> None:
-    busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
-    calm = PeakDistribution.of(base=300.0, scale=300.0, residuals=np.full(50, 0.05))
     policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE))
-    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy), reach=HOUR)
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(BUSY), reach=HOUR)
     assert scaler.tick(1000.0).desired_replicas == 10
-    scaler.forecaster = FixedPeak(calm)
+    scaler.forecaster = FixedPeak(CALM)
     decision = scaler.tick(300.0)
     assert decision.reason == reasons.SCALE_DOWN_ON_FORECAST
-    upper = calm.quantile(policy.prediction.scale_down_quantile)
+    upper = CALM.quantile(policy.prediction.scale_down_quantile)
     assert decision.desired_replicas == replicas_for_load(upper, target_per_replica=100.0)
 
 
 def test_a_young_history_leaves_the_scale_down_to_stabilisation() -> None:
     """Minutes of a flat load are no evidence that it stays low, however sure the forecast."""
-    busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
-    calm = PeakDistribution.of(base=300.0, scale=300.0, residuals=np.full(50, 0.05))
     policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE))
-    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy), reach=10 * 60.0)
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(BUSY), reach=10 * 60.0)
     scaler.tick(1000.0)
-    scaler.forecaster = FixedPeak(calm)
+    scaler.forecaster = FixedPeak(CALM)
     decision = scaler.tick(300.0)
     assert (decision.desired_replicas, decision.reason) == (10, reasons.STABILISING)
 
@@ -163,9 +165,8 @@ def test_an_uncertain_forecast_leaves_the_scale_down_to_stabilisation() -> None:
     jumpy = PeakDistribution.of(
         base=300.0, scale=300.0, residuals=np.concatenate((np.full(40, 0.0), np.full(10, 3.0)))
     )
-    busy = PeakDistribution.of(base=1000.0, scale=1000.0, residuals=np.full(50, -0.05))
     policy = settings(scale_down_window=600.0, prediction=predictive(ModelName.NAIVE, quantile=0.5))
-    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(busy), reach=HOUR)
+    scaler = Scaler(policy, replicas=10, forecaster=FixedPeak(BUSY), reach=HOUR)
     scaler.tick(1000.0)
     scaler.forecaster = FixedPeak(jumpy)
     decision = scaler.tick(300.0)
