@@ -231,7 +231,10 @@ class PredictionSpec(KubeModel):
     over windows its next update can land in, so headroom is bought before an update, not all
     the time. A scale-down below what the observed load asked for within the stabilisation
     window needs the stricter quantile 1 - (1 - quantile) / 4 of the peak load until a removed
-    replica could be back. In [0.5, 1)."""
+    replica could be back to stay within what the smaller count carries at targetPerReplica,
+    or within its capacity (targetPerReplica / 0.7 a replica) where the load's own history
+    shows that, after falling as it has now, it did not come back past that within the same
+    time (at that quantile). In [0.5, 1)."""
     overload_weight: float = Field(default=1.0, ge=0, le=1000)
     """How much overload weighs against replica-hours, each measured against what the HPA rule
     alone would suffer and pay on this load (its overloaded share of the time, estimated from

@@ -51,8 +51,13 @@ so a rise it no longer expects is not held for a window. It goes lower at once
 when the forecast confirms it: the ``prediction.scale_down_quantile`` of the peak
 load over the whole period a removed replica would need to come back (the metrics lag, the
 horizon - at least the start-up time - and the difference between them as margin) stays within
-what the smaller count carries at target. Then the count goes down at once
-(``ScaleDownOnForecast``). Then the scale-up cooldown, the rate limits and the min/max clamp
+what the smaller count carries at target; or within its capacity (``targetPerReplica /
+OVERLOAD_UTILISATION`` a replica), where the load's own history shows that after falling as it
+has now it did not come back past that within the same period (:mod:`.rebound`: the peak
+distribution pools the errors of every forecast, most made on a steady load, and says little
+about a load that has just fallen; one that swings comes back within a start-up time again and
+again, and only the stabilisation window would ride out its dips). Then the count goes down at
+once (``ScaleDownOnForecast``). Then the scale-up cooldown, the rate limits and the min/max clamp
 apply, in that order. The planner is pure: it reads nothing but its arguments, and what it must
 remember comes back in a new :class:`~ebbtide.scaling.decision.PlannerState`.
 """
@@ -67,9 +72,11 @@ from ebbtide.scaling.decision import Decision, PlannerState
 from ebbtide.scaling.decision_message import describe
 from ebbtide.scaling.fallback import on_failure, unusable
 from ebbtide.scaling.forecasting import Forecast, Forecaster, Sizing
+from ebbtide.scaling.forecasting.sizing import OVERLOAD_UTILISATION
 from ebbtide.scaling.hpa import Recommendation, recommend, replicas_for_load
 from ebbtide.scaling.limits import ScaleEvent, limited, recent_events
 from ebbtide.scaling.prediction import forecast_ahead
+from ebbtide.scaling.rebound import rebound
 from ebbtide.scaling.series import LoadSeries, ReadFailure
 from ebbtide.scaling.settings import PlannerSettings
 from ebbtide.scaling.stabilisation import stabilise
@@ -130,7 +137,9 @@ def plan(
     confirmed = (
         None
         if young
-        else _confirmed_scale_down(wanted, forecast=forecast, current=current_replicas, settings=settings)
+        else _confirmed_scale_down(
+            wanted, forecast=forecast, current=current_replicas, settings=settings, reading=reading, now=now
+        )
     )
     if confirmed is not None and confirmed.replicas < stabilised:
         wanted = confirmed
@@ -233,19 +242,53 @@ def provisioned_load(forecast: Forecast, *, settings: PlannerSettings) -> float:
 
 
 def _confirmed_scale_down(
-    wanted: Recommendation, *, forecast: Forecast | None, current: int, settings: PlannerSettings
+    wanted: Recommendation,
+    *,
+    forecast: Forecast | None,
+    current: int,
+    settings: PlannerSettings,
+    reading: LoadSeries,
+    now: float,
 ) -> Recommendation | None:
     """The scale-down the forecast confirms, or None. It goes no lower than ``wanted`` (which
     holds the reactive rule on observed load) nor than what carries the upper quantile of the
-    peak load until a removed replica could be back."""
+    peak load until a removed replica could be back: at target, or (:func:`_at_capacity`) within
+    the smaller count's capacity when the load's own history shows it does not come back past
+    that after falling as it has now."""
     if forecast is None or forecast.peak is None or wanted.replicas >= current:
         return None
     upper = forecast.peak.quantile(settings.prediction.scale_down_quantile)
-    floor = replicas_for_load(upper, target_per_replica=settings.target_per_replica)
+    target = settings.target_per_replica
+    floor = replicas_for_load(upper, target_per_replica=target)
+    if max(wanted.replicas, floor) >= current:
+        floor = min(floor, _at_capacity(upper, settings=settings, reading=reading, now=now))
     replicas = max(wanted.replicas, floor)
     if replicas >= current:
         return None
     return Recommendation(replicas, reasons.SCALE_DOWN_ON_FORECAST)
+
+
+def _at_capacity(upper: float, *, settings: PlannerSettings, reading: LoadSeries, now: float) -> int:
+    """The fewest replicas whose capacity (``targetPerReplica / OVERLOAD_UTILISATION`` each)
+    carries both ``upper`` and the latest load times its :func:`~ebbtide.scaling.rebound.rebound`
+    over the period until a removed replica could be back. Without a rebound (too few moments
+    like now in the history, or one from no load), what ``upper`` needs at target."""
+    target = settings.target_per_replica
+    at_target = replicas_for_load(upper, target_per_replica=target)
+    window = reading.since(now - settings.prediction.history).finite()
+    if len(window) == 0:
+        return at_target
+    period = now + settings.prediction.horizon - window.last_time
+    quantile = settings.prediction.scale_down_quantile
+    rise = rebound(window, period=period, step=settings.interval, quantile=quantile)
+    returning = math.inf if rise is None else window.last_value * rise
+    if not math.isfinite(returning):
+        return at_target
+    capacity = target / OVERLOAD_UTILISATION
+    return max(
+        replicas_for_load(upper, target_per_replica=capacity),
+        replicas_for_load(returning, target_per_replica=capacity),
+    )
 
 
 def _remember(state: PlannerState, *, settings: PlannerSettings, now: float, change: int) -> PlannerState:
