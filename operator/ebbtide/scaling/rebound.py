@@ -33,11 +33,12 @@ def rebound(history: LoadSeries, *, period: float, step: float, quantile: float)
     """The ``quantile`` of how far the load rose within ``period`` seconds after each earlier
     sample of ``history`` (sampled every ``step`` seconds) that stood at least as far below the
     peak of the ``period`` before it as the latest sample does, as a multiple of that sample; None
-    with fewer than ``MIN_ALIKE`` such samples. Samples are counted, not timed: a gap in the
-    history makes a ``period`` of samples span longer."""
+    with fewer than ``MIN_ALIKE`` such samples, or when the latest sample is no load (a multiple
+    of nothing says nothing). Samples are counted, not timed: a gap in the history makes a
+    ``period`` of samples span longer."""
     values = history.values
     span = max(1, round(period / step))
-    if values.size <= 2 * span:
+    if values.size <= 2 * span or not values[-1] > _NO_LOAD:
         return None
     # Sample i (span <= i < n - span): the peak of the span before it (itself included) and of the
     # span after it.

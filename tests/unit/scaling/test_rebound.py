@@ -53,8 +53,13 @@ def test_a_fall_never_seen_before_gives_no_rebound() -> None:
 
 
 def test_a_rise_from_no_load_is_unbounded() -> None:
-    values = np.tile(np.repeat([500.0, 0.0], 4), 100)[:-3]
+    values = np.tile(np.repeat([500.0, 1.0, 0.0, 0.0], 4), 50)[:-11]
     assert rebound(series(values), period=PERIOD, step=STEP, quantile=0.99) == np.finfo(np.float64).max
+
+
+def test_no_load_now_gives_no_rebound() -> None:
+    values = np.tile(np.repeat([500.0, 0.0], 4), 100)[:-3]
+    assert rebound(series(values), period=PERIOD, step=STEP, quantile=0.99) is None
 
 
 # The forecast after the fall: the load at the horizon stays at 600 (six replicas at target), but
