@@ -261,30 +261,29 @@ def _confirmed_scale_down(
     target = settings.target_per_replica
     floor = replicas_for_load(upper, target_per_replica=target)
     if max(wanted.replicas, floor) >= current:
-        floor = min(floor, _at_capacity(upper, settings=settings, reading=reading, now=now))
+        at_capacity = _at_capacity(upper, settings=settings, reading=reading, now=now)
+        floor = floor if at_capacity is None else min(floor, at_capacity)
     replicas = max(wanted.replicas, floor)
     if replicas >= current:
         return None
     return Recommendation(replicas, reasons.SCALE_DOWN_ON_FORECAST)
 
 
-def _at_capacity(upper: float, *, settings: PlannerSettings, reading: LoadSeries, now: float) -> int:
+def _at_capacity(upper: float, *, settings: PlannerSettings, reading: LoadSeries, now: float) -> int | None:
     """The fewest replicas whose capacity (``targetPerReplica / OVERLOAD_UTILISATION`` each)
     carries both ``upper`` and the latest load times its :func:`~ebbtide.scaling.rebound.rebound`
-    over the period until a removed replica could be back. Without a rebound (too few moments
-    like now in the history, or one from no load), what ``upper`` needs at target."""
-    target = settings.target_per_replica
-    at_target = replicas_for_load(upper, target_per_replica=target)
+    over the period until a removed replica could be back; None without a rebound (too few
+    moments like now in the history, or one from no load)."""
     window = reading.since(now - settings.prediction.history).finite()
     if len(window) == 0:
-        return at_target
+        return None
     period = now + settings.prediction.horizon - window.last_time
     quantile = settings.prediction.scale_down_quantile
     rise = rebound(window, period=period, step=settings.interval, quantile=quantile)
     returning = math.inf if rise is None else window.last_value * rise
     if not math.isfinite(returning):
-        return at_target
-    capacity = target / OVERLOAD_UTILISATION
+        return None
+    capacity = settings.target_per_replica / OVERLOAD_UTILISATION
     return max(
         replicas_for_load(upper, target_per_replica=capacity),
         replicas_for_load(returning, target_per_replica=capacity),
